@@ -1,0 +1,46 @@
+"""A trained base agent (novice or expert): a flax model plus its params, as pure functions."""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+import duo_jax.agents.models  # noqa: F401  (registers the built-in models)
+from duo_jax.core.checkpoint import load_checkpoint
+from duo_jax.core.registry import MODELS
+
+
+class Agent(NamedTuple):
+    """`apply(params, obs) -> (logits, value, hidden)`; `stats` holds its measured test reward and length."""
+
+    apply: Any
+    params: Any
+    config: dict
+
+    @property
+    def stats(self) -> dict:
+        return self.config.get("stats", {})
+
+
+def make_model(name: str, num_actions: int, **kwargs):
+    return MODELS.get(name)(num_actions=num_actions, **kwargs)
+
+
+def init_agent(key: jax.Array, model: str, num_actions: int, obs_shape: tuple) -> Agent:
+    module = make_model(model, num_actions)
+    params = module.init(key, jnp.zeros((1, *obs_shape), jnp.uint8))
+    return Agent(module.apply, params, {"model": model, "num_actions": num_actions, "obs_shape": list(obs_shape)})
+
+
+def load_agent(path: str) -> Agent:
+    """Restore an agent saved by the PPO trainer (its `agent` checkpoint)."""
+    params, config = load_checkpoint(path)
+    if "model" not in config:
+        raise ValueError(f"Checkpoint at {path!r} is not an agent checkpoint (its config has no 'model').")
+    module = make_model(config["model"], config["num_actions"])
+    return Agent(module.apply, params, config)
+
+
+def sample_action(logits: jnp.ndarray, key: jax.Array, temperature: float = 1.0) -> jnp.ndarray:
+    return jax.random.categorical(key, logits / temperature, axis=-1)

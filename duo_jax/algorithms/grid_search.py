@@ -1,0 +1,34 @@
+"""Grid search: evaluate every candidate params in one batched rollout per split, keep the best."""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+from absl import logging
+
+from duo_jax.core.evaluator import Evaluator, format_summary
+from duo_jax.core.policy import Policy, stack_params, to_python
+
+
+class AlgorithmResult(NamedTuple):
+    """What every algorithm returns: per validation split the chosen params, their summary, and all candidates."""
+
+    best_params: dict[str, Any]
+    best_summary: dict[str, dict]
+    candidates: dict[str, list[dict]]
+
+
+def grid_search(key: jax.Array, policy: Policy, validators: dict[str, Evaluator], candidates: list[dict]) -> AlgorithmResult:
+    params = stack_params(candidates)
+    best_params, best_summary, table = {}, {}, {}
+    for split, validator in validators.items():
+        key, k = jax.random.split(key)
+        summaries = validator.evaluate(policy, params, k)
+        table[split] = [dict(params=to_python(c), **s) for c, s in zip(candidates, summaries)]
+        for c, s in zip(candidates, summaries):
+            logging.info("%s %s: %s", split, to_python(c), format_summary(s))
+        best = int(np.argmax([s["reward_mean"] for s in summaries]))
+        best_params[split], best_summary[split] = candidates[best], summaries[best]
+        logging.info("BEST on %s: %s", split, to_python(candidates[best]))
+    return AlgorithmResult(best_params, best_summary, table)

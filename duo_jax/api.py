@@ -1,0 +1,60 @@
+"""The public API: make_* look-ups over the registries, and policy checkpoints."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any
+
+# Registration side effects of the built-in components.
+import duo_jax.algorithms.ask_every_k  # noqa: F401
+import duo_jax.algorithms.baselines  # noqa: F401
+import duo_jax.envs.procgen  # noqa: F401
+import duo_jax.policies.ask_every_k  # noqa: F401
+import duo_jax.policies.baselines  # noqa: F401
+from duo_jax.core.checkpoint import load_checkpoint, save_checkpoint
+from duo_jax.core.environment import EnvFamily
+from duo_jax.core.policy import Policy, to_python
+from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
+
+
+def make_policy(name: str, config: Any = None) -> Policy:
+    return POLICIES.get(name)(config)
+
+
+def make_algorithm(name: str) -> AlgorithmSpec:
+    return ALGORITHMS.get(name)
+
+
+def make_environment(env_config: Any) -> EnvFamily:
+    return ENVIRONMENTS.get(env_config.name)(env_config)
+
+
+def save_policy(path: str, name: str, params: Any, policy_config: dict | None = None, **extra) -> None:
+    """An Orbax checkpoint of a coordination policy: its params plus what `load_policy` needs to rebuild it."""
+    config = {"policy": name, "policy_config": policy_config or {}, "params_json": to_python(params), **extra}
+    save_checkpoint(path, params, config)
+
+
+def load_policy(path: str) -> tuple[Policy, Any, dict]:
+    """Restore (policy, params, checkpoint config) from a `save_policy` checkpoint."""
+    params, config = load_checkpoint(path)
+    if "policy" not in config:
+        raise ValueError(f"Checkpoint at {path!r} is not a policy checkpoint (its config names no 'policy').")
+    from ml_collections import ConfigDict
+
+    return make_policy(config["policy"], ConfigDict(config["policy_config"])), params, config
+
+
+def import_plugins(paths) -> None:
+    """Import user files (e.g. `my_algorithm.py`) so their register_* calls run before look-ups."""
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ValueError(f"plugins: file {path!r} does not exist.")
+        name = "duo_jax_plugin_" + os.path.splitext(os.path.basename(path))[0]
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)

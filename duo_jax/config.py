@@ -1,0 +1,41 @@
+"""Default experiment config shared by `configs/*.py` (reference DuoAI defaults unless noted)."""
+import ml_collections
+
+AGENTS_DIR = "agents/coinrun"
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.name = "experiment"
+    c.mode = "train"                # train | eval
+    c.overwrite = False             # replace an existing experiments/<name>
+    c.experiments_dir = "experiments"
+    c.seed = 0
+    c.plugins = ()                  # user .py files whose register_* calls run first
+    c.env = ml_collections.ConfigDict(dict(name="procgen", game="coinrun"))
+    c.agents = ml_collections.ConfigDict(
+        dict(
+            train_novice=f"{AGENTS_DIR}/novice/agent",
+            train_expert=f"{AGENTS_DIR}/expert/agent",
+            test_novice=f"{AGENTS_DIR}/novice/agent",
+            test_expert=f"{AGENTS_DIR}/expert/agent",
+        )
+    )
+    # Expert step cost alpha*BP, switch cost beta*BP; bp <= 0: derived from each pair's expert stats.
+    c.costs = ml_collections.ConfigDict(dict(alpha=0.4, beta=0.0, bp=-1.0))
+    c.coordination = ml_collections.ConfigDict(dict(open_expert=False, temperature=1.0))
+    c.policy = ml_collections.ConfigDict(dict(name="always"))
+    c.algorithm = ml_collections.ConfigDict(dict(name="always"))
+    c.evaluation = ml_collections.ConfigDict(
+        dict(
+            num_episodes=256,
+            num_envs=256,           # episodes run in num_episodes / num_envs rounds
+            max_num_steps=256,
+            seed=0,                 # picks the fixed levels of each split
+            validation_splits=("val_sim", "val_true"),
+            test_split="test",
+            progress=True,
+        )
+    )
+    c.eval = ml_collections.ConfigDict(dict(checkpoint="", splits=("test",)))
+    return c

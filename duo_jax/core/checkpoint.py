@@ -1,0 +1,71 @@
+"""Orbax checkpoints: a params pytree plus a JSON config, restorable on any backend."""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from absl import logging
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Orbax logs every file it touches at INFO; keep run logs readable."""
+    level = logging.get_verbosity()
+    logging.set_verbosity(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+
+
+def _manager(path: str, max_to_keep: int | None = None, create: bool = True) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create)
+    return ocp.CheckpointManager(os.path.abspath(path), options=options)
+
+
+def save_checkpoint(path: str, tree: Any, config: dict, step: int = 0, max_to_keep: int | None = None) -> None:
+    """Write `tree` (StandardSave) and `config` (JsonSave) as step `step` under `path`."""
+    tree = jax.tree_util.tree_map(np.asarray, tree)
+    with _quiet(), _manager(path, max_to_keep) as mngr:
+        mngr.save(
+            step,
+            args=ocp.args.Composite(state=ocp.args.StandardSave(tree), config=ocp.args.JsonSave(config)),
+            force=True,
+        )
+        mngr.wait_until_finished()
+
+
+def latest_step(path: str) -> int | None:
+    if not os.path.isdir(path):
+        return None
+    with _quiet(), _manager(path, create=False) as mngr:
+        return mngr.latest_step()
+
+
+def load_checkpoint(path: str, target: Any = None, step: int | None = None) -> tuple[Any, dict]:
+    """Return (tree, config) of `step` (default: latest). `target` gives the tree structure to restore into."""
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"Checkpoint path {path!r} does not exist.")
+    try:
+        with _quiet(), _manager(path, create=False) as mngr:
+            step = mngr.latest_step() if step is None else step
+            if step is None:
+                raise FileNotFoundError(f"Checkpoint path {path!r} holds no saved step.")
+            abstract = None
+            if target is not None:
+                abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
+            restored = mngr.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), config=ocp.args.JsonRestore()
+                ),
+            )
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # orbax raises many types for unreadable data
+        raise ValueError(f"Checkpoint at {path!r} is corrupt or unreadable: {err}") from err
+    return restored.state, dict(restored.config)

@@ -1,0 +1,107 @@
+"""Evaluation on a split's fixed levels: each env slot contributes its first episode.
+
+All candidates of a params grid run in one batched rollout (candidate-major slots), on the
+same levels, so their results are directly comparable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jax
+import numpy as np
+from absl import logging
+from tqdm.auto import tqdm
+
+from duo_jax.agents.agent import Agent
+from duo_jax.core.coordination import Costs, make_coord_step
+from duo_jax.core.policy import EXPERT, Policy
+
+def summarize(reward: np.ndarray, base_reward: np.ndarray, length: np.ndarray, expert_steps: np.ndarray) -> dict:
+    """Summary of first episodes; arrays are per episode."""
+    n = len(reward)
+    std = float(np.std(reward))
+    return {
+        "reward_mean": float(np.mean(reward)),
+        "reward_std": std,
+        "reward_ci95": 1.96 * std / np.sqrt(n),
+        "base_reward_mean": float(np.mean(base_reward)),
+        "episode_length_mean": float(np.mean(length)),
+        "episode_length_min": int(np.min(length)),
+        "episode_length_max": int(np.max(length)),
+        "expert_fraction": float(expert_steps.sum() / max(length.sum(), 1)),
+        "episodes": int(n),
+    }
+
+
+def format_summary(s: dict) -> str:
+    return (
+        f"reward {s['reward_mean']:.3f} ± {s['reward_ci95']:.3f} (base {s['base_reward_mean']:.3f}) | "
+        f"length {s['episode_length_mean']:.1f} [{s['episode_length_min']}, {s['episode_length_max']}] | "
+        f"expert {s['expert_fraction']:.3f} | {s['episodes']} episodes"
+    )
+
+
+@dataclass
+class Evaluator:
+    """A validation or test split with its novice/expert pair and costs.
+
+    `make_env(num_episodes, repeats)` builds a host vector env whose first `num_episodes` slots
+    play the split's fixed levels, repeated `repeats` times.
+    """
+
+    split: str
+    make_env: Callable[[int, int], Any]
+    novice: Agent
+    expert: Agent
+    costs: Costs
+    num_episodes: int = 256
+    num_envs: int = 256
+    max_num_steps: int = 256
+    open_expert: bool = False
+    temperature: float = 1.0
+    progress: bool = True
+
+    def evaluate(self, policy: Policy, params: Any, key: jax.Array, costs: Costs | None = None) -> list[dict]:
+        """`params` has a leading candidate axis; returns one summary per candidate."""
+        costs = self.costs if costs is None else costs
+        C = jax.tree_util.tree_leaves(params)[0].shape[0]
+        init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature)
+        rounds = self.num_episodes // self.num_envs
+        parts = []
+        for r in range(rounds):
+            key, k = jax.random.split(key)
+            parts.append(self._rollout(init, step, params, C, r, costs, k))
+        stats = {name: np.concatenate([p[name] for p in parts], axis=1) for name in parts[0]}
+        return [summarize(*(stats[n][c] for n in ("reward", "base_reward", "length", "expert_steps"))) for c in range(C)]
+
+    def _rollout(self, init, step, params, C: int, round_idx: int, costs: Costs, key) -> dict:
+        N = self.num_envs
+        env = self.make_env(N, C, round_idx)
+        B = env.num_envs
+        obs, first = env.reset(), np.ones(B, bool)
+        state = init(B)
+        base, cost = np.zeros(B), np.zeros(B)
+        length, expert_steps = np.zeros(B, np.int64), np.zeros(B, np.int64)
+        active = np.ones(B, bool)
+        bar = tqdm(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+        for _ in range(self.max_num_steps):
+            key, k = jax.random.split(key)
+            env_action, action, c, state = step(params, state, obs, first, costs, k)
+            env_action, action, c = jax.device_get((env_action, action, c))
+            obs, reward, first = env.step(env_action)
+            base += reward * active
+            cost += c * active
+            expert_steps += (action == EXPERT) & active
+            length += active
+            active &= ~first
+            bar.update()
+            if not active.any():
+                break
+        bar.close()
+        logging.debug("%s: %d/%d episodes hit the %d-step cap", self.split, active.sum(), B, self.max_num_steps)
+        shape = (C, N)
+        return {
+            "reward": (base - cost).reshape(shape), "base_reward": base.reshape(shape),
+            "length": length.reshape(shape), "expert_steps": expert_steps.reshape(shape),
+        }

@@ -1,0 +1,45 @@
+"""The coordination policy: a bundle of pure functions over explicit state, like optax's transforms."""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+NOVICE = 0
+EXPERT = 1
+
+PyTree = Any
+
+
+class Policy(NamedTuple):
+    """`init(num_envs) -> state`; `reset(state, done) -> state`; `act(params, state, obs, key) -> (action, state)`.
+
+    `state` holds per-env arrays (counters, keys, recurrent state); `params` holds the tunable
+    values (`k`, a threshold, network weights). `act` returns NOVICE (0) or EXPERT (1) per env.
+    """
+
+    init: Callable[[int], PyTree]
+    reset: Callable[[PyTree, jnp.ndarray], PyTree]
+    act: Callable[[PyTree, PyTree, dict, jax.Array], tuple[jnp.ndarray, PyTree]]
+
+
+def stateless_reset(state: PyTree, done: jnp.ndarray) -> PyTree:
+    del done
+    return state
+
+
+def stack_params(candidates: list[PyTree]) -> PyTree:
+    """[params, ...] -> one pytree with a leading candidate axis."""
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *candidates)
+
+
+def unstack_params(stacked: PyTree) -> list[PyTree]:
+    n = jax.tree_util.tree_leaves(stacked)[0].shape[0]
+    return [jax.tree_util.tree_map(lambda x: np.asarray(x[i]), stacked) for i in range(n)]
+
+
+def to_python(params: PyTree) -> PyTree:
+    """Params as JSON-friendly Python values, for results files."""
+    return jax.tree_util.tree_map(lambda x: np.asarray(x).tolist(), params)

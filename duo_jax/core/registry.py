@@ -1,0 +1,80 @@
+"""Name -> constructor registries, so configs can name policies, algorithms, envs and models."""
+from __future__ import annotations
+
+from typing import Callable, Generic, NamedTuple, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A dict of named entries whose failed look-ups list the registered names."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str, entry: T) -> T:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{self.kind} name must be a non-empty string, got {name!r}.")
+        self._entries[name] = entry
+        return entry
+
+    def get(self, name: str) -> T:
+        if name not in self._entries:
+            raise ValueError(
+                f"Unknown {self.kind} {name!r}; registered {self.kind}s are: {', '.join(self.names())}."
+            )
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+
+class AlgorithmSpec(NamedTuple):
+    """`run(key, policy, envs, validators, config) -> AlgorithmResult`; `check(config)` raises on bad config."""
+
+    run: Callable
+    check: Callable
+
+
+def _no_check(config) -> None:
+    del config
+
+
+ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
+POLICIES: Registry[Callable] = Registry("policy")
+ENVIRONMENTS: Registry[Callable] = Registry("environment")
+MODELS: Registry[Callable] = Registry("model")
+
+
+def register_algorithm(name: str, fn: Callable | None = None, *, check: Callable | None = None):
+    """Register `fn(key, policy, envs, validators, config) -> AlgorithmResult`; usable as a decorator.
+
+    `check(config)` runs at start-up, before any work, and raises ValueError on bad config.
+    """
+
+    def add(f):
+        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check))
+        return f
+
+    return add if fn is None else add(fn)
+
+
+def _registrar(registry: Registry):
+    def register(name: str, entry: Callable | None = None):
+        if entry is None:
+            return lambda f: registry.register(name, f)
+        return registry.register(name, entry)
+
+    return register
+
+
+register_policy = _registrar(POLICIES)
+register_policy.__doc__ = "Register `factory(policy_config) -> Policy`; usable as a decorator."
+register_environment = _registrar(ENVIRONMENTS)
+register_environment.__doc__ = "Register `factory(env_config) -> EnvFamily`; usable as a decorator."
+register_model = _registrar(MODELS)
+register_model.__doc__ = "Register a flax module class `cls(num_actions=...)`; usable as a decorator."

@@ -1,0 +1,133 @@
+"""Procgen (C++, steps on the host) with the YRC splits and fixed evaluation levels.
+
+Evaluation envs replay a fixed list of levels: each level's start state is captured
+once from a single-level env (`get_state`) and written into the slots of one big
+vector env (`set_state`), so every candidate and every method sees the same levels.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from duo_jax.core.environment import EnvFamily
+from duo_jax.core.registry import register_environment
+
+GAMES = (
+    "bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
+    "heist", "jumper", "leaper", "maze", "miner", "ninja", "plunder", "starpilot",
+)
+NUM_ACTIONS = 15
+OBS_SHAPE = (64, 64, 3)
+
+
+@dataclass(frozen=True)
+class Split:
+    distribution_mode: str
+    start_level: int
+    num_levels: int
+
+
+# Reference (DuoAI) defaults.
+SPLITS = {
+    "train": Split("easy", 0, 100_000),
+    "val_sim": Split("easy", 50_000, 256),
+    "val_true": Split("hard", 50_000, 256),
+    "test": Split("hard", 0, 100_000),
+}
+
+
+def check_game(game: str) -> None:
+    if game not in GAMES:
+        raise ValueError(f"env.game must be one of {', '.join(GAMES)}; got {game!r}.")
+
+
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}.")
+
+
+def _gym3_env(**kwargs):
+    from procgen import ProcgenGym3Env  # imported lazily: it prints gym deprecation banners
+
+    return ProcgenGym3Env(**kwargs)
+
+
+def split_levels(split: str, num_episodes: int, seed: int = 0) -> np.ndarray:
+    """The fixed level seeds of a split: distinct levels drawn with `seed` (all of them if the split is small)."""
+    check_split(split)
+    s = SPLITS[split]
+    rng = np.random.default_rng(seed)
+    offsets = rng.choice(s.num_levels, size=num_episodes, replace=num_episodes > s.num_levels)
+    return (s.start_level + offsets).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _level_state(game: str, mode: str, level: int) -> bytes:
+    env = _gym3_env(num=1, env_name=game, num_levels=1, start_level=int(level), distribution_mode=mode)
+    return env.callmethod("get_state")[0]
+
+
+class ProcgenEnv:
+    """A batch of Procgen games with a numpy API: `reset() -> obs`, `step(a) -> (obs, reward, done)`.
+
+    `done[i]` is True when env i's episode ended at this step; the returned obs is then the
+    first frame of its next episode (Procgen resets itself). Frames are uint8 [B, 64, 64, 3].
+    """
+
+    def __init__(self, game: str, split: str, num_envs: int, seed: int = 0, levels: np.ndarray | None = None):
+        check_game(game)
+        check_split(split)
+        self.game, self.split, self.num_envs = game, split, num_envs
+        s = SPLITS[split]
+        if levels is None:
+            self._env = _gym3_env(
+                num=num_envs, env_name=game, num_levels=s.num_levels, start_level=s.start_level,
+                distribution_mode=s.distribution_mode, rand_seed=seed,
+            )
+        else:
+            levels = np.asarray(levels)
+            if levels.shape != (num_envs,):
+                raise ValueError(f"levels must have shape ({num_envs},), got {levels.shape}.")
+            self._env = _gym3_env(
+                num=num_envs, env_name=game, num_levels=1, start_level=0,
+                distribution_mode=s.distribution_mode, rand_seed=seed,
+            )
+            self._env.callmethod("set_state", [_level_state(game, s.distribution_mode, int(l)) for l in levels])
+        self.levels = levels
+
+    def observe(self) -> np.ndarray:
+        return self._env.observe()[1]["rgb"]
+
+    def reset(self) -> np.ndarray:
+        return self.observe()
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._env.act(np.asarray(action, dtype=np.int32))
+        reward, obs, first = self._env.observe()
+        return obs["rgb"], reward.astype(np.float32), first.astype(bool)
+
+
+def make_eval_env(game: str, split: str, num_episodes: int, num_envs: int, repeats: int = 1,
+                  round_idx: int = 0, seed: int = 0) -> ProcgenEnv:
+    """Round `round_idx` of a split's fixed levels (`num_envs` of them), tiled `repeats` times (candidate-major)."""
+    levels = split_levels(split, num_episodes, seed)[round_idx * num_envs : (round_idx + 1) * num_envs]
+    return ProcgenEnv(game, split, num_envs * repeats, seed=seed, levels=np.tile(levels, repeats))
+
+
+def procgen_family(env_config) -> EnvFamily:
+    """`env_config.game`: one of GAMES."""
+    game = env_config.game
+    check_game(game)
+    return EnvFamily(
+        name=f"procgen/{game}",
+        splits=tuple(SPLITS),
+        num_actions=NUM_ACTIONS,
+        obs_shape=OBS_SHAPE,
+        make_train_env=lambda split, num_envs, seed=0: ProcgenEnv(game, split, num_envs, seed=seed),
+        make_eval_env=functools.partial(make_eval_env, game),
+    )
+
+
+register_environment("procgen", procgen_family)

@@ -1,0 +1,169 @@
+"""Start-up checks, the agent pairs of each split, and the experiment directory.
+
+Everything that can be wrong with a config is found by `setup` before any rollout, and the
+experiment directory is built beside the old one (`.<name>.partial`) and swapped in only when
+the run has finished: an existing experiment is never lost or half-written.
+"""
+from __future__ import annotations
+
+import json
+import logging as pylogging
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from absl import logging
+
+from duo_jax.agents.agent import Agent, load_agent
+from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy
+from duo_jax.core.coordination import Costs
+from duo_jax.core.environment import EnvFamily
+from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.policy import Policy
+from duo_jax.core.registry import AlgorithmSpec
+
+# YRC-0: train and val_sim use the train pair; val_true and test the test pair.
+PAIR_OF_SPLIT = {"train": "train", "val_sim": "train", "val_true": "test", "test": "test"}
+MODES = ("train", "eval")
+
+
+class ExperimentDir:
+    """`experiments/<name>` written atomically: work happens in a partial dir that `commit` swaps in."""
+
+    def __init__(self, root: str, name: str, overwrite: bool):
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"name must be a non-empty directory name without '/' or a leading '.'; got {name!r}.")
+        self.final = os.path.abspath(os.path.join(root, name))
+        if os.path.exists(self.final) and not overwrite:
+            raise ValueError(
+                f"Experiment directory {self.final} already exists; set --config.overwrite=True to replace it "
+                "or choose another --config.name."
+            )
+        self.work = os.path.join(os.path.dirname(self.final), f".{name}.partial")
+        self._handler = None
+
+    def open(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+        self._handler = pylogging.FileHandler(os.path.join(self.work, "log.txt"))
+        self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(message)s"))
+        logging.get_absl_logger().addHandler(self._handler)
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.work, *parts)
+
+    def write_json(self, name: str, data: Any) -> None:
+        with open(self.path(name), "w") as f:
+            json.dump(data, f, indent=2)
+
+    def commit(self) -> str:
+        logging.get_absl_logger().removeHandler(self._handler)
+        self._handler.close()
+        old = None
+        if os.path.exists(self.final):
+            old = self.final + ".old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(self.final, old)
+        os.rename(self.work, self.final)
+        if old:
+            shutil.rmtree(old)
+        return self.final
+
+
+@dataclass
+class Setup:
+    """Everything a run needs, built and checked at start-up."""
+
+    config: Any
+    env: EnvFamily
+    policy: Policy
+    algorithm: AlgorithmSpec | None
+    pairs: dict[str, tuple[Agent, Agent]]
+    costs: dict[str, Costs]
+    experiment: ExperimentDir
+    params: Any = None  # eval mode: the checkpoint's params
+
+    def evaluator(self, split: str) -> Evaluator:
+        ev, co = self.config.evaluation, self.config.coordination
+        novice, expert = self.pairs[PAIR_OF_SPLIT[split]]
+
+        def make_env(num_envs, repeats, round_idx):
+            return self.env.make_eval_env(split, ev.num_episodes, num_envs, repeats, round_idx, ev.seed)
+
+        return Evaluator(
+            split, make_env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], ev.num_episodes, ev.num_envs,
+            ev.max_num_steps, co.open_expert, co.temperature, ev.progress,
+        )
+
+
+def _positive_int(value, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{field} must be a positive integer; got {value!r}.")
+    return value
+
+
+def _load_pair_agent(config, field: str) -> Agent:
+    path = getattr(config.agents, field)
+    try:
+        return load_agent(path)
+    except (FileNotFoundError, ValueError) as err:
+        raise ValueError(f"agents.{field}: {err}") from None
+
+
+def _bp(config, expert: Agent, field: str) -> float:
+    if config.costs.bp > 0:
+        return float(config.costs.bp)
+    stats = expert.stats
+    if "reward_mean" not in stats or "episode_length_mean" not in stats:
+        raise ValueError(
+            f"agents.{field} has no measured test stats to derive BP from; set --config.costs.bp or run "
+            "`python -m duo_jax.agents.evaluate` on it."
+        )
+    return stats["reward_mean"] / stats["episode_length_mean"]
+
+
+def setup(config) -> Setup:
+    """Check the config and load what it names; raises ValueError with one sentence on bad input."""
+    if config.mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {config.mode!r}.")
+    import_plugins(config.get("plugins", ()))
+    env = make_environment(config.env)
+    ev = config.evaluation
+    _positive_int(ev.num_episodes, "evaluation.num_episodes")
+    _positive_int(ev.num_envs, "evaluation.num_envs")
+    _positive_int(ev.max_num_steps, "evaluation.max_num_steps")
+    if ev.num_episodes % ev.num_envs:
+        raise ValueError(
+            f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs ({ev.num_envs})."
+        )
+    splits = list(ev.validation_splits) + [ev.test_split] + list(config.eval.splits)
+    for split in splits:
+        if split not in env.splits:
+            raise ValueError(f"split {split!r} does not exist; the splits of {env.name} are {', '.join(env.splits)}.")
+    if ev.test_split in ev.validation_splits:
+        raise ValueError("evaluation.validation_splits must not include the test split: models are never selected on test.")
+    for name in ("alpha", "beta"):
+        value = config.costs[name]
+        if not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"costs.{name} must be a number >= 0; got {value!r}.")
+    algorithm, params = None, None
+    if config.mode == "train":
+        policy = make_policy(config.policy.name, config.policy)
+        algorithm = make_algorithm(config.algorithm.name)
+        algorithm.check(config)
+    else:
+        if not config.eval.checkpoint:
+            raise ValueError("eval.checkpoint must name a policy checkpoint (experiments/<name>/checkpoints/best_<split>) in eval mode.")
+        try:
+            policy, params, _ = load_policy(config.eval.checkpoint)
+        except (FileNotFoundError, ValueError) as err:
+            raise ValueError(f"eval.checkpoint: {err}") from None
+    pairs, costs = {}, {}
+    for pair in ("train", "test"):
+        novice = _load_pair_agent(config, f"{pair}_novice")
+        expert = _load_pair_agent(config, f"{pair}_expert")
+        pairs[pair] = (novice, expert)
+        costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), _bp(config, expert, f"{pair}_expert"))
+    experiment = ExperimentDir(config.experiments_dir, config.name, config.overwrite)
+    return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)

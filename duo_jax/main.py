@@ -1,0 +1,103 @@
+"""The entry point: `python -m duo_jax.main --config configs/ask_every_k.py [--config.a.b=value ...]`.
+
+train mode: run the algorithm on the validation splits, save `best_<split>` policy checkpoints,
+and evaluate each split's choice on the test split. eval mode: evaluate a saved policy.
+Results go to `experiments/<name>/results.json`.
+"""
+from __future__ import annotations
+
+import time
+
+import jax
+from absl import app, logging
+from ml_collections import config_flags
+
+from duo_jax.api import save_policy
+from duo_jax.core.evaluator import format_summary
+from duo_jax.core.policy import stack_params, to_python, unstack_params
+from duo_jax.experiment import Setup, setup
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).", lock_config=True)
+
+# The per-split fields of results.json.
+SPLIT_KEYS = ("reward_mean", "reward_ci95", "base_reward_mean", "episode_length_mean", "expert_fraction", "episodes")
+
+
+def _split_entry(params, summary: dict) -> dict:
+    return {"best_params": to_python(params), **{k: summary[k] for k in SPLIT_KEYS}, "summary": summary}
+
+
+def _header(s: Setup) -> dict:
+    return {
+        "name": s.config.name, "mode": s.config.mode, "env": s.env.name,
+        "alpha": s.costs["test"].alpha, "beta": s.costs["test"].beta, "bp": s.costs["test"].bp,
+        "bp_train": s.costs["train"].bp,
+    }
+
+
+def train(s: Setup, key) -> dict:
+    config = s.config
+    validators = {split: s.evaluator(split) for split in config.evaluation.validation_splits}
+    key, k_alg, k_test = jax.random.split(key, 3)
+    result = s.algorithm.run(k_alg, s.policy, {"train": s.env}, validators, config)
+    splits = {split: _split_entry(result.best_params[split], result.best_summary[split]) for split in validators}
+    for split, params in result.best_params.items():
+        save_policy(
+            s.experiment.path("checkpoints", f"best_{split}"), config.policy.name, params, config.policy.to_dict(),
+            algorithm=config.algorithm.name, selected_on=split, summary=result.best_summary[split],
+        )
+    # Each validation split's choice on the test split, all in one batched rollout.
+    chosen = list(result.best_params.values())
+    test = s.evaluator(config.evaluation.test_split)
+    summaries = test.evaluate(s.policy, stack_params(chosen), k_test)
+    for split, params, summary in zip(result.best_params, chosen, summaries):
+        splits[f"{test.split}@{split}"] = _split_entry(params, summary)
+    return {**_header(s), "algorithm": config.algorithm.name, "candidates": result.candidates, "splits": splits}
+
+
+def evaluate(s: Setup, key) -> dict:
+    params = stack_params([s.params])
+    splits = {}
+    for split in s.config.eval.splits:
+        key, k = jax.random.split(key)
+        summary = s.evaluator(split).evaluate(s.policy, params, k)[0]
+        splits[split] = _split_entry(unstack_params(params)[0], summary)
+    return {**_header(s), "checkpoint": s.config.eval.checkpoint, "splits": splits}
+
+
+def run(config) -> dict:
+    """Run an experiment from a config; returns what it writes to results.json."""
+    return execute(setup(config))
+
+
+def execute(s: Setup) -> dict:
+    config = s.config
+    s.experiment.open()
+    start = time.time()
+    s.experiment.write_json("config.json", config.to_dict())
+    logging.info("Experiment %s (%s) on %s; costs %s", config.name, config.mode, s.env.name, s.costs)
+    key = jax.random.PRNGKey(config.seed)
+    results = train(s, key) if config.mode == "train" else evaluate(s, key)
+    results["wall_time_s"] = round(time.time() - start, 2)
+    for split, entry in results["splits"].items():
+        logging.info("RESULT %s %s: %s", split, entry["best_params"], format_summary(entry["summary"]))
+    s.experiment.write_json("results.json", results)
+    path = s.experiment.commit()
+    logging.info("Wrote %s/results.json in %.1f s", path, results["wall_time_s"])
+    return results
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if _CONFIG.value is None:
+        raise app.UsageError("--config is required, e.g. --config configs/ask_every_k.py")
+    try:
+        s = setup(_CONFIG.value)
+    except ValueError as err:  # bad input: one sentence, no traceback, nothing written
+        raise app.UsageError(str(err)) from None
+    execute(s)
+
+
+if __name__ == "__main__":
+    app.run(main)
