@@ -1,6 +1,6 @@
 """AskEveryK: ask the expert every k steps; grid search over k.
 
-    python -m duo_jax.main --config configs/ask_every_k.py --config.algorithm.candidates=(5,10)
+    python -m duo_jax.main --config configs/ask_every_k.py '--config.algorithm.candidates=(5,10)'
 """
 from duo_jax.config import base_config
 

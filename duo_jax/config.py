@@ -1,4 +1,7 @@
 """Default experiment config shared by `configs/*.py` (reference DuoAI defaults unless noted)."""
+import importlib.util
+import os
+
 import ml_collections
 
 AGENTS_DIR = "agents/coinrun"
@@ -39,3 +42,13 @@ def base_config() -> ml_collections.ConfigDict:
     )
     c.eval = ml_collections.ConfigDict(dict(checkpoint="", splits=("test",)))
     return c
+
+
+def load_config(path: str) -> ml_collections.ConfigDict:
+    """`get_config()` of a config file, for use from Python (the CLI loads it through absl flags)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"config file {path!r} does not exist.")
+    spec = importlib.util.spec_from_file_location("duo_jax_config_" + os.path.basename(path)[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()

@@ -57,9 +57,12 @@ class ExperimentDir:
         with open(self.path(name), "w") as f:
             json.dump(data, f, indent=2)
 
-    def commit(self) -> str:
+    def close_log(self) -> None:
         logging.get_absl_logger().removeHandler(self._handler)
         self._handler.close()
+
+    def commit(self) -> str:
+        self.close_log()
         old = None
         if os.path.exists(self.final):
             old = self.final + ".old"
@@ -137,6 +140,8 @@ def setup(config) -> Setup:
         raise ValueError(
             f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs ({ev.num_envs})."
         )
+    if not ev.validation_splits:
+        raise ValueError("evaluation.validation_splits must name at least one split to select on (e.g. ('val_sim', 'val_true')).")
     splits = list(ev.validation_splits) + [ev.test_split] + list(config.eval.splits)
     for split in splits:
         if split not in env.splits:
@@ -165,5 +170,7 @@ def setup(config) -> Setup:
         expert = _load_pair_agent(config, f"{pair}_expert")
         pairs[pair] = (novice, expert)
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), _bp(config, expert, f"{pair}_expert"))
-    experiment = ExperimentDir(config.experiments_dir, config.name, config.overwrite)
+    # An evaluation writes beside the experiment it evaluates, never over it.
+    name = config.name if config.mode == "train" else f"{config.name}_eval"
+    experiment = ExperimentDir(config.experiments_dir, name, config.overwrite)
     return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)

@@ -6,6 +6,7 @@ Results go to `experiments/<name>/results.json`.
 """
 from __future__ import annotations
 
+import sys
 import time
 
 import jax
@@ -77,7 +78,11 @@ def execute(s: Setup) -> dict:
     s.experiment.write_json("config.json", config.to_dict())
     logging.info("Experiment %s (%s) on %s; costs %s", config.name, config.mode, s.env.name, s.costs)
     key = jax.random.PRNGKey(config.seed)
-    results = train(s, key) if config.mode == "train" else evaluate(s, key)
+    try:
+        results = train(s, key) if config.mode == "train" else evaluate(s, key)
+    except BaseException:
+        s.experiment.close_log()  # the partial directory stays for inspection; the old one is untouched
+        raise
     results["wall_time_s"] = round(time.time() - start, 2)
     for split, entry in results["splits"].items():
         logging.info("RESULT %s %s: %s", split, entry["best_params"], format_summary(entry["summary"]))
@@ -95,7 +100,7 @@ def main(argv):
     try:
         s = setup(_CONFIG.value)
     except ValueError as err:  # bad input: one sentence, no traceback, nothing written
-        raise app.UsageError(str(err)) from None
+        sys.exit(f"error: {err}")
     execute(s)
 
 

@@ -57,7 +57,7 @@ def load_checkpoint(path: str, target: Any = None, step: int | None = None) -> t
                 raise FileNotFoundError(f"Checkpoint path {path!r} holds no saved step.")
             abstract = None
             if target is not None:
-                abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
+                abstract = jax.tree_util.tree_map(lambda x: ocp.utils.to_shape_dtype_struct(np.asarray(x)), target)
             restored = mngr.restore(
                 step,
                 args=ocp.args.Composite(

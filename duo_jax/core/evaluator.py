@@ -46,12 +46,12 @@ def format_summary(s: dict) -> str:
 class Evaluator:
     """A validation or test split with its novice/expert pair and costs.
 
-    `make_env(num_episodes, repeats)` builds a host vector env whose first `num_episodes` slots
-    play the split's fixed levels, repeated `repeats` times.
+    `make_env(num_envs, repeats, round_idx)` builds a host vector env whose `num_envs * repeats`
+    slots play round `round_idx` of the split's fixed levels, repeated `repeats` times.
     """
 
     split: str
-    make_env: Callable[[int, int], Any]
+    make_env: Callable[[int, int, int], Any]
     novice: Agent
     expert: Agent
     costs: Costs

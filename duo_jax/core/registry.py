@@ -9,8 +9,8 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A dict of named entries whose failed look-ups list the registered names."""
 
-    def __init__(self, kind: str):
-        self.kind = kind
+    def __init__(self, kind: str, plural: str):
+        self.kind, self.plural = kind, plural
         self._entries: dict[str, T] = {}
 
     def register(self, name: str, entry: T) -> T:
@@ -22,7 +22,8 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         if name not in self._entries:
             raise ValueError(
-                f"Unknown {self.kind} {name!r}; registered {self.kind}s are: {', '.join(self.names())}."
+                f"Unknown {self.kind} {name!r}; registered {self.plural} are: {', '.join(self.names())} "
+                f"(register your own in a file listed in --config.plugins)."
             )
         return self._entries[name]
 
@@ -44,10 +45,10 @@ def _no_check(config) -> None:
     del config
 
 
-ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm")
-POLICIES: Registry[Callable] = Registry("policy")
-ENVIRONMENTS: Registry[Callable] = Registry("environment")
-MODELS: Registry[Callable] = Registry("model")
+ALGORITHMS: Registry[AlgorithmSpec] = Registry("algorithm", "algorithms")
+POLICIES: Registry[Callable] = Registry("policy", "policies")
+ENVIRONMENTS: Registry[Callable] = Registry("environment", "environments")
+MODELS: Registry[Callable] = Registry("model", "models")
 
 
 def register_algorithm(name: str, fn: Callable | None = None, *, check: Callable | None = None):

@@ -1,0 +1,130 @@
+"""PPO pieces: GAE against a plain loop (bootstrap from V(s_T)), and the return normaliser."""
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from duo_jax.agents.ppo import ReturnNormalizer, gae
+
+
+def gae_loop(reward, value, done, last_value, gamma, lam):
+    T, B = reward.shape
+    adv = np.zeros((T, B))
+    for b in range(B):
+        next_adv, next_value = 0.0, last_value[b]
+        for t in reversed(range(T)):
+            nonterminal = 1.0 - done[t, b]
+            delta = reward[t, b] + gamma * next_value * nonterminal - value[t, b]
+            next_adv = delta + gamma * lam * nonterminal * next_adv
+            adv[t, b] = next_adv
+            next_value = value[t, b]
+    return adv, adv + value
+
+
+@pytest.mark.parametrize("gamma, lam", [(0.99, 0.95), (0.999, 1.0), (0.5, 0.0)])
+def test_gae_matches_loop(gamma, lam):
+    rng = np.random.default_rng(0)
+    T, B = 9, 4
+    reward = rng.normal(size=(T, B)).astype(np.float32)
+    value = rng.normal(size=(T, B)).astype(np.float32)
+    done = (rng.random((T, B)) < 0.2).astype(np.float32)
+    last_value = rng.normal(size=B).astype(np.float32)
+    adv, ret = gae(jnp.asarray(reward), jnp.asarray(value), jnp.asarray(done), jnp.asarray(last_value), gamma, lam)
+    want_adv, want_ret = gae_loop(reward, value, done, last_value, gamma, lam)
+    np.testing.assert_allclose(np.asarray(adv), want_adv, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ret), want_ret, rtol=1e-5, atol=1e-5)
+
+
+def test_bootstrap_uses_value_after_last_step():
+    # One step, not done: adv = r + gamma * V(s_T) - V(s_{T-1}); the reference used V(s_{T-1}) as the bootstrap.
+    adv, ret = gae(jnp.array([[1.0]]), jnp.array([[2.0]]), jnp.array([[0.0]]), jnp.array([10.0]), 0.9, 0.95)
+    assert float(adv[0, 0]) == pytest.approx(1.0 + 0.9 * 10.0 - 2.0)
+    assert float(ret[0, 0]) == pytest.approx(1.0 + 0.9 * 10.0)
+
+
+def test_done_cuts_bootstrap():
+    adv, ret = gae(jnp.array([[1.0]]), jnp.array([[2.0]]), jnp.array([[1.0]]), jnp.array([10.0]), 0.9, 0.95)
+    assert float(ret[0, 0]) == pytest.approx(1.0)
+
+
+def test_monte_carlo_returns_with_lambda_one():
+    reward = jnp.array([[1.0], [2.0], [3.0]])
+    value = jnp.array([[0.5], [-1.0], [4.0]])
+    _, ret = gae(reward, value, jnp.zeros((3, 1)), jnp.array([5.0]), 1.0, 1.0)
+    np.testing.assert_allclose(np.asarray(ret)[:, 0], [1 + 2 + 3 + 5, 2 + 3 + 5, 3 + 5], rtol=1e-6)
+
+
+def test_return_normalizer_tracks_return_variance():
+    rng = np.random.default_rng(0)
+    norm = ReturnNormalizer(num_envs=8, gamma=0.9)
+    ret = np.zeros(8)
+    seen = []
+    for _ in range(200):
+        reward = rng.normal(1.0, 2.0, size=8)
+        done = rng.random(8) < 0.1
+        out = norm(reward, done)
+        ret = ret * 0.9 + reward
+        seen.append(ret.copy())
+        ret[done] = 0.0
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, np.clip(reward / np.sqrt(norm.var + 1e-8), -10, 10), rtol=1e-5)
+    seen = np.concatenate(seen)
+    assert norm.mean == pytest.approx(seen.mean(), rel=1e-3)
+    assert norm.var == pytest.approx(seen.var(), rel=1e-3)
+    np.testing.assert_allclose(norm.ret, ret)     # discounted return, reset where done
+
+
+def test_return_normalizer_clips_and_restores():
+    norm = ReturnNormalizer(num_envs=2, gamma=0.99)
+    for _ in range(1000):                       # returns of 0: the running std shrinks
+        norm(np.zeros(2), np.zeros(2, bool))
+    out = norm(np.array([1e3, -1e3]), np.array([False, True]))
+    np.testing.assert_array_equal(out, [10.0, -10.0])
+    assert norm.ret[1] == 0.0 and norm.ret[0] == 1e3
+    restored = ReturnNormalizer(num_envs=2, gamma=0.99, state=norm.state())
+    assert restored.state() == norm.state()
+    assert set(norm.state()) == {"count", "mean", "var"}
+
+
+class _CycleEnv:
+    """Constant frames; reward 1 for action 1; every episode lasts 4 steps. After a multiple of 4
+    steps it is exactly a fresh env, so a resumed run must match an uninterrupted one."""
+
+    def __init__(self, num_envs: int):
+        self.num_envs, self.t = num_envs, 0
+
+    def reset(self):
+        return np.full((self.num_envs, 24, 24, 3), 128, np.uint8)
+
+    def step(self, action):
+        self.t += 1
+        done = np.full(self.num_envs, self.t % 4 == 0)
+        return self.reset(), (np.asarray(action) == 1).astype(np.float32), done
+
+
+def _ppo_config(out_dir, total_steps):
+    from helpers import load_config
+
+    c = load_config("train_agent")
+    c.out_dir = str(out_dir)
+    c.env.num_actions = 3
+    c.ppo.update(num_envs=4, num_steps=8, num_minibatches=2, num_epochs=2, total_steps=total_steps, checkpoint_every=1)
+    return c
+
+
+def test_resume_matches_uninterrupted_run(tmp_path):
+    import jax
+
+    from duo_jax.agents import ppo
+    from duo_jax.core.checkpoint import latest_step, load_checkpoint
+
+    make_env = lambda game, split, n, seed: _CycleEnv(n)
+    ppo.train(_ppo_config(tmp_path / "full", 96), make_env)
+    ppo.train(_ppo_config(tmp_path / "resumed", 32), make_env)           # stops after iteration 1
+    assert latest_step(str(tmp_path / "resumed" / "state")) == 1
+    ppo.train(_ppo_config(tmp_path / "resumed", 96), make_env)           # resumes at iteration 1
+    assert latest_step(str(tmp_path / "resumed" / "state")) == 3
+    full, full_cfg = load_checkpoint(str(tmp_path / "full" / "agent"))
+    resumed, resumed_cfg = load_checkpoint(str(tmp_path / "resumed" / "agent"))
+    assert full_cfg["train_steps"] == resumed_cfg["train_steps"] == 96
+    for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
