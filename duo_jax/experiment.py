@@ -106,12 +106,20 @@ def _positive_int(value, field: str) -> int:
     return value
 
 
-def _load_pair_agent(config, field: str) -> Agent:
+def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
     path = getattr(config.agents, field)
     try:
-        return load_agent(path)
+        agent = load_agent(path)
     except (FileNotFoundError, ValueError) as err:
         raise ValueError(f"agents.{field}: {err}") from None
+    game = agent.config.get("game")
+    if game is not None and game != config.env.get("game", game):
+        raise ValueError(f"agents.{field} was trained on {game!r} but env.game is {config.env.game!r}.")
+    if agent.config["num_actions"] != env.num_actions:
+        raise ValueError(
+            f"agents.{field} has {agent.config['num_actions']} actions but {env.name} has {env.num_actions}."
+        )
+    return agent
 
 
 def _bp(config, expert: Agent, field: str) -> float:
@@ -166,8 +174,8 @@ def setup(config) -> Setup:
             raise ValueError(f"eval.checkpoint: {err}") from None
     pairs, costs = {}, {}
     for pair in ("train", "test"):
-        novice = _load_pair_agent(config, f"{pair}_novice")
-        expert = _load_pair_agent(config, f"{pair}_expert")
+        novice = _load_pair_agent(config, env, f"{pair}_novice")
+        expert = _load_pair_agent(config, env, f"{pair}_expert")
         pairs[pair] = (novice, expert)
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), _bp(config, expert, f"{pair}_expert"))
     # An evaluation writes beside the experiment it evaluates, never over it.

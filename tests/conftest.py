@@ -24,7 +24,9 @@ def agent_paths(tmp_path_factory) -> dict[str, str]:
     paths = {}
     for seed, name in enumerate(("novice", "expert", "nostats")):
         agent = init_agent(jax.random.PRNGKey(seed), "small_cnn", 15, (64, 64, 3))
-        config = dict(agent.config) if name == "nostats" else dict(agent.config, stats=STATS)
+        config = dict(agent.config, game="coinrun")
+        if name != "nostats":
+            config["stats"] = STATS
         paths[name] = str(root / name)
         save_checkpoint(paths[name], agent.params, config)
     return paths

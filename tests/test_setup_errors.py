@@ -274,3 +274,9 @@ def test_empty_validation_splits_rejected_at_setup(make_config):
     c = make_config()
     c.evaluation.validation_splits = ()
     assert "validation_splits" in setup_error(c)
+
+
+def test_agent_of_another_game_is_named(make_config):
+    c = make_config()
+    c.env.game = "bigfish"
+    assert setup_error(c) == "agents.train_novice was trained on 'coinrun' but env.game is 'bigfish'."
