@@ -172,10 +172,17 @@ def setup(config) -> Setup:
             policy, params, _ = load_policy(config.eval.checkpoint)
         except (FileNotFoundError, ValueError) as err:
             raise ValueError(f"eval.checkpoint: {err}") from None
-    pairs, costs = {}, {}
+    pairs, costs, loaded = {}, {}, {}
+
+    def agent(field: str) -> Agent:
+        # One Agent per distinct path, so pairs that share agents share compiled steps.
+        path = os.path.abspath(config.agents[field])
+        if path not in loaded:
+            loaded[path] = _load_pair_agent(config, env, field)
+        return loaded[path]
+
     for pair in ("train", "test"):
-        novice = _load_pair_agent(config, env, f"{pair}_novice")
-        expert = _load_pair_agent(config, env, f"{pair}_expert")
+        novice, expert = agent(f"{pair}_novice"), agent(f"{pair}_expert")
         pairs[pair] = (novice, expert)
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), _bp(config, expert, f"{pair}_expert"))
     # An evaluation writes beside the experiment it evaluates, never over it.

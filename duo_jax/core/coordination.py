@@ -5,6 +5,7 @@ happens inside an episode (never at an episode's first step).
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -31,13 +32,39 @@ def step_cost(action, prev_action, first, costs: Costs) -> jnp.ndarray:
     return (costs.alpha * expert + costs.beta * switched) * costs.bp
 
 
-def coordinator_obs(obs, novice: Agent, expert: Agent, open_expert: bool) -> tuple[dict, tuple, tuple]:
-    n_logits, _, n_hidden = novice.apply(novice.params, obs)
-    e_logits, _, e_hidden = expert.apply(expert.params, obs)
-    cobs = {"base_obs": obs, "novice_hidden": n_hidden, "novice_logits": n_logits}
+def coordinator_obs(obs, novice_out: tuple, expert_out: tuple, open_expert: bool) -> dict:
+    cobs = {"base_obs": obs, "novice_hidden": novice_out[2], "novice_logits": novice_out[0]}
     if open_expert:
-        cobs.update(expert_hidden=e_hidden, expert_logits=e_logits)
-    return cobs, n_logits, e_logits
+        cobs.update(expert_hidden=expert_out[2], expert_logits=expert_out[0])
+    return cobs
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
+    """The jitted step, cached so that repeated evaluations (splits, sweeps) compile once."""
+
+    def split_c(x):
+        return x.reshape(C, x.shape[0] // C, *x.shape[1:])
+
+    @jax.jit
+    def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key):
+        k_pol, k_nov, k_exp = jax.random.split(key, 3)
+        novice_out, expert_out = novice_apply(novice_params, obs), expert_apply(expert_params, obs)
+        cobs = coordinator_obs(obs, novice_out, expert_out, open_expert)
+        pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
+        action, pstate = jax.vmap(policy.act)(
+            params, pstate, jax.tree_util.tree_map(split_c, cobs), jax.random.split(k_pol, C)
+        )
+        action = action.reshape(-1).astype(jnp.int32)
+        env_action = jnp.where(
+            action == EXPERT,
+            sample_action(expert_out[0], k_exp, temperature),
+            sample_action(novice_out[0], k_nov, temperature),
+        )
+        cost = step_cost(action, state.prev_action, first, costs)
+        return env_action, action, cost, CoordState(pstate, action)
+
+    return step
 
 
 def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates: int,
@@ -48,9 +75,7 @@ def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates
     `params` has a leading candidate axis and `first[j]` says obs j starts an episode.
     """
     C = num_candidates
-
-    def split_c(x):
-        return x.reshape(C, x.shape[0] // C, *x.shape[1:])
+    core = _compiled_step(policy, novice.apply, expert.apply, C, bool(open_expert), float(temperature))
 
     def init(num_envs: int) -> CoordState:
         if num_envs % C:
@@ -59,19 +84,7 @@ def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates
         pstate = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (C, *jnp.shape(x))), single)
         return CoordState(pstate, jnp.zeros((num_envs,), jnp.int32))
 
-    @jax.jit
     def step(params, state: CoordState, obs, first, costs: Costs, key):
-        k_pol, k_nov, k_exp = jax.random.split(key, 3)
-        cobs, n_logits, e_logits = coordinator_obs(obs, novice, expert, open_expert)
-        pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
-        action, pstate = jax.vmap(policy.act)(
-            params, pstate, jax.tree_util.tree_map(split_c, cobs), jax.random.split(k_pol, C)
-        )
-        action = action.reshape(-1).astype(jnp.int32)
-        env_action = jnp.where(
-            action == EXPERT, sample_action(e_logits, k_exp, temperature), sample_action(n_logits, k_nov, temperature)
-        )
-        cost = step_cost(action, state.prev_action, first, costs)
-        return env_action, action, cost, CoordState(pstate, action)
+        return core(params, novice.params, expert.params, state, obs, first, costs, key)
 
     return init, step

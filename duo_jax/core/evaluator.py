@@ -99,7 +99,7 @@ class Evaluator:
             if not active.any():
                 break
         bar.close()
-        logging.debug("%s: %d/%d episodes hit the %d-step cap", self.split, active.sum(), B, self.max_num_steps)
+        logging.info("%s: %d of %d episodes hit the %d-step cap", self.split, active.sum(), B, self.max_num_steps)
         shape = (C, N)
         return {
             "reward": (base - cost).reshape(shape), "base_reward": base.reshape(shape),
