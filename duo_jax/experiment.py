@@ -138,6 +138,9 @@ def setup(config) -> Setup:
     """Check the config and load what it names; raises ValueError with one sentence on bad input."""
     if config.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {config.mode!r}.")
+    # An evaluation writes beside the experiment it evaluates, never over it.
+    name = config.name if config.mode == "train" else f"{config.name}_eval"
+    experiment = ExperimentDir(config.experiments_dir, name, config.overwrite)
     import_plugins(config.get("plugins", ()))
     env = make_environment(config.env)
     ev = config.evaluation
@@ -150,10 +153,15 @@ def setup(config) -> Setup:
         )
     if not ev.validation_splits:
         raise ValueError("evaluation.validation_splits must name at least one split to select on (e.g. ('val_sim', 'val_true')).")
-    splits = list(ev.validation_splits) + [ev.test_split] + list(config.eval.splits)
-    for split in splits:
-        if split not in env.splits:
-            raise ValueError(f"split {split!r} does not exist; the splits of {env.name} are {', '.join(env.splits)}.")
+    for field, splits in (
+        ("evaluation.validation_splits", ev.validation_splits), ("evaluation.test_split", (ev.test_split,)),
+        ("eval.splits", config.eval.splits),
+    ):
+        for split in splits:
+            if split not in env.splits:
+                raise ValueError(
+                    f"{field}: split {split!r} does not exist; the splits of {env.name} are {', '.join(env.splits)}."
+                )
     if ev.test_split in ev.validation_splits:
         raise ValueError("evaluation.validation_splits must not include the test split: models are never selected on test.")
     for name in ("alpha", "beta"):
@@ -185,7 +193,4 @@ def setup(config) -> Setup:
         novice, expert = agent(f"{pair}_novice"), agent(f"{pair}_expert")
         pairs[pair] = (novice, expert)
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), _bp(config, expert, f"{pair}_expert"))
-    # An evaluation writes beside the experiment it evaluates, never over it.
-    name = config.name if config.mode == "train" else f"{config.name}_eval"
-    experiment = ExperimentDir(config.experiments_dir, name, config.overwrite)
     return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)

@@ -72,13 +72,16 @@ def test_split_does_not_exist(make_config, field, value):
     c = make_config()
     c.evaluation[field] = value
     msg = setup_error(c)
-    assert msg == "split 'val_nope' does not exist; the splits of procgen/coinrun are train, val_sim, val_true, test."
+    assert msg == (
+        f"evaluation.{field}: split 'val_nope' does not exist; "
+        "the splits of procgen/coinrun are train, val_sim, val_true, test."
+    )
 
 
 def test_eval_split_does_not_exist(make_config):
     c = make_config()
     c.eval.splits = ("tset",)
-    assert "split 'tset' does not exist" in setup_error(c)
+    assert setup_error(c).startswith("eval.splits: split 'tset' does not exist")
 
 
 def test_test_split_not_a_validation_split(make_config):
