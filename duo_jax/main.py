@@ -15,7 +15,7 @@ from ml_collections import config_flags
 
 from duo_jax.api import save_policy
 from duo_jax.core.evaluator import format_summary
-from duo_jax.core.policy import stack_params, to_python, unstack_params
+from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import Setup, setup
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).", lock_config=True)
@@ -62,7 +62,7 @@ def evaluate(s: Setup, key) -> dict:
     for split in s.config.eval.splits:
         key, k = jax.random.split(key)
         summary = s.evaluator(split).evaluate(s.policy, params, k)[0]
-        splits[split] = _split_entry(unstack_params(params)[0], summary)
+        splits[split] = _split_entry(s.params, summary)
     return {**_header(s), "checkpoint": s.config.eval.checkpoint, "splits": splits}
 
 

@@ -35,11 +35,6 @@ def stack_params(candidates: list[PyTree]) -> PyTree:
     return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *candidates)
 
 
-def unstack_params(stacked: PyTree) -> list[PyTree]:
-    n = jax.tree_util.tree_leaves(stacked)[0].shape[0]
-    return [jax.tree_util.tree_map(lambda x: np.asarray(x[i]), stacked) for i in range(n)]
-
-
 def to_python(params: PyTree) -> PyTree:
     """Params as JSON-friendly Python values, for results files."""
     return jax.tree_util.tree_map(lambda x: np.asarray(x).tolist(), params)
