@@ -63,7 +63,7 @@ def split_levels(split: str, num_episodes: int, seed: int = 0) -> np.ndarray:
     return (s.start_level + offsets).astype(np.int64)
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4096)  # ~38 KB a level
 def _level_state(game: str, mode: str, level: int) -> bytes:
     env = _gym3_env(num=1, env_name=game, num_levels=1, start_level=int(level), distribution_mode=mode)
     return env.callmethod("get_state")[0]
