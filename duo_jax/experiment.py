@@ -139,8 +139,8 @@ def setup(config) -> Setup:
     if config.mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {config.mode!r}.")
     # An evaluation writes beside the experiment it evaluates, never over it.
-    name = config.name if config.mode == "train" else f"{config.name}_eval"
-    experiment = ExperimentDir(config.experiments_dir, name, config.overwrite)
+    exp_name = config.name if config.mode == "train" else f"{config.name}_eval"
+    experiment = ExperimentDir(config.experiments_dir, exp_name, config.overwrite)
     import_plugins(config.get("plugins", ()))
     env = make_environment(config.env)
     ev = config.evaluation

@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import sys
+
 import jax
 from absl import app, flags, logging
 
@@ -35,10 +37,13 @@ def evaluate_agent(agent: Agent, split: str, num_episodes: int, max_num_steps: i
 
 def main(argv):
     del argv
-    if not _AGENT.value:
-        raise app.UsageError("--agent must name an agent checkpoint directory.")
-    check_split(_SPLIT.value)
-    agent = load_agent(_AGENT.value)
+    try:
+        if not _AGENT.value:
+            raise ValueError("--agent must name an agent checkpoint directory.")
+        check_split(_SPLIT.value)
+        agent = load_agent(_AGENT.value)
+    except (FileNotFoundError, ValueError) as err:  # bad input: one sentence, nothing written
+        sys.exit(f"error: {err}")
     summary = evaluate_agent(agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value)
     logging.info("%s on %s: %s", _AGENT.value, _SPLIT.value, format_summary(summary))
     stats = dict(summary, split=_SPLIT.value, max_num_steps=_STEPS.value)
