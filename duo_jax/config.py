@@ -28,7 +28,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.costs = ml_collections.ConfigDict(dict(alpha=0.4, beta=0.0, bp=-1.0))
     c.coordination = ml_collections.ConfigDict(dict(open_expert=False, temperature=1.0))
     c.policy = ml_collections.ConfigDict(dict(name="always"))
-    c.algorithm = ml_collections.ConfigDict(dict(name="always"))
+    # train_split: where the algorithm learns (with that split's pair); "test" only for the skyline.
+    c.algorithm = ml_collections.ConfigDict(dict(name="always", train_split="train"))
     c.evaluation = ml_collections.ConfigDict(
         dict(
             num_episodes=256,

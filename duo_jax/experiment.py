@@ -22,6 +22,7 @@ from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.policy import Policy
 from duo_jax.core.registry import AlgorithmSpec
+from duo_jax.core.task import TrainTask
 
 # YRC-0: train and val_sim use the train pair; val_true and test the test pair.
 PAIR_OF_SPLIT = {"train": "train", "val_sim": "train", "val_true": "test", "test": "test"}
@@ -43,12 +44,21 @@ class ExperimentDir:
         self.work = os.path.join(os.path.dirname(self.final), f".{name}.partial")
         self._handler = None
 
-    def open(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
-        os.makedirs(self.work)
+    def open(self, config: dict) -> bool:
+        """Start the partial directory; returns True when it resumes an interrupted run of the same config.
+
+        A partial directory left by a run with the same config (ignoring `overwrite`) is kept, so
+        algorithms that checkpoint into it (PPO) resume; any other partial directory is discarded.
+        """
+        resume = _same_config(os.path.join(self.work, "config.json"), config)
+        if not resume:
+            shutil.rmtree(self.work, ignore_errors=True)
+            os.makedirs(self.work)
         self._handler = pylogging.FileHandler(os.path.join(self.work, "log.txt"))
         self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(message)s"))
         logging.get_absl_logger().addHandler(self._handler)
+        self.write_json("config.json", config)
+        return resume
 
     def path(self, *parts: str) -> str:
         return os.path.join(self.work, *parts)
@@ -74,6 +84,18 @@ class ExperimentDir:
         return self.final
 
 
+def _same_config(path: str, config: dict) -> bool:
+    if not os.path.isfile(path):
+        return False
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return False
+    strip = lambda c: {k: v for k, v in c.items() if k != "overwrite"}  # noqa: E731
+    return strip(old) == strip(json.loads(json.dumps(config)))
+
+
 @dataclass
 class Setup:
     """Everything a run needs, built and checked at start-up."""
@@ -97,6 +119,15 @@ class Setup:
         return Evaluator(
             split, make_env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], ev.num_episodes, ev.num_envs,
             ev.max_num_steps, co.open_expert, co.temperature, ev.progress,
+        )
+
+    def task(self, split: str) -> TrainTask:
+        """The split the algorithm learns from, with that split's pair; its workdir is in the experiment dir."""
+        novice, expert = self.pairs[PAIR_OF_SPLIT[split]]
+        co = self.config.coordination
+        return TrainTask(
+            split, self.env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], co.open_expert, co.temperature,
+            self.experiment.path("train_state"),
         )
 
 
@@ -155,7 +186,7 @@ def setup(config) -> Setup:
         raise ValueError("evaluation.validation_splits must name at least one split to select on (e.g. ('val_sim', 'val_true')).")
     for field, splits in (
         ("evaluation.validation_splits", ev.validation_splits), ("evaluation.test_split", (ev.test_split,)),
-        ("eval.splits", config.eval.splits),
+        ("eval.splits", config.eval.splits), ("algorithm.train_split", (config.algorithm.train_split,)),
     ):
         for split in splits:
             if split not in env.splits:

@@ -40,7 +40,7 @@ def train(s: Setup, key) -> dict:
     config = s.config
     validators = {split: s.evaluator(split) for split in config.evaluation.validation_splits}
     key, k_alg, k_test = jax.random.split(key, 3)
-    result = s.algorithm.run(k_alg, s.policy, {"train": s.env}, validators, config)
+    result = s.algorithm.run(k_alg, s.policy, s.task(config.algorithm.train_split), validators, config)
     splits = {split: _split_entry(result.best_params[split], result.best_summary[split]) for split in validators}
     for split, params in result.best_params.items():
         save_policy(
@@ -73,9 +73,9 @@ def run(config) -> dict:
 
 def execute(s: Setup) -> dict:
     config = s.config
-    s.experiment.open()
+    if s.experiment.open(config.to_dict()):
+        logging.info("Resuming the interrupted run in %s", s.experiment.work)
     start = time.time()
-    s.experiment.write_json("config.json", config.to_dict())
     logging.info("Experiment %s (%s) on %s; costs %s", config.name, config.mode, s.env.name, s.costs)
     key = jax.random.PRNGKey(config.seed)
     try:

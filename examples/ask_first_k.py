@@ -33,9 +33,9 @@ def check_ask_first_k(config) -> None:
         raise ValueError(f"algorithm.candidates must be a non-empty list of integers k >= 1; got {ks!r}.")
 
 
-def ask_first_k(key, policy, envs, validators, config):
+def ask_first_k(key, policy, task, validators, config):
     """Grid search over k: every candidate runs in one batched rollout per split, on the same levels."""
-    del envs
+    del task
     return grid_search(key, policy, validators, [{"k": int(k)} for k in config.algorithm.candidates])
 
 

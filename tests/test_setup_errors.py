@@ -212,7 +212,7 @@ def test_plugin_registers_algorithm(make_config, tmp_path):
     plugin.write_text(
         "import duo_jax\n"
         "@duo_jax.register_algorithm('my_plugin_alg')\n"
-        "def run(key, policy, envs, validators, config):\n"
+        "def run(key, policy, task, validators, config):\n"
         "    raise NotImplementedError\n"
     )
     c = make_config()

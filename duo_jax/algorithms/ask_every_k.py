@@ -1,8 +1,7 @@
 """AskEveryK: grid search over k, the number of steps between expert queries."""
 from __future__ import annotations
 
-from duo_jax.algorithms.grid_search import grid_search
-from duo_jax.core.registry import register_algorithm
+from duo_jax.algorithms.grid_search import register_grid_search
 
 
 def _check_ask_every_k(config) -> None:
@@ -11,7 +10,7 @@ def _check_ask_every_k(config) -> None:
         raise ValueError(f"algorithm.candidates must be a non-empty list of integers k >= 1; got {ks!r}.")
 
 
-@register_algorithm("ask_every_k", check=_check_ask_every_k)
-def ask_every_k(key, policy, envs, validators, config):
-    del envs
-    return grid_search(key, policy, validators, [{"k": int(k)} for k in config.algorithm.candidates])
+@register_grid_search("ask_every_k", check=_check_ask_every_k)
+def ask_every_k(key, policy, task, config):
+    del key, policy, task
+    return [{"k": int(k)} for k in config.algorithm.candidates]

@@ -1,8 +1,7 @@
 """Grid-search baselines that ignore the observation: always (novice or expert) and random."""
 from __future__ import annotations
 
-from duo_jax.algorithms.grid_search import grid_search
-from duo_jax.core.registry import register_algorithm
+from duo_jax.algorithms.grid_search import register_grid_search
 
 
 def _check_always(config) -> None:
@@ -10,10 +9,10 @@ def _check_always(config) -> None:
         raise ValueError(f"algorithm.agent must be 'novice' or 'expert'; got {config.algorithm.agent!r}.")
 
 
-@register_algorithm("always", check=_check_always)
-def always(key, policy, envs, validators, config):
-    del envs
-    return grid_search(key, policy, validators, [{"expert": int(config.algorithm.agent == "expert")}])
+@register_grid_search("always", check=_check_always)
+def always(key, policy, task, config):
+    del key, policy, task
+    return [{"expert": int(config.algorithm.agent == "expert")}]
 
 
 def _check_random(config) -> None:
@@ -22,7 +21,7 @@ def _check_random(config) -> None:
         raise ValueError(f"algorithm.probabilities must be a non-empty list of numbers in [0, 1]; got {probs!r}.")
 
 
-@register_algorithm("random", check=_check_random)
-def random(key, policy, envs, validators, config):
-    del envs
-    return grid_search(key, policy, validators, [{"prob": float(p)} for p in config.algorithm.probabilities])
+@register_grid_search("random", check=_check_random)
+def random(key, policy, task, config):
+    del key, policy, task
+    return [{"prob": float(p)} for p in config.algorithm.probabilities]

@@ -1,7 +1,7 @@
 """Grid search: evaluate every candidate params in one batched rollout per split, keep the best."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import numpy as np
@@ -9,6 +9,7 @@ from absl import logging
 
 from duo_jax.core.evaluator import Evaluator, format_summary
 from duo_jax.core.policy import Policy, stack_params, to_python
+from duo_jax.core.registry import register_algorithm
 
 
 class AlgorithmResult(NamedTuple):
@@ -32,3 +33,20 @@ def grid_search(key: jax.Array, policy: Policy, validators: dict[str, Evaluator]
         best_params[split], best_summary[split] = candidates[best], summaries[best]
         logging.info("BEST on %s: %s", split, to_python(candidates[best]))
     return AlgorithmResult(best_params, best_summary, table)
+
+
+def register_grid_search(name: str, candidates: Callable | None = None, *, check: Callable | None = None):
+    """Register an algorithm that is a grid search over `candidates(key, policy, task, config) -> [params]`.
+
+    Usable as a decorator. The candidates must not depend on the costs (the cost sweep relies on it).
+    """
+
+    def add(propose: Callable) -> Callable:
+        def run(key, policy, task, validators, config):
+            key, k = jax.random.split(key)
+            return grid_search(key, policy, validators, propose(k, policy, task, config))
+
+        register_algorithm(name, run, check=check, candidates=propose)
+        return propose
+
+    return add if candidates is None else add(candidates)

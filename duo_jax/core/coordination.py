@@ -26,10 +26,19 @@ class CoordState(NamedTuple):
     prev_action: jnp.ndarray   # [C*N] last coordinator action
 
 
+def switched(action, prev_action, first):
+    """A switch of agent inside an episode (never at its first step); numpy or jax arrays."""
+    return (action != prev_action) & ~first
+
+
+def cost_of(expert_steps, switches, costs: Costs):
+    """Cost of `expert_steps` expert steps and `switches` switches: per step, or summed over an episode."""
+    return (costs.alpha * expert_steps + costs.beta * switches) * costs.bp
+
+
 def step_cost(action, prev_action, first, costs: Costs) -> jnp.ndarray:
     expert = (action == EXPERT).astype(jnp.float32)
-    switched = ((action != prev_action) & ~first).astype(jnp.float32)
-    return (costs.alpha * expert + costs.beta * switched) * costs.bp
+    return cost_of(expert, switched(action, prev_action, first).astype(jnp.float32), costs)
 
 
 def coordinator_obs(obs, novice_out: tuple, expert_out: tuple, open_expert: bool) -> dict:

@@ -14,8 +14,12 @@ from absl import logging
 from tqdm.auto import tqdm
 
 from duo_jax.agents.agent import Agent
-from duo_jax.core.coordination import Costs, make_coord_step
+from duo_jax.core.coordination import Costs, cost_of, make_coord_step, switched
 from duo_jax.core.policy import EXPERT, Policy
+
+EPISODE_FIELDS = ("base_reward", "length", "expert_steps", "switches")
+_ZERO_COSTS = Costs(0.0, 0.0, 0.0)
+
 
 def summarize(reward: np.ndarray, base_reward: np.ndarray, length: np.ndarray, expert_steps: np.ndarray) -> dict:
     """Summary of first episodes; arrays are per episode."""
@@ -64,44 +68,61 @@ class Evaluator:
 
     def evaluate(self, policy: Policy, params: Any, key: jax.Array, costs: Costs | None = None) -> list[dict]:
         """`params` has a leading candidate axis; returns one summary per candidate."""
-        costs = self.costs if costs is None else costs
+        return summaries(self.rollout(policy, params, key), self.costs if costs is None else costs)
+
+    def rollout(self, policy: Policy, params: Any, key: jax.Array) -> dict:
+        """Per-episode counts, arrays [C, num_episodes]: base_reward, length, expert_steps, switches.
+
+        Costs are not applied here, so one rollout of a cost-independent policy scores every alpha.
+        """
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
         init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature)
         rounds = self.num_episodes // self.num_envs
         parts = []
         for r in range(rounds):
             key, k = jax.random.split(key)
-            parts.append(self._rollout(init, step, params, C, r, costs, k))
-        stats = {name: np.concatenate([p[name] for p in parts], axis=1) for name in parts[0]}
-        return [summarize(*(stats[n][c] for n in ("reward", "base_reward", "length", "expert_steps"))) for c in range(C)]
+            parts.append(self._rollout(init, step, params, C, r, k))
+        return {name: np.concatenate([p[name] for p in parts], axis=1) for name in parts[0]}
 
-    def _rollout(self, init, step, params, C: int, round_idx: int, costs: Costs, key) -> dict:
+    def _rollout(self, init, step, params, C: int, round_idx: int, key) -> dict:
         N = self.num_envs
         env = self.make_env(N, C, round_idx)
         B = env.num_envs
         obs, first = env.reset(), np.ones(B, bool)
         state = init(B)
-        base, cost = np.zeros(B), np.zeros(B)
-        length, expert_steps = np.zeros(B, np.int64), np.zeros(B, np.int64)
+        counts = {name: np.zeros(B, np.float64 if name == "base_reward" else np.int64) for name in EPISODE_FIELDS}
+        prev = np.zeros(B, np.int32)
         active = np.ones(B, bool)
         bar = tqdm(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
         for _ in range(self.max_num_steps):
             key, k = jax.random.split(key)
-            env_action, action, c, state = step(params, state, obs, first, costs, k)
-            env_action, action, c = jax.device_get((env_action, action, c))
+            # Costs are recomputed per episode from the counts, so the step's own cost is not needed.
+            env_action, action, _, state = step(params, state, obs, first, _ZERO_COSTS, k)
+            env_action, action = jax.device_get((env_action, action))
+            counts["switches"] += switched(action, prev, first) & active
+            counts["expert_steps"] += (action == EXPERT) & active
+            counts["length"] += active
+            prev = action
             obs, reward, first = env.step(env_action)
-            base += reward * active
-            cost += c * active
-            expert_steps += (action == EXPERT) & active
-            length += active
+            counts["base_reward"] += reward * active
             active &= ~first
             bar.update()
             if not active.any():
                 break
         bar.close()
         logging.info("%s: %d of %d episodes hit the %d-step cap", self.split, active.sum(), B, self.max_num_steps)
-        shape = (C, N)
-        return {
-            "reward": (base - cost).reshape(shape), "base_reward": base.reshape(shape),
-            "length": length.reshape(shape), "expert_steps": expert_steps.reshape(shape),
-        }
+        return {name: v.reshape(C, N) for name, v in counts.items()}
+
+
+def episode_rewards(episodes: dict, costs: Costs) -> np.ndarray:
+    """Reward net of costs, per episode (same shape as the counts)."""
+    return episodes["base_reward"] - cost_of(episodes["expert_steps"], episodes["switches"], costs)
+
+
+def summaries(episodes: dict, costs: Costs) -> list[dict]:
+    """One summary per candidate of a rollout, at the given costs."""
+    reward = episode_rewards(episodes, costs)
+    return [
+        summarize(reward[c], episodes["base_reward"][c], episodes["length"][c], episodes["expert_steps"][c])
+        for c in range(reward.shape[0])
+    ]

@@ -35,10 +35,15 @@ class Registry(Generic[T]):
 
 
 class AlgorithmSpec(NamedTuple):
-    """`run(key, policy, envs, validators, config) -> AlgorithmResult`; `check(config)` raises on bad config."""
+    """`run(key, policy, task, validators, config) -> AlgorithmResult`; `check(config)` raises on bad config.
+
+    `candidates(key, policy, task, config) -> [params]` is set for grid searches, whose candidates do not
+    depend on the costs: a cost sweep then rolls each candidate out once and scores it at every alpha.
+    """
 
     run: Callable
     check: Callable
+    candidates: Callable | None = None
 
 
 def _no_check(config) -> None:
@@ -51,14 +56,15 @@ ENVIRONMENTS: Registry[Callable] = Registry("environment", "environments")
 MODELS: Registry[Callable] = Registry("model", "models")
 
 
-def register_algorithm(name: str, fn: Callable | None = None, *, check: Callable | None = None):
-    """Register `fn(key, policy, envs, validators, config) -> AlgorithmResult`; usable as a decorator.
+def register_algorithm(name: str, fn: Callable | None = None, *, check: Callable | None = None,
+                       candidates: Callable | None = None):
+    """Register `fn(key, policy, task, validators, config) -> AlgorithmResult`; usable as a decorator.
 
     `check(config)` runs at start-up, before any work, and raises ValueError on bad config.
     """
 
     def add(f):
-        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check))
+        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check, candidates))
         return f
 
     return add if fn is None else add(fn)

@@ -1,0 +1,104 @@
+"""Threshold methods: candidate thresholds are percentiles of scores of the novice's own training states.
+
+logit: the novice's confidence (low = ask). ood: a Deep SVDD anomaly score (high = ask). Both roll the
+novice out alone on the training split once per exploration temperature, and the candidates (one per
+percentile, and per scoring temperature for logit) are then evaluated in one batched rollout per split.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import numpy as np
+from absl import logging
+
+from duo_jax.algorithms.deep_svdd import fit_svdd, svdd_score
+from duo_jax.algorithms.grid_search import register_grid_search
+from duo_jax.algorithms.novice_rollouts import novice_rollouts
+from duo_jax.policies.features import extract, parts
+from duo_jax.policies.logit import check_metric, confidence
+
+
+def _rollouts(key, task, config, explore_temp: float, keep_prob: float = 1.0, with_obs: bool = False) -> dict:
+    a, ev = config.algorithm, config.evaluation
+    data = novice_rollouts(
+        key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, keep_prob,
+        with_obs, ev.seed, ev.progress,
+    )
+    logging.info("novice rollouts on %s at temperature %s: %d states", task.split, explore_temp, len(data["novice_logits"]))
+    return data
+
+
+def _percentiles(scores: np.ndarray, percentiles) -> list[float]:
+    return [float(np.percentile(scores, q)) for q in percentiles]
+
+
+def _check_common(config) -> None:
+    a, ev = config.algorithm, config.evaluation
+    n = a.num_rollouts
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0 or n % min(n, ev.num_envs):
+        raise ValueError(
+            f"algorithm.num_rollouts must be a positive integer divisible by min(it, evaluation.num_envs); got {n!r}."
+        )
+    qs = tuple(a.percentiles)
+    if not qs or not all(isinstance(q, (int, float)) and 0 <= q <= 100 for q in qs):
+        raise ValueError(f"algorithm.percentiles must be a non-empty list of numbers in [0, 100]; got {qs!r}.")
+    temps = tuple(a.explore_temps) + tuple(a.get("score_temps", ()))
+    if not a.explore_temps or not all(isinstance(t, (int, float)) and t > 0 for t in temps):
+        raise ValueError(f"algorithm.explore_temps and algorithm.score_temps must be non-empty lists of numbers > 0; got {temps!r}.")
+
+
+def _check_logit(config) -> None:
+    _check_common(config)
+    check_metric(config.policy.metric)
+    if not tuple(config.algorithm.score_temps):
+        raise ValueError("algorithm.score_temps must be a non-empty list of numbers > 0; got ().")
+
+
+@register_grid_search("logit", check=_check_logit)
+def logit(key, policy, task, config):
+    del policy
+    a, candidates = config.algorithm, []
+    for explore_temp in a.explore_temps:
+        key, k = jax.random.split(key)
+        logits = _rollouts(k, task, config, float(explore_temp))["novice_logits"]
+        for score_temp in a.score_temps:
+            scores = np.asarray(confidence(config.policy.metric, logits, float(score_temp)))
+            candidates += [{"threshold": t, "temperature": float(score_temp)} for t in _percentiles(scores, a.percentiles)]
+    return candidates
+
+
+def _check_ood(config) -> None:
+    from duo_jax.policies.features import check_feature_type
+
+    _check_common(config)
+    check_feature_type(config.policy.feature_type, "policy.feature_type")
+    a = config.algorithm
+    if not 0 < a.accept_rate <= 1:
+        raise ValueError(f"algorithm.accept_rate must be in (0, 1]; got {a.accept_rate!r}.")
+    for field in ("epochs", "batch_size"):
+        if not isinstance(a[field], int) or a[field] < 1:
+            raise ValueError(f"algorithm.{field} must be a positive integer; got {a[field]!r}.")
+
+
+def _scores(svdd, features: dict, hidden_dim: int, rep_dim: int, batch_size: int = 1024) -> np.ndarray:
+    score = jax.jit(functools.partial(svdd_score, hidden_dim=hidden_dim, rep_dim=rep_dim))
+    n = len(next(iter(features.values())))
+    return np.concatenate([
+        np.asarray(score(svdd, {k: v[s:s + batch_size] for k, v in features.items()})) for s in range(0, n, batch_size)
+    ])
+
+
+@register_grid_search("ood", check=_check_ood)
+def ood(key, policy, task, config):
+    del policy
+    a, p, candidates = config.algorithm, config.policy, []
+    for explore_temp in a.explore_temps:
+        key, k_data, k_fit = jax.random.split(key, 3)
+        data = _rollouts(k_data, task, config, float(explore_temp), a.accept_rate, "obs" in parts(p.feature_type))
+        features = jax.device_get(extract(data, p.feature_type))
+        svdd = fit_svdd(k_fit, features, a.epochs, a.batch_size, a.learning_rate, a.weight_decay, p.hidden_dim, p.rep_dim)
+        scores = _scores(svdd, features, p.hidden_dim, p.rep_dim)
+        logging.info("Deep SVDD train scores: mean %.4f, percentiles %s", scores.mean(), _percentiles(scores, a.percentiles))
+        candidates += [{"svdd": svdd, "threshold": t} for t in _percentiles(scores, a.percentiles)]
+    return candidates

@@ -1,0 +1,34 @@
+"""The split a coordinator learns from, handed to every algorithm.
+
+YRC-0: the train split uses the train (simulated) novice/expert pair; the skyline trains on the
+test split with the test pair. An algorithm sees only this task and its validators.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duo_jax.agents.agent import Agent
+from duo_jax.core.coordination import Costs
+from duo_jax.core.environment import EnvFamily
+
+
+@dataclass
+class TrainTask:
+    """`make_env(num_envs, seed)` gives random levels of `split`; `make_fixed_env(num_episodes, num_envs,
+    round_idx, seed)` replays fixed levels of it. `workdir` is where an algorithm keeps the checkpoints
+    it resumes from (inside the experiment's partial directory)."""
+
+    split: str
+    env: EnvFamily
+    novice: Agent
+    expert: Agent
+    costs: Costs
+    open_expert: bool = False
+    temperature: float = 1.0
+    workdir: str = ""
+
+    def make_env(self, num_envs: int, seed: int = 0):
+        return self.env.make_train_env(self.split, num_envs, seed)
+
+    def make_fixed_env(self, num_episodes: int, num_envs: int, round_idx: int = 0, seed: int = 0):
+        return self.env.make_eval_env(self.split, num_episodes, num_envs, 1, round_idx, seed)

@@ -1,0 +1,62 @@
+"""What a learned coordinator (PPO, Deep SVDD) sees: the feature types of YRC-Bench.
+
+A feature type names the parts of the coordinator observation it uses, joined by "_":
+`obs` (the frame), `hidden` (the novice's hidden layer), `dist` (softmax of the novice's logits).
+`extract` turns a coordinator observation into {"obs": uint8 frames} and/or {"vec": float vector},
+and `FeatureEncoder` embeds that dict; the reference crashed on every `hidden` type, here all train.
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+FEATURE_TYPES = ("obs", "hidden", "dist", "hidden_obs", "hidden_dist", "obs_dist", "obs_hidden_dist")
+
+
+def check_feature_type(feature_type: str, field: str) -> None:
+    if feature_type not in FEATURE_TYPES:
+        raise ValueError(f"{field} must be one of {', '.join(FEATURE_TYPES)}; got {feature_type!r}.")
+
+
+def parts(feature_type: str) -> tuple[str, ...]:
+    return tuple(feature_type.split("_"))
+
+
+def extract(cobs: dict, feature_type: str) -> dict:
+    """{"obs": frames [B, H, W, C] uint8} and/or {"vec": [B, D] float32} from a coordinator observation."""
+    out, vec = {}, []
+    names = parts(feature_type)
+    if "obs" in names:
+        out["obs"] = cobs["base_obs"]
+    if "hidden" in names:
+        vec.append(cobs["novice_hidden"].astype(jnp.float32))
+    if "dist" in names:
+        vec.append(jax.nn.softmax(cobs["novice_logits"].astype(jnp.float32), axis=-1))
+    if vec:
+        out["vec"] = jnp.concatenate(vec, axis=-1)
+    return out
+
+
+class FeatureEncoder(nn.Module):
+    """Frames through a small CNN (as the shipped agents), vectors as they are; concatenated.
+
+    `use_bias=False` gives the bias-free network Deep SVDD needs (a bias lets it map every
+    input onto the centre).
+    """
+
+    embed_dim: int = 256
+    use_bias: bool = True
+
+    @nn.compact
+    def __call__(self, features: dict) -> jnp.ndarray:
+        out = []
+        if "obs" in features:
+            x = features["obs"].astype(jnp.float32) / 255.0
+            x = nn.relu(nn.Conv(16, (8, 8), (4, 4), padding="VALID", use_bias=self.use_bias)(x))
+            x = nn.relu(nn.Conv(32, (4, 4), (2, 2), padding="VALID", use_bias=self.use_bias)(x))
+            x = x.reshape(x.shape[0], -1)
+            out.append(nn.relu(nn.Dense(self.embed_dim, use_bias=self.use_bias)(x)))
+        if "vec" in features:
+            out.append(features["vec"])
+        return jnp.concatenate(out, axis=-1)
