@@ -9,9 +9,14 @@ from typing import Any
 # Registration side effects of the built-in components.
 import duo_jax.algorithms.ask_every_k  # noqa: F401
 import duo_jax.algorithms.baselines  # noqa: F401
+import duo_jax.algorithms.ppo  # noqa: F401
+import duo_jax.algorithms.thresholds  # noqa: F401
 import duo_jax.envs.procgen  # noqa: F401
 import duo_jax.policies.ask_every_k  # noqa: F401
 import duo_jax.policies.baselines  # noqa: F401
+import duo_jax.policies.logit  # noqa: F401
+import duo_jax.policies.ood  # noqa: F401
+import duo_jax.policies.ppo  # noqa: F401
 from duo_jax.core.checkpoint import load_checkpoint, save_checkpoint
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.policy import Policy, to_python

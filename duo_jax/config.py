@@ -16,10 +16,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.seed = 0
     c.plugins = ()                  # user .py files whose register_* calls run first
     c.env = ml_collections.ConfigDict(dict(name="procgen", game="coinrun"))
+    # YRC-0: train and val_sim use a simulated pair (a weaker novice; the real novice as expert),
+    # so nothing but val_true and test ever sees the test expert.
     c.agents = ml_collections.ConfigDict(
         dict(
-            train_novice=f"{AGENTS_DIR}/novice/agent",
-            train_expert=f"{AGENTS_DIR}/expert/agent",
+            train_novice=f"{AGENTS_DIR}/sim_novice/agent",
+            train_expert=f"{AGENTS_DIR}/novice/agent",
             test_novice=f"{AGENTS_DIR}/novice/agent",
             test_expert=f"{AGENTS_DIR}/expert/agent",
         )
@@ -42,6 +44,8 @@ def base_config() -> ml_collections.ConfigDict:
         )
     )
     c.eval = ml_collections.ConfigDict(dict(checkpoint="", splits=("test",)))
+    # python -m duo_jax.sweep: the cost weights alpha to run the method at (the paper's grid).
+    c.sweep = ml_collections.ConfigDict(dict(alphas=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)))
     return c
 
 

@@ -14,11 +14,10 @@ from absl import app, logging
 from ml_collections import config_flags
 
 from duo_jax.api import save_policy
-from duo_jax.core.evaluator import format_summary
+from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import Setup, setup
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).", lock_config=True)
 
 # The per-split fields of results.json.
 SPLIT_KEYS = ("reward_mean", "reward_ci95", "base_reward_mean", "episode_length_mean", "expert_fraction", "episodes")
@@ -50,9 +49,10 @@ def train(s: Setup, key) -> dict:
     # Each validation split's choice on the test split, all in one batched rollout.
     chosen = list(result.best_params.values())
     test = s.evaluator(config.evaluation.test_split)
-    summaries = test.evaluate(s.policy, stack_params(chosen), k_test)
-    for split, params, summary in zip(result.best_params, chosen, summaries):
-        splits[f"{test.split}@{split}"] = _split_entry(params, summary)
+    episodes = test.rollout(s.policy, stack_params(chosen), k_test)
+    rewards = episode_rewards(episodes, test.costs)
+    for i, (split, params, summary) in enumerate(zip(result.best_params, chosen, summaries(episodes, test.costs))):
+        splits[f"{test.split}@{split}"] = dict(_split_entry(params, summary), episode_rewards=rewards[i].tolist())
     return {**_header(s), "algorithm": config.algorithm.name, "candidates": result.candidates, "splits": splits}
 
 
@@ -105,4 +105,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # Defined only when run as a program, so that other modules can import this one.
+    _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).", lock_config=True)
     app.run(main)

@@ -17,14 +17,6 @@ def parse(config_file: str, *overrides: str):
     return fv.config
 
 
-def test_main_defines_the_same_flag():
-    import duo_jax.main as main
-
-    flag = flags.FLAGS["config"]
-    assert main._CONFIG.name == "config"
-    assert type(flag).__name__ == "_ConfigFlag"
-
-
 def test_tuple_override():
     c = parse("configs/ask_every_k.py", "--config.algorithm.candidates=(5,10)")
     assert c.algorithm.candidates == (5, 10)

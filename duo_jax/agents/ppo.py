@@ -33,20 +33,30 @@ class Batch(NamedTuple):
     value: jnp.ndarray    # [T, B]
     reward: jnp.ndarray   # [T, B] (normalised)
     done: jnp.ndarray     # [T, B] episode ended at step t
+    truncated: jnp.ndarray | None = None         # [T, B] it ended by a time limit (see `gae`)
+    truncation_value: jnp.ndarray | None = None  # [T, B] value to bootstrap from there
 
 
-def gae(reward, value, done, last_value, gamma: float, lam: float):
-    """Advantages and returns; the bootstrap value is V(s_T), the state after the last step."""
+def gae(reward, value, done, last_value, gamma: float, lam: float, truncated=None, truncation_value=None):
+    """Advantages and returns over [T, B]; the bootstrap value is V(s_T), the state after the last step.
+
+    `done[t]`: the episode ended at step t. Where it ended by truncation (`truncated[t]`, a time limit,
+    not a terminal state) the step still bootstraps, from `truncation_value[t]` (the value of the
+    episode's last state), while the trace is cut as at any episode end.
+    """
+    if truncated is None:
+        truncated, truncation_value = jnp.zeros_like(done), jnp.zeros_like(value)
 
     def body(carry, x):
         next_adv, next_value = carry
-        r, v, d = x
-        nonterminal = 1.0 - d
-        delta = r + gamma * next_value * nonterminal - v
-        adv = delta + gamma * lam * nonterminal * next_adv
+        r, v, d, tr, tv = x
+        bootstrap = jnp.where(tr > 0, tv, next_value * (1.0 - d))
+        delta = r + gamma * bootstrap - v
+        adv = delta + gamma * lam * (1.0 - d) * next_adv
         return (adv, v), adv
 
-    _, adv = jax.lax.scan(body, (jnp.zeros_like(last_value), last_value), (reward, value, done), reverse=True)
+    xs = (reward, value, done, truncated, truncation_value)
+    _, adv = jax.lax.scan(body, (jnp.zeros_like(last_value), last_value), xs, reverse=True)
     return adv, adv + value
 
 
@@ -69,7 +79,10 @@ def make_update(apply, tx, cfg):
 
     @jax.jit
     def prepare(batch: Batch, last_value):
-        adv, ret = gae(batch.reward, batch.value, batch.done, last_value, cfg.gamma, cfg.gae_lambda)
+        adv, ret = gae(
+            batch.reward, batch.value, batch.done, last_value, cfg.gamma, cfg.gae_lambda, batch.truncated,
+            batch.truncation_value,
+        )
         return jax.tree_util.tree_map(
             lambda x: x.reshape(-1, *x.shape[2:]), (batch.obs, batch.action, batch.logp, adv, ret)
         )
@@ -90,7 +103,7 @@ def make_update(apply, tx, cfg):
             perm = rng.permutation(n)
             for i in range(cfg.num_minibatches):
                 idx = perm[i * mb : (i + 1) * mb]
-                params, opt_state, m = sgd_step(params, opt_state, tuple(x[idx] for x in flat))
+                params, opt_state, m = sgd_step(params, opt_state, jax.tree_util.tree_map(lambda x: x[idx], flat))
                 metrics.append(m)
         return params, opt_state, jax.tree_util.tree_map(lambda *xs: jnp.mean(jnp.stack(xs)), *metrics)
 

@@ -48,6 +48,20 @@ def coordinator_obs(obs, novice_out: tuple, expert_out: tuple, open_expert: bool
     return cobs
 
 
+def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert: bool):
+    """Both agents' forward passes and the coordinator observation built from them."""
+    novice_out, expert_out = novice_apply(novice_params, obs), expert_apply(expert_params, obs)
+    return novice_out, expert_out, coordinator_obs(obs, novice_out, expert_out, open_expert)
+
+
+def base_action(action, novice_logits, expert_logits, key, temperature: float):
+    """The environment action: the expert's sample where the coordinator asked for it, else the novice's."""
+    k_nov, k_exp = jax.random.split(key)
+    return jnp.where(
+        action == EXPERT, sample_action(expert_logits, k_exp, temperature), sample_action(novice_logits, k_nov, temperature)
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
     """The jitted step, cached so that repeated evaluations (splits, sweeps) compile once."""
@@ -57,19 +71,14 @@ def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expe
 
     @jax.jit
     def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key):
-        k_pol, k_nov, k_exp = jax.random.split(key, 3)
-        novice_out, expert_out = novice_apply(novice_params, obs), expert_apply(expert_params, obs)
-        cobs = coordinator_obs(obs, novice_out, expert_out, open_expert)
+        k_pol, k_act = jax.random.split(key)
+        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert)
         pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
         action, pstate = jax.vmap(policy.act)(
             params, pstate, jax.tree_util.tree_map(split_c, cobs), jax.random.split(k_pol, C)
         )
         action = action.reshape(-1).astype(jnp.int32)
-        env_action = jnp.where(
-            action == EXPERT,
-            sample_action(expert_out[0], k_exp, temperature),
-            sample_action(novice_out[0], k_nov, temperature),
-        )
+        env_action = base_action(action, novice_out[0], expert_out[0], k_act, temperature)
         cost = step_cost(action, state.prev_action, first, costs)
         return env_action, action, cost, CoordState(pstate, action)
 

@@ -35,6 +35,12 @@ def stack_params(candidates: list[PyTree]) -> PyTree:
     return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *candidates)
 
 
-def to_python(params: PyTree) -> PyTree:
-    """Params as JSON-friendly Python values, for results files."""
-    return jax.tree_util.tree_map(lambda x: np.asarray(x).tolist(), params)
+def to_python(params: PyTree, max_size: int = 16) -> PyTree:
+    """Params as JSON-friendly Python values, for results files; arrays larger than `max_size`
+    (network weights) are described by their shape instead."""
+
+    def leaf(x):
+        x = np.asarray(x)
+        return x.tolist() if x.size <= max_size else f"array{list(x.shape)}"
+
+    return jax.tree_util.tree_map(leaf, params)

@@ -1,0 +1,24 @@
+"""OOD: ask the expert when a Deep SVDD detector, fitted on the novice's training states, flags the state.
+
+    python -m duo_jax.main --config configs/ood.py --config.policy.feature_type=obs
+"""
+from duo_jax.config import base_config
+
+
+def get_config():
+    c = base_config()
+    c.name = "ood"
+    c.policy.name = "ood"
+    c.policy.feature_type = "hidden"       # obs | hidden | dist | hidden_obs | hidden_dist | obs_dist | obs_hidden_dist
+    c.policy.hidden_dim = 128
+    c.policy.rep_dim = 32
+    c.algorithm.name = "ood"
+    c.algorithm.num_rollouts = 256
+    c.algorithm.accept_rate = 0.25         # fraction of visited states kept for fitting
+    c.algorithm.percentiles = tuple(range(0, 101, 10))
+    c.algorithm.explore_temps = (1.0,)
+    c.algorithm.epochs = 20
+    c.algorithm.batch_size = 256
+    c.algorithm.learning_rate = 1e-3
+    c.algorithm.weight_decay = 1e-6
+    return c

@@ -1,0 +1,191 @@
+"""PPO coordinator: learn when to ask the expert, on the coordination environment of the train split.
+
+The coordination environment is the base env plus the novice/expert pair: the coordinator's action picks
+who acts, its reward is the env reward minus the expert and switch costs. One jit call per env step does
+both agents' forward passes, the coordinator's decision and the costs for all envs; GAE and each minibatch
+step are jit calls too (the env steps on the host, so the iteration is a host loop over time steps).
+
+Every `eval_every` iterations the policy is evaluated on each validation split, on its fixed levels;
+the best so far per split is saved as `<workdir>/best_<split>`, the training state as `<workdir>/last`,
+from which an interrupted run resumes. The final policy is evaluated and saved as `<workdir>/final`.
+The skyline is this algorithm with `algorithm.train_split="test"` (the test pair and distribution).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+
+from duo_jax.agents.ppo import Batch, ReturnNormalizer, make_update
+from duo_jax.algorithms.grid_search import AlgorithmResult
+from duo_jax.core import checkpoint
+from duo_jax.core.coordination import Costs, base_action, observe, step_cost
+from duo_jax.core.evaluator import format_summary
+from duo_jax.core.policy import stack_params
+from duo_jax.core.registry import register_algorithm
+from duo_jax.core.task import TrainTask
+from duo_jax.policies.features import check_feature_type, extract
+from duo_jax.policies.ppo import CoordinatorNet
+
+_POSITIVE = ("total_steps", "num_envs", "num_steps", "num_epochs", "num_minibatches", "eval_every", "time_limit")
+
+
+def _check_ppo(config) -> None:
+    a = config.algorithm
+    for field in _POSITIVE:
+        value = a[field]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"algorithm.{field} must be a positive integer; got {value!r}.")
+    batch = a.num_envs * a.num_steps
+    if a.total_steps < batch:
+        raise ValueError(f"algorithm.total_steps ({a.total_steps}) must be at least num_envs * num_steps ({batch}).")
+    if batch % a.num_minibatches:
+        raise ValueError(f"algorithm.num_minibatches ({a.num_minibatches}) must divide num_envs * num_steps ({batch}).")
+    for field in ("learning_rate", "gamma", "gae_lambda", "clip_eps"):
+        if not 0 < a[field] <= 1:
+            raise ValueError(f"algorithm.{field} must be in (0, 1]; got {a[field]!r}.")
+    if config.policy.name != "ppo":
+        raise ValueError(f"algorithm ppo trains the 'ppo' policy; set policy.name='ppo' (got {config.policy.name!r}).")
+    check_feature_type(config.policy.feature_type, "policy.feature_type")
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(feature_type: str, hidden_dim: int, novice_apply, expert_apply, open_expert: bool, temperature: float):
+    net = CoordinatorNet(hidden_dim)
+
+    @jax.jit
+    def step(params, novice_params, expert_params, obs, prev_action, first, costs: Costs, key):
+        k_pol, k_act = jax.random.split(key)
+        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert)
+        features = extract(cobs, feature_type)
+        logits, value, _ = net.apply(params, features)
+        action = jax.random.categorical(k_pol, logits, axis=-1).astype(jnp.int32)
+        logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
+        env_action = base_action(action, novice_out[0], expert_out[0], k_act, temperature)
+        return env_action, action, logp, value, step_cost(action, prev_action, first, costs), features
+
+    def init(key, novice_params, expert_params, obs):
+        _, _, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert)
+        return net.init(key, extract(cobs, feature_type))
+
+    return step, init, net.apply
+
+
+class _Buffer:
+    """Host arrays of one rollout, [T, B, ...]."""
+
+    def __init__(self, T: int, B: int):
+        self.T, self.B = T, B
+        self.features = None
+        self.scalars = {k: np.zeros((T, B), np.float32) for k in ("logp", "value", "reward", "done", "truncated", "trunc_value")}
+        self.action = np.zeros((T, B), np.int32)
+
+    def add_features(self, t: int, features: dict) -> None:
+        if self.features is None:
+            self.features = {k: np.zeros((self.T, *v.shape), v.dtype) for k, v in features.items()}
+        for k, v in features.items():
+            self.features[k][t] = v
+
+    def batch(self) -> Batch:
+        s = self.scalars
+        return Batch(self.features, self.action, s["logp"], s["value"], s["reward"], s["done"], s["truncated"], s["trunc_value"])
+
+
+def _save_policy(path: str, params, config, **extra) -> None:
+    from duo_jax.api import save_policy  # api imports the algorithms: import at call time
+
+    save_policy(path, "ppo", params, config.policy.to_dict(), algorithm=config.algorithm.name, **extra)
+
+
+@register_algorithm("ppo", check=_check_ppo)
+def ppo(key, policy, task: TrainTask, validators, config):
+    a, p = config.algorithm, config.policy
+    T, B = a.num_steps, a.num_envs
+    num_iters = a.total_steps // (T * B)
+    step, init, apply = _compiled(p.feature_type, p.hidden_dim, task.novice.apply, task.expert.apply,
+                                  task.open_expert, task.temperature)
+    novice_params, expert_params = task.novice.params, task.expert.params
+    env = task.make_env(B, config.seed)
+    obs = env.reset()
+    key, k_init = jax.random.split(key)
+    params = init(k_init, novice_params, expert_params, obs)
+    tx = optax.chain(optax.clip_by_global_norm(a.max_grad_norm), optax.adam(a.learning_rate, eps=1e-5))
+    opt_state = tx.init(params)
+    update = make_update(apply, tx, a)
+
+    last_dir = os.path.join(task.workdir, "last")
+    start, norm_state, history, best = 0, None, {s: [] for s in validators}, {}
+    if checkpoint.latest_step(last_dir) is not None:
+        restored, meta = checkpoint.load_checkpoint(last_dir, target={"params": params, "opt_state": opt_state, "key": key})
+        params, opt_state, key = restored["params"], restored["opt_state"], restored["key"]
+        start, norm_state, history = meta["iteration"], meta["normalizer"], meta["history"]
+        for split, summary in meta["best"].items():
+            best[split] = (checkpoint.load_checkpoint(os.path.join(task.workdir, f"best_{split}"), target=params)[0], summary)
+        logging.info("PPO resumed from %s at iteration %d of %d", last_dir, start, num_iters)
+    normalizer = ReturnNormalizer(B, a.gamma, norm_state)
+
+    def evaluate(params, it: int, key) -> dict:
+        out = {}
+        for split, validator in validators.items():
+            key, k = jax.random.split(key)
+            summary = validator.evaluate(policy, stack_params([params]), k)[0]
+            history[split].append(dict(iteration=it, steps=it * T * B, **summary))
+            logging.info("PPO iter %d %s: %s", it, split, format_summary(summary))
+            if split not in best or summary["reward_mean"] > best[split][1]["reward_mean"]:
+                best[split] = (params, summary)
+                _save_policy(os.path.join(task.workdir, f"best_{split}"), params, config, selected_on=split,
+                             summary=summary, iteration=it)
+            out[split] = summary
+        return out
+
+    buf = _Buffer(T, B)
+    first, prev = np.ones(B, bool), np.zeros(B, np.int32)
+    ep_ret, ep_len, ep_expert = np.zeros(B), np.zeros(B, np.int64), np.zeros(B, np.int64)
+    finished = []
+    t0 = time.time()
+    for it in range(start, num_iters):
+        for t in range(T):
+            key, k = jax.random.split(key)
+            out = jax.device_get(step(params, novice_params, expert_params, obs, prev, first, task.costs, k))
+            env_action, action, logp, value, cost, features = out
+            buf.add_features(t, features)
+            buf.action[t], buf.scalars["logp"][t], buf.scalars["value"][t] = action, logp, value
+            obs, reward, done = env.step(env_action)
+            net_reward = reward - cost
+            ep_ret += net_reward
+            ep_len += 1
+            ep_expert += action
+            # Procgen ends over-long episodes itself; the time limit marks them as truncated, not terminal.
+            truncated = done & (ep_len >= a.time_limit)
+            buf.scalars["reward"][t] = normalizer(net_reward, done)
+            buf.scalars["done"][t], buf.scalars["truncated"][t] = done, truncated
+            buf.scalars["trunc_value"][t] = np.where(truncated, value, 0.0)  # the value of the episode's last state seen
+            finished += [(r, l, e / l) for r, l, e in zip(ep_ret[done], ep_len[done], ep_expert[done])]
+            ep_ret[done], ep_len[done], ep_expert[done] = 0.0, 0, 0
+            first, prev = done, action
+        key, k_last, k_upd, k_eval = jax.random.split(key, 4)
+        last_value = step(params, novice_params, expert_params, obs, prev, first, task.costs, k_last)[3]
+        params, opt_state, metrics = update(params, opt_state, buf.batch(), last_value, k_upd)
+        if finished:
+            r, l, e = np.mean(finished, axis=0)
+            logging.info(
+                "PPO iter %d/%d | return %.3f len %.1f expert %.3f (%d eps) | %.0f steps/s | %s", it + 1, num_iters, r, l, e,
+                len(finished), (it + 1 - start) * T * B / (time.time() - t0),
+                json.dumps({k: round(float(v), 4) for k, v in metrics.items()}),
+            )
+            finished = []
+        if (it + 1) % a.eval_every == 0 or it + 1 == num_iters:
+            evaluate(params, it + 1, k_eval)
+            meta = {"iteration": it + 1, "normalizer": normalizer.state(), "history": history,
+                    "best": {s: summary for s, (_, summary) in best.items()}}
+            checkpoint.save_checkpoint(last_dir, {"params": params, "opt_state": opt_state, "key": key}, meta,
+                                       step=it + 1, max_to_keep=1)
+    _save_policy(os.path.join(task.workdir, "final"), params, config, iteration=num_iters)
+    return AlgorithmResult({s: b[0] for s, b in best.items()}, {s: b[1] for s, b in best.items()}, history)

@@ -1,0 +1,151 @@
+"""The cost sweep: one method at every cost weight alpha, each choice evaluated on test.
+
+    python -m duo_jax.sweep --config configs/logit.py [--config.sweep.alphas='(0.0,0.5,1.0)']
+    python -m duo_jax.report experiments/*_sweep --out reports/coinrun
+
+Writes `experiments/<name>_sweep/sweep.json` (what `duo_jax.report` reads). A grid search's candidates
+do not depend on alpha, so each split is rolled out once for all candidates and the per-episode counts
+are re-scored at every alpha (costs are linear in them); the choice per alpha is read off the validation
+rollouts and its test result off the test rollout. Other algorithms (PPO, the skyline) run once per
+alpha as experiments under `runs/alpha_<a>`; an interrupted sweep resumes where it stopped.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+from absl import app, logging
+from ml_collections import config_flags
+
+from duo_jax.core.coordination import Costs
+from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
+from duo_jax.core.policy import stack_params, to_python
+from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
+
+
+
+def check_alphas(alphas) -> tuple[float, ...]:
+    alphas = tuple(alphas)
+    if (len(alphas) < 2 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and a >= 0 for a in alphas)
+            or list(alphas) != sorted(set(alphas))):
+        raise ValueError(f"sweep.alphas must be at least two distinct increasing numbers >= 0; got {alphas!r}.")
+    return tuple(float(a) for a in alphas)
+
+
+def _entry(alpha: float, params, val_summary: dict, test_summary: dict, rewards: np.ndarray) -> dict:
+    return {"alpha": alpha, "params": to_python(params), "val": val_summary, "test": test_summary,
+            "episode_rewards": np.asarray(rewards).tolist()}
+
+
+def _costs(s: Setup, split: str, alpha: float) -> Costs:
+    return s.costs[PAIR_OF_SPLIT[split]]._replace(alpha=alpha)
+
+
+def sweep_grid(s: Setup, alphas, key) -> dict:
+    """Every candidate rolled out once per split; the choice at each alpha scored from the same episodes."""
+    config = s.config
+    ev = config.evaluation
+    key, k_cand = jax.random.split(key)
+    candidates = s.algorithm.candidates(k_cand, s.policy, s.task(config.algorithm.train_split), config)
+    params = stack_params(candidates)
+    episodes = {}
+    for split in (*ev.validation_splits, ev.test_split):
+        key, k = jax.random.split(key)
+        episodes[split] = s.evaluator(split).rollout(s.policy, params, k)
+    selections = {}
+    for split in ev.validation_splits:
+        rows = []
+        for alpha in alphas:
+            val = summaries(episodes[split], _costs(s, split, alpha))
+            best = int(np.argmax([v["reward_mean"] for v in val]))
+            test_costs = _costs(s, ev.test_split, alpha)
+            test = summaries(episodes[ev.test_split], test_costs)[best]
+            rows.append(_entry(alpha, candidates[best], val[best], test, episode_rewards(episodes[ev.test_split], test_costs)[best]))
+            logging.info("alpha %.2f, chosen on %s %s: test %s", alpha, split, rows[-1]["params"], format_summary(test))
+        selections[split] = rows
+    return selections
+
+
+def sweep_runs(s: Setup, alphas) -> dict:
+    """One full experiment per alpha (the algorithm's choice depends on the costs), kept under runs/."""
+    from duo_jax.main import execute
+
+    config, ev = s.config, s.config.evaluation
+    selections = {split: [] for split in ev.validation_splits}
+    for alpha in alphas:
+        run = copy.deepcopy(config)
+        with run.unlocked():
+            run.costs.alpha, run.name, run.overwrite = alpha, f"alpha_{alpha:g}", False
+            run.experiments_dir = s.experiment.path("runs")
+        done = os.path.join(run.experiments_dir, run.name, "results.json")
+        if os.path.isfile(done):
+            logging.info("alpha %g: already finished, reading %s", alpha, done)
+            with open(done) as f:
+                results = json.load(f)
+        else:
+            results = execute(setup(run))
+        for split in ev.validation_splits:
+            val, test = results["splits"][split], results["splits"][f"{ev.test_split}@{split}"]
+            selections[split].append(_entry(alpha, val["best_params"], val["summary"], test["summary"], test["episode_rewards"]))
+    return selections
+
+
+def prepare(config) -> tuple[Setup, tuple[float, ...]]:
+    """All start-up checks; the sweep's directory is `<name>_sweep`."""
+    alphas = check_alphas(config.sweep.alphas)
+    config = copy.deepcopy(config)
+    with config.unlocked():
+        config.name = f"{config.name}_sweep"
+    return setup(config), alphas
+
+
+def execute_sweep(s: Setup, alphas) -> dict:
+    config = s.config
+    if s.experiment.open(config.to_dict()):
+        logging.info("Resuming the interrupted sweep in %s", s.experiment.work)
+    start = time.time()
+    key = jax.random.PRNGKey(config.seed)
+    try:
+        grid = s.algorithm.candidates is not None
+        selections = sweep_grid(s, alphas, key) if grid else sweep_runs(s, alphas)
+    except BaseException:
+        s.experiment.close_log()  # the partial directory stays, and a rerun resumes from it
+        raise
+    result = {
+        "name": config.name, "method": config.name[: -len("_sweep")], "algorithm": config.algorithm.name,
+        "env": s.env.name, "game": config.env.get("game"), "alphas": list(alphas), "beta": s.costs["test"].beta,
+        "bp": s.costs["test"].bp, "bp_train": s.costs["train"].bp, "rollouts_reused": grid,
+        "selections": selections, "wall_time_s": round(time.time() - start, 2),
+    }
+    s.experiment.write_json("sweep.json", result)
+    path = s.experiment.commit()
+    logging.info("Wrote %s/sweep.json in %.1f s", path, result["wall_time_s"])
+    return result
+
+
+def run(config) -> dict:
+    """Sweep a method over `config.sweep.alphas`; returns what it writes to sweep.json."""
+    return execute_sweep(*prepare(config))
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if _CONFIG.value is None:
+        raise app.UsageError("--config is required, e.g. --config configs/logit.py")
+    try:
+        prepared = prepare(_CONFIG.value)
+    except ValueError as err:  # bad input: one sentence, no traceback, nothing written
+        sys.exit(f"error: {err}")
+    execute_sweep(*prepared)
+
+
+if __name__ == "__main__":
+    # Defined only when run as a program, so that other modules can import this one.
+    _CONFIG = config_flags.DEFINE_config_file("config", None, "Method config file (configs/*.py).", lock_config=True)
+    app.run(main)
