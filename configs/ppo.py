@@ -13,7 +13,7 @@ def get_config():
     c.policy.hidden_dim = 256
     c.policy.greedy = False                # sample decisions as in training
     c.algorithm.name = "ppo"
-    c.algorithm.total_steps = 500_000      # the reference trains 1.5M; see the README for timings
+    c.algorithm.total_steps = 1_000_000    # the reference trains 1.5M; see the README for timings
     c.algorithm.num_envs = 64
     c.algorithm.num_steps = 256
     c.algorithm.num_epochs = 3
@@ -25,6 +25,6 @@ def get_config():
     c.algorithm.ent_coef = 0.01
     c.algorithm.vf_coef = 0.5
     c.algorithm.max_grad_norm = 0.5
-    c.algorithm.eval_every = 5             # iterations between validation evaluations (and checkpoints)
+    c.algorithm.eval_every = 10            # iterations between validation evaluations (and checkpoints)
     c.algorithm.time_limit = 1000          # Procgen's own episode cap: an episode that long is truncated
     return c
