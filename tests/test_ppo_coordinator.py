@@ -1,0 +1,275 @@
+"""The PPO coordinator (algorithm "ppo"): GAE with truncations, learning on a probe task whose right
+decision is known, every feature type, resume after a crash, and config checks."""
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import duo_jax
+from duo_jax.agents.agent import Agent
+from duo_jax.agents.ppo import gae
+from duo_jax.algorithms.ppo import _check_ppo
+from duo_jax.core.coordination import Costs, coordinator_obs
+from duo_jax.core.environment import EnvFamily
+from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.policy import EXPERT, NOVICE
+from duo_jax.core.task import TrainTask
+from duo_jax.policies.features import FEATURE_TYPES
+from duo_jax.policies.ppo import coordinator_apply
+from helpers import load_config
+
+# ---------------------------------------------------------------------------------------------------------
+# GAE
+
+
+def gae_loop(reward, value, done, last_value, gamma, lam, truncated=None, truncation_value=None):
+    """Plain GAE; a truncated step bootstraps from truncation_value[t] and cuts the trace like any done."""
+    T, B = reward.shape
+    if truncated is None:
+        truncated, truncation_value = np.zeros((T, B)), np.zeros((T, B))
+    adv = np.zeros((T, B))
+    for b in range(B):
+        next_adv, next_value = 0.0, float(last_value[b])
+        for t in reversed(range(T)):
+            if truncated[t, b]:
+                bootstrap = truncation_value[t, b]
+            elif done[t, b]:
+                bootstrap = 0.0
+            else:
+                bootstrap = next_value
+            delta = reward[t, b] + gamma * bootstrap - value[t, b]
+            next_adv = delta + (0.0 if done[t, b] else gamma * lam * next_adv)
+            adv[t, b] = next_adv
+            next_value = value[t, b]
+    return adv, adv + value
+
+
+def _random_rollout(seed, T=11, B=5):
+    rng = np.random.default_rng(seed)
+    reward = rng.normal(size=(T, B)).astype(np.float32)
+    value = rng.normal(size=(T, B)).astype(np.float32)
+    done = rng.random((T, B)) < 0.25
+    last_value = rng.normal(size=B).astype(np.float32)
+    return rng, reward, value, done, last_value
+
+
+@pytest.mark.parametrize("gamma, lam", [(0.99, 0.95), (0.9, 1.0), (0.5, 0.0)])
+def test_gae_with_dones_matches_loop(gamma, lam):
+    _, reward, value, done, last_value = _random_rollout(0)
+    assert done.any() and not done.all()
+    adv, ret = gae(jnp.asarray(reward), jnp.asarray(value), jnp.asarray(done, jnp.float32), jnp.asarray(last_value),
+                   gamma, lam)
+    want_adv, want_ret = gae_loop(reward, value, done, last_value, gamma, lam)
+    np.testing.assert_allclose(np.asarray(adv), want_adv, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ret), want_ret, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ret), np.asarray(adv) + value, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("gamma, lam", [(0.99, 0.95), (0.9, 1.0)])
+def test_gae_with_truncations_matches_loop(gamma, lam):
+    rng, reward, value, done, last_value = _random_rollout(1)
+    truncated = done & (rng.random(done.shape) < 0.5)        # a truncation is an episode end too
+    truncation_value = np.where(truncated, rng.normal(size=done.shape) * 3, 0.0).astype(np.float32)
+    assert truncated.any() and (done & ~truncated).any()
+    f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
+    adv, ret = gae(f32(reward), f32(value), f32(done), f32(last_value), gamma, lam, f32(truncated),
+                   f32(truncation_value))
+    want_adv, want_ret = gae_loop(reward, value, done, last_value, gamma, lam, truncated, truncation_value)
+    np.testing.assert_allclose(np.asarray(adv), want_adv, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ret), want_ret, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ret), np.asarray(adv) + value, rtol=1e-6, atol=1e-6)
+    # Truncation matters: treating those steps as terminal gives other advantages.
+    plain, _ = gae(f32(reward), f32(value), f32(done), f32(last_value), gamma, lam)
+    assert not np.allclose(np.asarray(plain), np.asarray(adv))
+
+
+def test_gae_truncated_step_bootstraps_from_truncation_value():
+    # T=2, one env: step 0 is truncated (bootstrap 5, not V(s_1)=3), step 1 bootstraps from last_value=7.
+    f = lambda *x: jnp.asarray(x, jnp.float32)[:, None]  # noqa: E731
+    adv, ret = gae(f(1.0, 2.0), f(0.5, 3.0), f(1.0, 0.0), jnp.array([7.0]), 0.9, 0.8, f(1.0, 0.0), f(5.0, 0.0))
+    assert float(adv[1, 0]) == pytest.approx(2.0 + 0.9 * 7.0 - 3.0)
+    assert float(adv[0, 0]) == pytest.approx(1.0 + 0.9 * 5.0 - 0.5)       # trace cut: no lam * adv[1]
+    assert float(ret[0, 0]) == pytest.approx(1.0 + 0.9 * 5.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A probe task: asking the expert pays only in marked states.
+
+NUM_ACTIONS = 4
+GOOD_ACTION = 1                # earns MARK_REWARD in a marked state; nothing else earns anything
+MARK_REWARD = 1.0
+MARK_PROB = 0.3
+PROBE_OBS = (20, 20, 3)        # the smallest frame the feature CNN (8x8/4 then 4x4/2, VALID) accepts
+EPISODE_LEN = 8
+BRIGHT, DARK = 200, 40         # frame brightness of marked / unmarked states
+COSTS = Costs(alpha=1.0, beta=0.0, bp=0.3)  # an expert step costs 0.3 < 1 - 1/NUM_ACTIONS, the gain in a marked state
+
+
+class EnvCrash(RuntimeError):
+    pass
+
+
+class ProbeEnv:
+    """Host vector env. Slot i replays the same episode of EPISODE_LEN steps: step t is marked (a bright
+    frame) where `marks[i, t]`. The env state is only the step counter, so a fresh env equals one at an
+    episode boundary. `crash_after`: raise EnvCrash on that many-th call of step()."""
+
+    def __init__(self, num_envs: int, seed: int = 0, episode_len: int = EPISODE_LEN, crash_after: int | None = None):
+        self.num_envs, self.episode_len, self.crash_after = num_envs, episode_len, crash_after
+        self.marks = np.random.default_rng(seed).random((num_envs, episode_len)) < MARK_PROB
+        self.t = np.zeros(num_envs, np.int64)
+        self.calls = 0
+
+    def marked(self) -> np.ndarray:
+        return self.marks[np.arange(self.num_envs), self.t]
+
+    def _obs(self) -> np.ndarray:
+        obs = np.full((self.num_envs, *PROBE_OBS), DARK, np.uint8)
+        obs[self.marked()] = BRIGHT
+        return obs
+
+    def reset(self) -> np.ndarray:
+        self.t[:] = 0
+        return self._obs()
+
+    def step(self, action):
+        self.calls += 1
+        if self.crash_after is not None and self.calls >= self.crash_after:
+            raise EnvCrash(f"env crashed at step call {self.calls}")
+        action = np.asarray(action)
+        assert action.shape == (self.num_envs,)
+        reward = np.where(self.marked() & (action == GOOD_ACTION), MARK_REWARD, 0.0).astype(np.float32)
+        self.t += 1
+        done = self.t >= self.episode_len
+        self.t[done] = 0
+        return self._obs(), reward, done
+
+
+def _mark(obs):
+    return (obs[:, 0, 0, 0] > (BRIGHT + DARK) // 2).astype(jnp.float32)
+
+
+def novice_apply(params, obs):
+    """Confident in unmarked states (a useless action), uniform in marked ones; its hidden shows the mark."""
+    m = _mark(obs)
+    confident = jax.nn.one_hot(0, NUM_ACTIONS) * params["scale"]
+    logits = (1.0 - m)[:, None] * confident[None, :]
+    hidden = jnp.stack([m, 1.0 - m, jnp.zeros_like(m), jnp.ones_like(m)], axis=-1)
+    return logits, jnp.zeros_like(m), hidden
+
+
+def expert_apply(params, obs):
+    """Always the good action."""
+    b = obs.shape[0]
+    logits = jnp.broadcast_to(jax.nn.one_hot(GOOD_ACTION, NUM_ACTIONS) * params["scale"], (b, NUM_ACTIONS))
+    return logits, jnp.zeros((b,)), jnp.zeros((b, 4))
+
+
+NOVICE_AGENT = Agent(novice_apply, {"scale": jnp.float32(10.0)}, {"model": "probe_novice", "num_actions": NUM_ACTIONS})
+EXPERT_AGENT = Agent(expert_apply, {"scale": jnp.float32(1e4)}, {"model": "probe_expert", "num_actions": NUM_ACTIONS})
+
+
+def probe_family(crash_after: int | None = None, created: list | None = None) -> EnvFamily:
+    def make_train_env(split, num_envs, seed):
+        env = ProbeEnv(num_envs, seed=seed, crash_after=crash_after)
+        if created is not None:
+            created.append(env)
+        return env
+
+    def make_eval_env(split, num_episodes, num_envs, repeats, round_idx, seed):
+        return ProbeEnv(num_envs * repeats, seed=1000 + round_idx)
+
+    return EnvFamily("probe", ("train", "val_sim", "val_true"), NUM_ACTIONS, PROBE_OBS, make_train_env, make_eval_env)
+
+
+def probe_task(workdir, crash_after=None, created=None) -> TrainTask:
+    return TrainTask("train", probe_family(crash_after, created), NOVICE_AGENT, EXPERT_AGENT, COSTS, workdir=str(workdir))
+
+
+def probe_validators(splits=("val_sim",), num_episodes=8) -> dict[str, Evaluator]:
+    def make_env(num_envs, repeats, round_idx):
+        return ProbeEnv(num_envs * repeats, seed=1000 + round_idx)
+
+    return {
+        s: Evaluator(s, make_env, NOVICE_AGENT, EXPERT_AGENT, COSTS, num_episodes=num_episodes, num_envs=num_episodes,
+                     max_num_steps=EPISODE_LEN, progress=False)
+        for s in splits
+    }
+
+
+def ppo_config(feature_type="dist", *, num_envs=8, num_steps=EPISODE_LEN, iterations=2, eval_every=1, seed=0,
+               **algorithm):
+    c = load_config("ppo")
+    c.seed = seed
+    c.policy.feature_type = feature_type
+    c.policy.hidden_dim = 16
+    a = c.algorithm
+    a.num_envs, a.num_steps = num_envs, num_steps
+    a.total_steps = iterations * num_envs * num_steps
+    a.num_epochs, a.num_minibatches = 2, 2
+    a.eval_every = eval_every
+    a.gamma = 0.9
+    for k, v in algorithm.items():
+        a[k] = v
+    return c
+
+
+_POLICIES: dict = {}
+
+
+def ppo_policy(config):
+    """One policy object per (feature_type, hidden_dim, greedy), so the evaluator's jitted step is reused."""
+    p = config.policy
+    key = (p.feature_type, p.hidden_dim, p.greedy)
+    if key not in _POLICIES:
+        _POLICIES[key] = duo_jax.make_policy("ppo", p)
+    return _POLICIES[key]
+
+
+def run_ppo(config, task, validators, key=0):
+    spec = duo_jax.make_algorithm("ppo")
+    spec.check(config)
+    return spec.run(jax.random.PRNGKey(key), ppo_policy(config), task, validators, config)
+
+
+def probe_cobs():
+    """Coordinator observations of one marked and one unmarked state."""
+    obs = np.full((2, *PROBE_OBS), DARK, np.uint8)
+    obs[0] = BRIGHT
+    obs = jnp.asarray(obs)
+    return coordinator_obs(obs, novice_apply(NOVICE_AGENT.params, obs), expert_apply(EXPERT_AGENT.params, obs), False)
+
+
+def expert_probability(params, config) -> np.ndarray:
+    """P(EXPERT) of the learned network on [marked, unmarked]."""
+    logits, _, _ = coordinator_apply(config.policy.feature_type, config.policy.hidden_dim)(params, probe_cobs())
+    return np.asarray(jax.nn.softmax(logits, -1)[:, EXPERT])
+
+
+def assert_trees_close(a, b, rtol=1e-6, atol=1e-7):
+    la, ta = jax.tree_util.tree_flatten(a)
+    lb, tb = jax.tree_util.tree_flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+def test_probe_env_and_agents():
+    """The probe is what the tests below assume: the expert earns 1 in a marked state, the novice 1/4, else 0."""
+    env = ProbeEnv(4, seed=3)
+    obs = env.reset()
+    marked = env.marked()
+    np.testing.assert_array_equal(np.asarray(_mark(jnp.asarray(obs))), marked)
+    probs = np.asarray(jax.nn.softmax(novice_apply(NOVICE_AGENT.params, jnp.asarray(obs))[0], -1))
+    np.testing.assert_allclose(probs[marked], 1.0 / NUM_ACTIONS, rtol=1e-6)
+    assert (probs[~marked, 0] > 0.99).all()
+    _, reward, done = env.step(np.full(4, GOOD_ACTION))
+    np.testing.assert_array_equal(reward, marked.astype(np.float32))
+    assert not done.any()
+    for _ in range(EPISODE_LEN - 1):
+        _, _, done = env.step(np.zeros(4, int))
+    assert done.all() and (env.t == 0).all()
