@@ -7,5 +7,5 @@ def get_config():
     c.name = "random"
     c.policy.name = "random"
     c.algorithm.name = "random"
-    c.algorithm.probabilities = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    c.algorithm.probabilities = tuple(round(0.1 * i, 1) for i in range(11))  # the reference grid, 0 to 1
     return c

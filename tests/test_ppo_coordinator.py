@@ -2,8 +2,6 @@
 decision is known, every feature type, resume after a crash, and config checks."""
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +13,7 @@ from duo_jax.agents.ppo import gae
 from duo_jax.algorithms.ppo import _check_ppo
 from duo_jax.core.coordination import Costs, coordinator_obs
 from duo_jax.core.environment import EnvFamily
-from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.evaluator import Evaluator, summarize
 from duo_jax.core.policy import EXPERT, NOVICE
 from duo_jax.core.task import TrainTask
 from duo_jax.policies.features import FEATURE_TYPES
@@ -118,9 +116,10 @@ class ProbeEnv:
     frame) where `marks[i, t]`. The env state is only the step counter, so a fresh env equals one at an
     episode boundary. `crash_after`: raise EnvCrash on that many-th call of step()."""
 
-    def __init__(self, num_envs: int, seed: int = 0, episode_len: int = EPISODE_LEN, crash_after: int | None = None):
+    def __init__(self, num_envs: int, seed: int = 0, episode_len: int = EPISODE_LEN, crash_after: int | None = None,
+                 mark_prob: float = MARK_PROB):
         self.num_envs, self.episode_len, self.crash_after = num_envs, episode_len, crash_after
-        self.marks = np.random.default_rng(seed).random((num_envs, episode_len)) < MARK_PROB
+        self.marks = np.random.default_rng(seed).random((num_envs, episode_len)) < mark_prob
         self.t = np.zeros(num_envs, np.int64)
         self.calls = 0
 
@@ -187,21 +186,26 @@ def probe_family(crash_after: int | None = None, created: list | None = None) ->
 
 
 def probe_task(workdir, crash_after=None, created=None) -> TrainTask:
-    return TrainTask("train", probe_family(crash_after, created), NOVICE_AGENT, EXPERT_AGENT, COSTS, workdir=str(workdir))
+    family = probe_family(crash_after, created)
+    return TrainTask("train", family, NOVICE_AGENT, EXPERT_AGENT, COSTS, workdir=str(workdir))
 
 
-def probe_validators(splits=("val_sim",), num_episodes=8) -> dict[str, Evaluator]:
+def probe_validators(splits=("val_sim",), num_episodes=8, flat=False) -> dict[str, Evaluator]:
+    """Evaluators on fixed probe levels. `flat`: no marks and no costs, so every policy scores 0 and only the
+    first evaluation is ever the best (the others still differ in expert_fraction)."""
+
     def make_env(num_envs, repeats, round_idx):
-        return ProbeEnv(num_envs * repeats, seed=1000 + round_idx)
+        return ProbeEnv(num_envs * repeats, seed=1000 + round_idx, mark_prob=0.0 if flat else MARK_PROB)
 
+    costs = Costs(0.0, 0.0, COSTS.bp) if flat else COSTS
     return {
-        s: Evaluator(s, make_env, NOVICE_AGENT, EXPERT_AGENT, COSTS, num_episodes=num_episodes, num_envs=num_episodes,
+        s: Evaluator(s, make_env, NOVICE_AGENT, EXPERT_AGENT, costs, num_episodes=num_episodes, num_envs=num_episodes,
                      max_num_steps=EPISODE_LEN, progress=False)
         for s in splits
     }
 
 
-def ppo_config(feature_type="dist", *, num_envs=8, num_steps=EPISODE_LEN, iterations=2, eval_every=1, seed=0,
+def ppo_config(feature_type="dist", *, num_envs=16, num_steps=EPISODE_LEN, iterations=2, eval_every=1, seed=0,
                **algorithm):
     c = load_config("ppo")
     c.seed = seed
@@ -222,7 +226,8 @@ _POLICIES: dict = {}
 
 
 def ppo_policy(config):
-    """One policy object per (feature_type, hidden_dim, greedy), so the evaluator's jitted step is reused."""
+    """One policy object per (feature_type, hidden_dim, greedy), so the evaluator's jitted step is reused
+    (the tests also share num_envs=16 and 8 evaluation episodes, so the jitted steps compile once)."""
     p = config.policy
     key = (p.feature_type, p.hidden_dim, p.greedy)
     if key not in _POLICIES:
@@ -273,3 +278,163 @@ def test_probe_env_and_agents():
     for _ in range(EPISODE_LEN - 1):
         _, _, done = env.step(np.zeros(4, int))
     assert done.all() and (env.t == 0).all()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PPO on the probe task
+
+
+def test_ppo_learns_to_ask_only_in_marked_states(tmp_path):
+    c = ppo_config("dist", iterations=15, eval_every=15, learning_rate=0.01, num_epochs=4,
+                   num_minibatches=4)
+    run_ppo(c, probe_task(tmp_path), probe_validators())
+    policy, params, meta = duo_jax.load_policy(str(tmp_path / "final"))
+    assert meta["policy"] == "ppo" and meta["iteration"] == 15
+    p_marked, p_unmarked = expert_probability(params, c)
+    assert p_marked > 0.8, (p_marked, p_unmarked)
+    assert p_unmarked < 0.2, (p_marked, p_unmarked)
+
+    # Acting greedily, the loaded policy is the optimal coordinator: the expert exactly in marked states.
+    c.policy.greedy = True
+    greedy = duo_jax.make_policy("ppo", c.policy)
+    action, _ = greedy.act(params, greedy.init(2), probe_cobs(), jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(np.asarray(action), [EXPERT, NOVICE])
+
+
+class FixedValidator:
+    """Scores any params with the same episodes, without a rollout (so nothing to compile: the real Evaluator
+    runs in the other PPO tests); records what it was asked to evaluate."""
+
+    def __init__(self, reward: float):
+        self.reward, self.seen = reward, []
+
+    def evaluate(self, policy, params, key, costs=None):
+        self.seen.append((policy, params))
+        return [summarize(np.full(4, self.reward), np.full(4, self.reward), np.full(4, EPISODE_LEN), np.ones(4))]
+
+
+@pytest.mark.parametrize("feature_type", FEATURE_TYPES)
+def test_every_feature_type_trains_and_saves_best(tmp_path, feature_type):
+    # One iteration, so one evaluation.
+    c = ppo_config(feature_type, iterations=1, num_epochs=1, num_minibatches=1)
+    validators = {"val_sim": FixedValidator(1.0), "val_true": FixedValidator(2.0)}
+    result = run_ppo(c, probe_task(tmp_path), validators)
+    assert set(result.best_params) == set(result.best_summary) == {"val_sim", "val_true"}
+    for split, params in result.best_params.items():
+        leaves = jax.tree_util.tree_leaves(params)
+        assert leaves and all(np.isfinite(np.asarray(x)).all() for x in leaves)
+        assert result.best_summary[split]["reward_mean"] == validators[split].reward
+        assert [row["iteration"] for row in result.candidates[split]] == [1]
+        [(policy, stacked)] = validators[split].seen                # the ppo policy, params with a candidate axis
+        assert policy is ppo_policy(c)
+        assert_trees_close(stacked, jax.tree_util.tree_map(lambda x: x[None], params), rtol=0, atol=0)
+        policy, loaded, meta = duo_jax.load_policy(str(tmp_path / f"best_{split}"))
+        assert meta["policy"] == "ppo" and meta["selected_on"] == split and meta["iteration"] == 1
+        assert meta["policy_config"]["feature_type"] == feature_type
+        assert meta["summary"] == pytest.approx(result.best_summary[split])
+        assert_trees_close(loaded, params, rtol=0, atol=0)
+        # The loaded policy acts on a coordinator observation.
+        action, _ = policy.act(loaded, policy.init(2), probe_cobs(), jax.random.PRNGKey(0))
+        assert set(np.asarray(action).tolist()) <= {NOVICE, EXPERT}
+    _, final, _ = duo_jax.load_policy(str(tmp_path / "final"))
+    assert_trees_close(final, result.best_params["val_sim"], rtol=0, atol=0)
+
+
+class RisingValidator:
+    """A real evaluator whose reward_mean is raised by 1 more at each call: every evaluation is a new best."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator, self.calls = evaluator, 0
+
+    def evaluate(self, policy, params, key, costs=None):
+        self.calls += 1
+        summaries = self.evaluator.evaluate(policy, params, key, costs)
+        return [dict(s, reward_mean=s["reward_mean"] + self.calls) for s in summaries]
+
+
+def test_later_better_evaluation_overwrites_best(tmp_path):
+    c = ppo_config("dist", iterations=2, eval_every=1)
+    validators = {s: RisingValidator(v) for s, v in probe_validators(("val_sim",)).items()}
+    result = run_ppo(c, probe_task(tmp_path), validators)
+    assert [row["iteration"] for row in result.candidates["val_sim"]] == [1, 2]
+    assert result.best_summary["val_sim"]["reward_mean"] == result.candidates["val_sim"][1]["reward_mean"]
+    _, final, _ = duo_jax.load_policy(str(tmp_path / "final"))
+    _, best, meta = duo_jax.load_policy(str(tmp_path / "best_val_sim"))
+    assert meta["iteration"] == 2
+    assert_trees_close(best, final, rtol=0, atol=0)
+    assert_trees_close(result.best_params["val_sim"], final, rtol=0, atol=0)
+    # Rerunning a finished run (e.g. the experiment died after PPO returned) gives back the same result;
+    # it saves `final` again, the same save that crashes.
+    validators = {s: RisingValidator(v) for s, v in probe_validators(("val_sim",)).items()}
+    again = run_ppo(c, probe_task(tmp_path), validators)
+    assert len(again.candidates["val_sim"]) == 2
+    for row, want in zip(again.candidates["val_sim"], result.candidates["val_sim"]):
+        assert row == pytest.approx(want)
+    assert_trees_close(again.best_params["val_sim"], final, rtol=0, atol=0)
+
+
+def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
+    """4 iterations, checkpoints every 2. The env crashes 3 steps into iteration 3, after the checkpoint at 2;
+    a rerun then finishes from that checkpoint like a run that never crashed. Episodes end at every iteration
+    boundary, so a fresh env is the env state there. The validators are flat (every policy scores 0)."""
+    iterations, eval_every, T, crash_iteration = 4, 2, EPISODE_LEN, 3
+    splits = ("val_sim", "val_true")
+    c = ppo_config("dist", iterations=iterations, eval_every=eval_every, num_steps=T)
+    want = run_ppo(c, probe_task(tmp_path / "straight"), probe_validators(splits, flat=True))
+    want_final = duo_jax.load_policy(str(tmp_path / "straight" / "final"))[1]
+
+    workdir, crashed = tmp_path / "crashed", []
+    with pytest.raises(EnvCrash):
+        run_ppo(c, probe_task(workdir, crash_after=(crash_iteration - 1) * T + 3, created=crashed),
+                probe_validators(splits, flat=True))
+    assert crashed[0].calls == (crash_iteration - 1) * T + 3 and not (workdir / "final").exists()
+    resumed_envs = []
+    got = run_ppo(c, probe_task(workdir, created=resumed_envs), probe_validators(splits, flat=True))
+    assert resumed_envs[0].calls == (iterations - 2) * T   # it resumed from the checkpoint at 2, not restarted
+
+    _, got_final, meta = duo_jax.load_policy(str(workdir / "final"))
+    assert meta["iteration"] == iterations
+    assert_trees_close(got_final, want_final)
+    with pytest.raises(AssertionError):           # iterations 3-4 changed the params: the comparison has teeth
+        assert_trees_close(want.best_params["val_sim"], want_final)
+    assert got.candidates.keys() == want.candidates.keys()
+    for split in splits:
+        assert [r["iteration"] for r in got.candidates[split]] == [2, 4]
+        assert got.best_summary[split]["reward_mean"] == 0.0
+        assert len(got.candidates[split]) == len(want.candidates[split])
+        for g, w in zip(got.candidates[split], want.candidates[split]):
+            assert g == pytest.approx(w)
+        assert got.best_summary[split] == pytest.approx(want.best_summary[split])
+        assert_trees_close(got.best_params[split], want.best_params[split])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Config checks
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda c: setattr(c.algorithm, "num_minibatches", 3), "algorithm.num_minibatches"),       # 8*8 % 3
+    (lambda c: setattr(c.algorithm, "total_steps", 63), "algorithm.total_steps"),              # < 8*8
+    (lambda c: setattr(c.policy, "feature_type", "pixels"), "policy.feature_type"),
+    (lambda c: setattr(c.policy, "name", "always"), "policy.name"),
+    (lambda c: setattr(c.algorithm, "num_envs", 0), "algorithm.num_envs"),
+    (lambda c: setattr(c.algorithm, "num_steps", -8), "algorithm.num_steps"),
+    (lambda c: setattr(c.algorithm, "eval_every", 0), "algorithm.eval_every"),
+    (lambda c: setattr(c.algorithm, "time_limit", 0), "algorithm.time_limit"),
+    (lambda c: setattr(c.algorithm, "num_epochs", True), "algorithm.num_epochs"),
+    (lambda c: setattr(c.algorithm, "learning_rate", 0.0), "algorithm.learning_rate"),
+    (lambda c: setattr(c.algorithm, "gamma", 1.5), "algorithm.gamma"),
+    (lambda c: setattr(c.algorithm, "clip_eps", -0.1), "algorithm.clip_eps"),
+])
+def test_bad_config_raises_naming_the_field(edit, field):
+    c = ppo_config("dist", num_envs=8, num_steps=8, iterations=2)
+    _check_ppo(c)                                    # the unedited config is valid
+    edit(c)
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        _check_ppo(c)
+
+
+def test_shipped_ppo_config_is_valid():
+    c = load_config("ppo")
+    _check_ppo(c)
+    duo_jax.make_algorithm("ppo").check(c)

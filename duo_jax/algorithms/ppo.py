@@ -71,6 +71,7 @@ def _compiled(feature_type: str, hidden_dim: int, novice_apply, expert_apply, op
         env_action = base_action(action, novice_out[0], expert_out[0], k_act, temperature)
         return env_action, action, logp, value, step_cost(action, prev_action, first, costs), features
 
+    @jax.jit
     def init(key, novice_params, expert_params, obs):
         _, _, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert)
         return net.init(key, extract(cobs, feature_type))

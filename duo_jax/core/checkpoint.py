@@ -27,10 +27,19 @@ def _manager(path: str, max_to_keep: int | None = None, create: bool = True) -> 
     return ocp.CheckpointManager(os.path.abspath(path), options=options)
 
 
-def save_checkpoint(path: str, tree: Any, config: dict, step: int = 0, max_to_keep: int | None = None) -> None:
-    """Write `tree` (StandardSave) and `config` (JsonSave) as step `step` under `path`."""
+def save_checkpoint(path: str, tree: Any, config: dict, step: int | None = None, max_to_keep: int | None = None) -> None:
+    """Write `tree` (StandardSave) and `config` (JsonSave) as step `step` under `path`.
+
+    Without `step`, the checkpoint replaces what is there: it is written as the next step and the older
+    ones are removed only once it is complete, so an interrupted save never loses the previous one.
+    """
     tree = jax.tree_util.tree_map(np.asarray, tree)
+    if step is None:
+        latest = latest_step(path)
+        step, max_to_keep = (0 if latest is None else latest + 1), 1
     with _quiet(), _manager(path, max_to_keep) as mngr:
+        if step in mngr.all_steps():
+            mngr.delete(step)
         mngr.save(
             step,
             args=ocp.args.Composite(state=ocp.args.StandardSave(tree), config=ocp.args.JsonSave(config)),
