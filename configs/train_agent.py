@@ -28,6 +28,7 @@ def get_config():
             vf_coef=0.5,
             max_grad_norm=0.5,
             checkpoint_every=10,
+            snapshots=(),              # steps at which to also keep the agent as <out_dir>/snapshot_<steps>
         )
     )
     return c

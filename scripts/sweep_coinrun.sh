@@ -19,7 +19,8 @@ run random random
 run ask_every_k ask_every_k '--config.algorithm.candidates=(1,2,3,5,10,20)'
 run logit_max_logit logit --config.policy.metric=max_logit
 run logit_margin logit --config.policy.metric=margin
+run ood_obs ood --config.policy.feature_type=obs
 run ood_hidden ood --config.policy.feature_type=hidden
-run ppo_hidden_dist ppo --config.policy.feature_type=hidden_dist
-run skyline_hidden_dist skyline --config.policy.feature_type=hidden_dist
-python -m duo_jax.report experiments/{always_novice,always_expert,random_fixed,random,ask_every_k,logit_max_logit,logit_margin,ood_hidden,ppo_hidden_dist,skyline_hidden_dist}_sweep --out reports/coinrun
+run ppo_dist ppo --config.policy.feature_type=dist
+run skyline_dist skyline --config.policy.feature_type=dist
+python -m duo_jax.report experiments/{always_novice,always_expert,random_fixed,random,ask_every_k,logit_max_logit,logit_margin,ood_obs,ood_hidden,ppo_dist,skyline_dist}_sweep --out reports/coinrun

@@ -1,4 +1,5 @@
 """PPO pieces: GAE against a plain loop (bootstrap from V(s_T)), and the return normaliser."""
+import os
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -128,3 +129,16 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert full_cfg["train_steps"] == resumed_cfg["train_steps"] == 96
     for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_snapshots_keep_earlier_agents(tmp_path):
+    from duo_jax.agents import ppo
+    from duo_jax.core.checkpoint import load_checkpoint
+
+    c = _ppo_config(tmp_path / "run", 96)                     # 32 steps per iteration
+    c.ppo.snapshots = (32, 70)                                # 70 falls in the third iteration: saved at 96
+    ppo.train(c, lambda game, split, n, seed: _CycleEnv(n))
+    assert sorted(p for p in os.listdir(tmp_path / "run") if p.startswith("snapshot")) == ["snapshot_32", "snapshot_70"]
+    _, first = load_checkpoint(str(tmp_path / "run" / "snapshot_32"))
+    _, later = load_checkpoint(str(tmp_path / "run" / "snapshot_70"))
+    assert (first["train_steps"], later["train_steps"]) == (32, 96)

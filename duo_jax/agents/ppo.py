@@ -201,9 +201,13 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
                 (it + 1 - start_iter) * T * B / (time.time() - t0), json.dumps({k: round(v, 4) for k, v in metrics.items()}),
             )
             finished_ret, finished_len = [], []
+        agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, train_steps=step)
+        for snap in cfg.get("snapshots", ()):
+            # An earlier checkpoint of the same run: YRC-0's simulated novice shares the novice's features.
+            if step - T * B < snap <= step:
+                checkpoint.save_checkpoint(os.path.join(out_dir, f"snapshot_{snap}"), params, agent_config)
         if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == num_iters:
             meta = {"iteration": it + 1, "normalizer": normalizer.state(), "config": config.to_dict()}
             checkpoint.save_checkpoint(state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1)
-            agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, train_steps=step)
             checkpoint.save_checkpoint(os.path.join(out_dir, "agent"), params, agent_config, step=step, max_to_keep=1)
     return os.path.join(out_dir, "agent")
