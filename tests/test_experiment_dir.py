@@ -1,0 +1,39 @@
+"""The experiment directory: built as a partial dir, kept for a rerun of the same config, swapped in at the end."""
+import os
+
+import pytest
+
+from duo_jax.experiment import ExperimentDir
+
+
+def _open(root, config, overwrite=False):
+    d = ExperimentDir(str(root), "exp", overwrite)
+    return d, d.open(config)
+
+
+def test_rerun_of_same_config_resumes_the_partial_dir(tmp_path):
+    d, resumed = _open(tmp_path, {"a": 1, "overwrite": False})
+    assert not resumed
+    with open(d.path("train_state.txt"), "w") as f:
+        f.write("iteration 3")
+    d.close_log()                                               # interrupted: never committed
+    d, resumed = _open(tmp_path, {"a": 1, "overwrite": True})   # `overwrite` does not count
+    assert resumed and os.path.isfile(d.path("train_state.txt"))
+    d.close_log()
+
+
+def test_changed_config_starts_afresh(tmp_path):
+    d, _ = _open(tmp_path, {"a": 1})
+    open(d.path("stale.txt"), "w").close()
+    d.close_log()
+    d, resumed = _open(tmp_path, {"a": 2})
+    assert not resumed and not os.path.exists(d.path("stale.txt"))
+    assert os.path.isfile(d.path("config.json"))
+    final = d.commit()
+    assert sorted(os.listdir(tmp_path)) == ["exp"] and os.path.isfile(os.path.join(final, "config.json"))
+
+
+def test_existing_experiment_needs_overwrite(tmp_path):
+    os.makedirs(tmp_path / "exp")
+    with pytest.raises(ValueError, match="already exists; set --config.overwrite=True"):
+        ExperimentDir(str(tmp_path), "exp", overwrite=False)
