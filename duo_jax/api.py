@@ -11,6 +11,7 @@ import duo_jax.algorithms.ask_every_k  # noqa: F401
 import duo_jax.algorithms.baselines  # noqa: F401
 import duo_jax.algorithms.ppo  # noqa: F401
 import duo_jax.algorithms.thresholds  # noqa: F401
+import duo_jax.envs.gridworld.family  # noqa: F401
 import duo_jax.envs.procgen  # noqa: F401
 import duo_jax.policies.ask_every_k  # noqa: F401
 import duo_jax.policies.baselines  # noqa: F401

@@ -4,7 +4,6 @@ import os
 
 import ml_collections
 
-AGENTS_DIR = "agents/coinrun"
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -17,15 +16,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.plugins = ()                  # user .py files whose register_* calls run first
     c.env = ml_collections.ConfigDict(dict(name="procgen", game="coinrun"))
     # YRC-0: train and val_sim use a simulated pair (a weaker novice; the real novice as expert),
-    # so nothing but val_true and test ever sees the test expert.
-    c.agents = ml_collections.ConfigDict(
-        dict(
-            train_novice=f"{AGENTS_DIR}/sim_novice/agent",
-            train_expert=f"{AGENTS_DIR}/novice/agent",
-            test_novice=f"{AGENTS_DIR}/novice/agent",
-            test_expert=f"{AGENTS_DIR}/expert/agent",
-        )
-    )
+    # so nothing but val_true and test ever sees the test expert. Empty = the shipped agents of env.game:
+    # agents/<game>/{sim_novice, novice, novice, expert}/agent.
+    c.agents = ml_collections.ConfigDict(dict(train_novice="", train_expert="", test_novice="", test_expert=""))
     # Expert step cost alpha*BP, switch cost beta*BP; bp <= 0: derived from each pair's expert stats.
     c.costs = ml_collections.ConfigDict(dict(alpha=0.4, beta=0.0, bp=-1.0))
     c.coordination = ml_collections.ConfigDict(dict(open_expert=False, temperature=1.0))

@@ -20,6 +20,7 @@ from duo_jax.api import import_plugins, load_policy, make_algorithm, make_enviro
 from duo_jax.core.coordination import Costs
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import Policy
 from duo_jax.core.registry import AlgorithmSpec
 from duo_jax.core.task import TrainTask
@@ -116,10 +117,11 @@ class Setup:
         def make_env(num_envs, repeats, round_idx):
             return self.env.make_eval_env(split, ev.num_episodes, num_envs, repeats, round_idx, ev.seed)
 
-        return Evaluator(
-            split, make_env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], ev.num_episodes, ev.num_envs,
-            ev.max_num_steps, co.open_expert, co.temperature, ev.progress,
-        )
+        args = (split, make_env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], ev.num_episodes, ev.num_envs,
+                ev.max_num_steps, co.open_expert, co.temperature, ev.progress)
+        if self.env.jax_split is not None:  # JAX-native: the whole rollout is one jitted scan
+            return JaxEvaluator(*args, jax_split=self.env.jax_split(split), seed=ev.seed)
+        return Evaluator(*args)
 
     def task(self, split: str) -> TrainTask:
         """The split the algorithm learns from, with that split's pair; its workdir is in the experiment dir."""
@@ -137,8 +139,16 @@ def _positive_int(value, field: str) -> int:
     return value
 
 
+# YRC-0's pairs, by role: an empty `agents.<field>` means agents/<game>/<role>/agent.
+DEFAULT_AGENTS = {"train_novice": "sim_novice", "train_expert": "novice", "test_novice": "novice", "test_expert": "expert"}
+
+
+def agent_path(config, field: str) -> str:
+    return config.agents[field] or os.path.join("agents", config.env.game, DEFAULT_AGENTS[field], "agent")
+
+
 def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
-    path = getattr(config.agents, field)
+    path = agent_path(config, field)
     try:
         agent = load_agent(path)
     except (FileNotFoundError, ValueError) as err:
@@ -215,7 +225,7 @@ def setup(config) -> Setup:
 
     def agent(field: str) -> Agent:
         # One Agent per distinct path, so pairs that share agents share compiled steps.
-        path = os.path.abspath(config.agents[field])
+        path = os.path.abspath(agent_path(config, field))
         if path not in loaded:
             loaded[path] = _load_pair_agent(config, env, field)
         return loaded[path]

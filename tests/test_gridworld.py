@@ -309,13 +309,14 @@ def test_vmapped_scan_rollout(name):
     env = make(name)
     params = env.default_params()._replace(max_steps=8)
     num_envs, num_steps = 8, 20
+    observe = jax.vmap(env.observe)
 
     def body(carry, key):
         k_act, k_step = jax.random.split(key)
         actions = jax.random.randint(k_act, (num_envs,), 0, env.num_actions)
         obs, states, reward, terminated, truncated, info = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
             jax.random.split(k_step, num_envs), carry, actions, params)
-        return states, (obs, states, env_observe(states), terminated | truncated)
+        return states, (obs, states, observe(states), terminated | truncated)
 
     @jax.jit
     def rollout(key):
@@ -323,7 +324,6 @@ def test_vmapped_scan_rollout(name):
         _, states = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(k_reset, num_envs), params)
         return jax.lax.scan(body, states, jax.random.split(k_steps, num_steps))[1]
 
-    env_observe = jax.vmap(env.observe)
     obs, states, again, done = rollout(jax.random.PRNGKey(0))
     assert obs.shape == (num_steps, num_envs, 7, 7, 3) and obs.dtype == jnp.uint8
     assert bool(done[:8].any(axis=0).all())  # every first episode ends by step 8 (truncation)

@@ -62,14 +62,12 @@ def base_action(action, novice_logits, expert_logits, key, temperature: float):
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
-    """The jitted step, cached so that repeated evaluations (splits, sweeps) compile once."""
+def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
+    """The coordination step as a pure function (not jitted): a host loop jits it, a JAX rollout scans it."""
 
     def split_c(x):
         return x.reshape(C, x.shape[0] // C, *x.shape[1:])
 
-    @jax.jit
     def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key):
         k_pol, k_act = jax.random.split(key)
         novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert)
@@ -85,6 +83,20 @@ def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expe
     return step
 
 
+def init_coord_state(policy: Policy, C: int, num_envs: int) -> CoordState:
+    if num_envs % C:
+        raise ValueError(f"num_envs ({num_envs}) must be a multiple of the number of candidates ({C}).")
+    single = policy.init(num_envs // C)
+    pstate = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (C, *jnp.shape(x))), single)
+    return CoordState(pstate, jnp.zeros((num_envs,), jnp.int32))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
+    """The jitted step, cached so that repeated evaluations (splits, sweeps) compile once."""
+    return jax.jit(coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature))
+
+
 def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates: int,
                     open_expert: bool = False, temperature: float = 1.0):
     """Returns (init, step). The env batch is candidate-major: slot c*N + i runs candidate c on episode i.
@@ -96,11 +108,7 @@ def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates
     core = _compiled_step(policy, novice.apply, expert.apply, C, bool(open_expert), float(temperature))
 
     def init(num_envs: int) -> CoordState:
-        if num_envs % C:
-            raise ValueError(f"num_envs ({num_envs}) must be a multiple of the number of candidates ({C}).")
-        single = policy.init(num_envs // C)
-        pstate = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (C, *jnp.shape(x))), single)
-        return CoordState(pstate, jnp.zeros((num_envs,), jnp.int32))
+        return init_coord_state(policy, C, num_envs)
 
     def step(params, state: CoordState, obs, first, costs: Costs, key):
         return core(params, novice.params, expert.params, state, obs, first, costs, key)

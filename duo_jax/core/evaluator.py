@@ -99,19 +99,26 @@ class Evaluator:
             # Costs are recomputed per episode from the counts, so the step's own cost is not needed.
             env_action, action, _, state = step(params, state, obs, first, _ZERO_COSTS, k)
             env_action, action = jax.device_get((env_action, action))
-            counts["switches"] += switched(action, prev, first) & active
-            counts["expert_steps"] += (action == EXPERT) & active
-            counts["length"] += active
-            prev = action
-            obs, reward, first = env.step(env_action)
-            counts["base_reward"] += reward * active
-            active &= ~first
+            obs, reward, done = env.step(env_action)
+            counts = count_step(counts, action, prev, first, active, reward)
+            prev, first = action, done
+            active &= ~done
             bar.update()
             if not active.any():
                 break
         bar.close()
         logging.info("%s: %d of %d episodes hit the %d-step cap", self.split, active.sum(), B, self.max_num_steps)
         return {name: v.reshape(C, N) for name, v in counts.items()}
+
+
+def count_step(counts: dict, action, prev_action, first, active, reward) -> dict:
+    """The per-episode counts after one step, for the envs still in their first episode (numpy or jax)."""
+    return {
+        "base_reward": counts["base_reward"] + reward * active,
+        "length": counts["length"] + active,
+        "expert_steps": counts["expert_steps"] + ((action == EXPERT) & active),
+        "switches": counts["switches"] + (switched(action, prev_action, first) & active),
+    }
 
 
 def episode_rewards(episodes: dict, costs: Costs) -> np.ndarray:

@@ -11,6 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+MIN_CONV_SIZE = 20  # smaller frames skip the CNN (its two strided convolutions need at least 20x20)
 FEATURE_TYPES = ("obs", "hidden", "dist", "hidden_obs", "hidden_dist", "obs_dist", "obs_hidden_dist")
 
 
@@ -39,7 +40,8 @@ def extract(cobs: dict, feature_type: str) -> dict:
 
 
 class FeatureEncoder(nn.Module):
-    """Frames through a small CNN (as the shipped agents), vectors as they are; concatenated.
+    """Frames through a small CNN (as the shipped agents), small views through a dense layer, vectors as
+    they are; concatenated.
 
     `use_bias=False` gives the bias-free network Deep SVDD needs (a bias lets it map every
     input onto the centre).
@@ -52,9 +54,13 @@ class FeatureEncoder(nn.Module):
     def __call__(self, features: dict) -> jnp.ndarray:
         out = []
         if "obs" in features:
-            x = features["obs"].astype(jnp.float32) / 255.0
-            x = nn.relu(nn.Conv(16, (8, 8), (4, 4), padding="VALID", use_bias=self.use_bias)(x))
-            x = nn.relu(nn.Conv(32, (4, 4), (2, 2), padding="VALID", use_bias=self.use_bias)(x))
+            obs = features["obs"]
+            x = obs.astype(jnp.float32) / 255.0
+            if obs.shape[1] >= MIN_CONV_SIZE:
+                x = nn.relu(nn.Conv(16, (8, 8), (4, 4), padding="VALID", use_bias=self.use_bias)(x))
+                x = nn.relu(nn.Conv(32, (4, 4), (2, 2), padding="VALID", use_bias=self.use_bias)(x))
+            else:  # small symbolic views (MiniGrid's 7x7x3 codes): a dense layer over the raw values
+                x = obs.astype(jnp.float32)
             x = x.reshape(x.shape[0], -1)
             out.append(nn.relu(nn.Dense(self.embed_dim, use_bias=self.use_bias)(x)))
         if "vec" in features:

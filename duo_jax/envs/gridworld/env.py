@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -43,8 +43,8 @@ class GridEnv:
     see_through_walls: bool     # Farama's setting: True for DistShift, False otherwise
     generate: Callable[[jax.Array], tasks.Layout]
 
-    num_actions: int = NUM_ACTIONS
-    obs_shape: tuple[int, int, int] = (VIEW_SIZE, VIEW_SIZE, 3)
+    num_actions: ClassVar[int] = NUM_ACTIONS
+    obs_shape: ClassVar[tuple[int, int, int]] = (VIEW_SIZE, VIEW_SIZE, 3)
 
     def default_params(self) -> EnvParams:
         return EnvParams(max_steps=self.max_steps)
@@ -114,22 +114,24 @@ class GridEnv:
 
 ENVS: Registry[GridEnv] = Registry("gridworld env", "gridworld envs")
 
+# Farama's registrations (minigrid/__init__.py), with their classes' max_steps and see_through_walls defaults.
+def _distshift(variant: int, strip2_row: int) -> GridEnv:
+    return GridEnv(f"DistShift{variant}", f"MiniGrid-DistShift{variant}-v0", 9, 7, 4 * 9 * 7, True,
+                   functools.partial(tasks.distshift, strip2_row=strip2_row))
 
-def _register(name: str, farama_id: str, size: tuple[int, int], max_steps: int, see_through_walls: bool,
-              generate: Callable[[jax.Array], tasks.Layout]) -> None:
-    ENVS.register(name, GridEnv(name, farama_id, *size, max_steps, see_through_walls, generate))
+
+def _lavagap(size: int) -> GridEnv:
+    return GridEnv(f"LavaGapS{size}", f"MiniGrid-LavaGapS{size}-v0", size, size, 4 * size**2, False,
+                   functools.partial(tasks.lavagap, size=size))
 
 
-# Farama's registrations (minigrid/__init__.py) and defaults (max_steps, see_through_walls) per env class.
-for _row, _name in ((2, "DistShift1"), (5, "DistShift2")):
-    _register(_name, f"MiniGrid-{_name}-v0", (9, 7), 4 * 9 * 7, True,
-              functools.partial(tasks.distshift, strip2_row=_row))
-for _size in (5, 6, 7):
-    _register(f"LavaGapS{_size}", f"MiniGrid-LavaGapS{_size}-v0", (_size, _size), 4 * _size**2, False,
-              functools.partial(tasks.lavagap, size=_size))
-for _size in (5, 6, 8):
-    _register(f"DoorKey-{_size}x{_size}", f"MiniGrid-DoorKey-{_size}x{_size}-v0", (_size, _size), 10 * _size**2,
-              False, functools.partial(tasks.doorkey, size=_size))
+def _doorkey(size: int) -> GridEnv:
+    return GridEnv(f"DoorKey-{size}x{size}", f"MiniGrid-DoorKey-{size}x{size}-v0", size, size, 10 * size**2, False,
+                   functools.partial(tasks.doorkey, size=size))
+
+
+for _env in (_distshift(1, 2), _distshift(2, 5), *map(_lavagap, (5, 6, 7)), *map(_doorkey, (5, 6, 8))):
+    ENVS.register(_env.name, _env)
 
 
 def make(name: str) -> GridEnv:

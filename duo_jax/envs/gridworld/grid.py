@@ -61,12 +61,12 @@ def _sweep(mask: jnp.ndarray, transparent: jnp.ndarray, reverse: bool) -> jnp.nd
     """One of `process_vis`'s sequential passes over a row, in closed form: a cell ends up visible when some
     visible cell before it in the pass reaches it through transparent cells only."""
     blocked = (~transparent).astype(jnp.int32)
-    if reverse:  # cell k reaches i < k when (i, k] is transparent
-        seen = jnp.cumsum(blocked)
-        reach = (jnp.arange(mask.size)[None, :] >= jnp.arange(mask.size)[:, None]) & (seen[None, :] == seen[:, None])
-    else:        # cell k reaches i > k when [k, i) is transparent
-        seen = jnp.cumsum(blocked) - blocked
-        reach = (jnp.arange(mask.size)[None, :] <= jnp.arange(mask.size)[:, None]) & (seen[None, :] == seen[:, None])
+    index = jnp.arange(mask.size)
+    if reverse:  # cell k reaches i <= k when (i, k] is transparent
+        seen, before = jnp.cumsum(blocked), index[None, :] >= index[:, None]
+    else:        # cell k reaches i >= k when [k, i) is transparent
+        seen, before = jnp.cumsum(blocked) - blocked, index[None, :] <= index[:, None]
+    reach = before & (seen[None, :] == seen[:, None])  # [i, k]
     return jnp.any(reach & mask[None, :], axis=1)
 
 

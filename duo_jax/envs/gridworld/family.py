@@ -1,0 +1,98 @@
+"""The "gridworld" environment family: the YRC-Bench MiniGrid tasks with a train task and a shifted test task.
+
+    --config.env.name=gridworld --config.env.game=doorkey
+
+Splits as for Procgen: `train` and `val_sim` play the train task, `val_true` and `test` the test task.
+A level is a reset key: each split draws its fixed levels from its own key stream, so the splits never
+share levels. Evaluation runs fully in JAX (`jax_split`); the host-env adapter `JaxVecEnv` serves the
+algorithms that step envs from the host (novice rollouts, the PPO coordinator).
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from duo_jax.core.environment import EnvFamily
+from duo_jax.core.jax_evaluator import JaxSplit
+from duo_jax.core.registry import register_environment
+from duo_jax.envs.gridworld.constants import NUM_ACTIONS, VIEW_SIZE
+from duo_jax.envs.gridworld.env import make
+
+# game -> (train task, test task), the paper's distribution shifts.
+GAMES = {
+    "distshift": ("DistShift1", "DistShift2"),
+    "lavagap": ("LavaGapS5", "LavaGapS7"),
+    "doorkey": ("DoorKey-5x5", "DoorKey-8x8"),
+}
+SPLITS = {"train": 0, "val_sim": 1, "val_true": 2, "test": 3}
+TEST_SPLITS = ("val_true", "test")
+
+
+def check_game(game: str) -> None:
+    if game not in GAMES:
+        raise ValueError(f"env.game must be one of {', '.join(GAMES)} for the gridworld family; got {game!r}.")
+
+
+def task_of(game: str, split: str) -> str:
+    return GAMES[game][1 if split in TEST_SPLITS else 0]
+
+
+def level_keys(split: str, num_episodes: int, seed: int) -> jax.Array:
+    """The split's fixed levels: `num_episodes` reset keys from the split's own stream."""
+    base = jax.random.fold_in(jax.random.PRNGKey(seed), SPLITS[split])
+    return jax.random.split(base, num_episodes)
+
+
+@functools.lru_cache(maxsize=32)
+def _vec_fns(env):
+    return jax.jit(jax.vmap(env.reset, in_axes=(0, None))), jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+
+
+class JaxVecEnv:
+    """A JAX env batch behind the host-env interface (`reset() -> obs`, `step(a) -> (obs, reward, done)`)."""
+
+    def __init__(self, env, keys: jax.Array, seed: int = 0):
+        self.num_envs = int(keys.shape[0])
+        self._reset, self._step = _vec_fns(env)
+        self._params = env.default_params()
+        self._obs, self._state = self._reset(keys, self._params)
+        self._key = jax.random.PRNGKey(seed + 7919)
+
+    def reset(self) -> np.ndarray:
+        return np.asarray(self._obs)
+
+    def step(self, action) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._key, k = jax.random.split(self._key)
+        keys = jax.random.split(k, self.num_envs)
+        obs, self._state, reward, terminated, truncated, _ = self._step(keys, self._state, jnp.asarray(action), self._params)
+        self._obs = obs
+        return np.asarray(obs), np.asarray(reward), np.asarray(terminated | truncated)
+
+
+def gridworld_family(env_config) -> EnvFamily:
+    """`env_config.game`: distshift, lavagap or doorkey."""
+    game = env_config.game
+    check_game(game)
+
+    def make_train_env(split, num_envs, seed=0):
+        keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), 100 + SPLITS[split]), num_envs)
+        return JaxVecEnv(make(task_of(game, split)), keys, seed)
+
+    def make_eval_env(split, num_episodes, num_envs, repeats=1, round_idx=0, seed=0):
+        keys = level_keys(split, num_episodes, seed)[round_idx * num_envs:(round_idx + 1) * num_envs]
+        return JaxVecEnv(make(task_of(game, split)), jnp.tile(keys, (repeats, 1)), seed)
+
+    def jax_split(split):
+        env = make(task_of(game, split))
+        return JaxSplit(env, env.default_params(), functools.partial(level_keys, split))
+
+    return EnvFamily(
+        name=f"gridworld/{game}", splits=tuple(SPLITS), num_actions=NUM_ACTIONS, obs_shape=(VIEW_SIZE, VIEW_SIZE, 3),
+        make_train_env=make_train_env, make_eval_env=make_eval_env, jax_split=jax_split,
+    )
+
+
+register_environment("gridworld", gridworld_family)

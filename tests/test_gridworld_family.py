@@ -1,0 +1,83 @@
+"""The gridworld family: splits and levels, the host-env adapter, and the fully jitted evaluator."""
+import jax
+import ml_collections
+import numpy as np
+import pytest
+
+import duo_jax
+from duo_jax import Costs, stack_params
+from duo_jax.api import make_environment
+from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.jax_evaluator import JaxEvaluator
+from duo_jax.envs.gridworld.family import GAMES, level_keys, task_of
+from helpers import const_agent
+
+COSTS = Costs(0.5, 0.25, 0.02)
+
+
+def family(game="lavagap"):
+    return make_environment(ml_collections.ConfigDict(dict(name="gridworld", game=game)))
+
+
+def test_splits_play_train_and_test_tasks():
+    for game, (train, test) in GAMES.items():
+        assert [task_of(game, s) for s in ("train", "val_sim", "val_true", "test")] == [train, train, test, test]
+    f = family()
+    assert f.splits == ("train", "val_sim", "val_true", "test") and f.num_actions == 7 and f.obs_shape == (7, 7, 3)
+
+
+def test_unknown_game_is_one_sentence():
+    with pytest.raises(ValueError, match="env.game must be one of distshift, lavagap, doorkey for the gridworld family"):
+        family("coinrun")
+
+
+def test_levels_are_fixed_per_split_and_differ_between_splits():
+    a, b = np.asarray(level_keys("val_sim", 8, 0)), np.asarray(level_keys("val_sim", 8, 0))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, np.asarray(level_keys("val_true", 8, 0)))
+    assert not np.array_equal(a, np.asarray(level_keys("val_sim", 8, 1)))
+
+
+def test_host_adapter_auto_resets():
+    env = family("lavagap").make_eval_env("test", 4, 4)
+    obs = env.reset()
+    assert obs.shape == (4, 7, 7, 3) and obs.dtype == np.uint8
+    done_any = False
+    for _ in range(4 * 7 * 7):           # LavaGapS7 truncates at 196 steps: turning left forever ends by truncation
+        obs, reward, done = env.step(np.zeros(4, np.int32))
+        done_any |= done.any()
+    assert done_any and (reward == 0).all()
+
+
+def _evaluators(split, num_episodes=6, max_num_steps=40):
+    f = family("lavagap")
+
+    def make_env(n, repeats, round_idx):
+        return f.make_eval_env(split, num_episodes, n, repeats, round_idx, 0)
+
+    # The expert moves forward (action 2), the novice turns left (action 0): only the expert can reach the goal or lava.
+    args = (split, make_env, const_agent(0, 7), const_agent(2, 7), COSTS, num_episodes, 3, max_num_steps, False, 1.0, False)
+    return Evaluator(*args), JaxEvaluator(*args, jax_split=f.jax_split(split), seed=0)
+
+
+@pytest.mark.parametrize("split", ["val_sim", "test"])
+def test_jitted_rollout_equals_host_rollout(split):
+    host, jitted = _evaluators(split)
+    policy = duo_jax.make_policy("ask_every_k")
+    params = stack_params([{"k": 1}, {"k": 2}, {"k": 5}])
+    want = host.rollout(policy, params, jax.random.PRNGKey(0))
+    got = jitted.rollout(policy, params, jax.random.PRNGKey(0))
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-6, err_msg=name)
+    for a, b in zip(host.evaluate(policy, params, jax.random.PRNGKey(0)), jitted.evaluate(policy, params, jax.random.PRNGKey(0))):
+        assert a == pytest.approx(b)
+    assert (got["length"][0] <= 40).all() and got["expert_steps"][0].tolist() == got["length"][0].tolist()
+
+
+def test_setup_picks_the_jitted_evaluator(make_config, tmp_path):
+    from duo_jax.experiment import setup
+
+    c = make_config("ask_every_k")
+    c.env = ml_collections.ConfigDict(dict(name="gridworld", game="lavagap"))
+    with pytest.raises(ValueError, match="was trained on 'coinrun' but env.game is 'lavagap'"):
+        setup(c)
