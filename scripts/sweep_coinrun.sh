@@ -21,6 +21,6 @@ run logit_max_logit logit --config.policy.metric=max_logit
 run logit_margin logit --config.policy.metric=margin
 run ood_obs ood --config.policy.feature_type=obs
 run ood_hidden ood --config.policy.feature_type=hidden
-run ppo_dist ppo --config.policy.feature_type=dist
-run skyline_dist skyline --config.policy.feature_type=dist
+run ppo_dist ppo --config.policy.feature_type=dist --config.algorithm.total_steps=491520
+run skyline_dist skyline --config.policy.feature_type=dist --config.algorithm.total_steps=491520
 python -m duo_jax.report experiments/{always_novice,always_expert,random_fixed,random,ask_every_k,logit_max_logit,logit_margin,ood_obs,ood_hidden,ppo_dist,skyline_dist}_sweep --out reports/coinrun

@@ -1,0 +1,246 @@
+"""PPO for base agents on JAX-native envs (gridworlds), PureJaxRL-style: one jitted `train(key)`.
+
+`make_train(config, env, env_params)` returns `train(key) -> (params, metrics)`: a `lax.scan` over
+iterations, each a `lax.scan` rollout over vmapped envs, GAE, then epochs x minibatches of updates.
+The model has no convolutions, so everything, updates included, stays inside the scan (unlike
+`duo_jax.agents.ppo`, whose host env and CNNs want one jit call per step). GAE and the loss are
+that module's.
+"""
+from __future__ import annotations
+
+import os
+import time
+from functools import partial
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from absl import logging
+
+from duo_jax.agents.agent import Agent, init_agent, make_model, sample_action
+from duo_jax.agents.ppo import gae, ppo_loss
+from duo_jax.core import checkpoint
+from duo_jax.core.evaluator import format_summary, summarize
+
+
+class Transition(NamedTuple):
+    obs: jnp.ndarray          # [T, B, ...] uint8, the obs acted on
+    action: jnp.ndarray       # [T, B]
+    logp: jnp.ndarray         # [T, B]
+    value: jnp.ndarray        # [T, B]
+    reward: jnp.ndarray       # [T, B]
+    done: jnp.ndarray         # [T, B] the episode ended at step t (terminated or truncated)
+    truncated: jnp.ndarray    # [T, B] it ended by the time limit only: bootstrap from final_obs
+    final_obs: jnp.ndarray    # [T, B, ...] the obs step t reached, before any auto-reset
+    episode_return: jnp.ndarray  # [T, B] meaningful where done
+    episode_length: jnp.ndarray  # [T, B] meaningful where done
+
+
+class RunnerState(NamedTuple):
+    params: Any
+    opt_state: Any
+    env_state: Any
+    obs: jnp.ndarray
+    key: jax.Array
+
+
+def masked_mean(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
+    """Mean of `x` where `mask`, 0 where nothing is masked in (fixed shapes, no boolean indexing)."""
+    mask = mask.astype(jnp.float32)
+    return (x * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+
+
+def advantages(apply, params, batch: Transition, last_obs, gamma: float, lam: float):
+    """GAE over the rollout, bootstrapped from V(last_obs); a step truncated by the time limit
+    bootstraps from V(final_obs), the obs it reached, not the next episode's first obs."""
+    T, B = batch.reward.shape
+    _, last_value, _ = apply(params, last_obs)
+    _, truncation_value, _ = apply(params, batch.final_obs.reshape(T * B, *batch.final_obs.shape[2:]))
+    return gae(
+        batch.reward, batch.value, batch.done.astype(jnp.float32), last_value, gamma, lam,
+        batch.truncated.astype(jnp.float32), truncation_value.reshape(T, B),
+    )
+
+
+def num_iterations(cfg) -> int:
+    return cfg.total_steps // (cfg.num_envs * cfg.num_steps)
+
+
+def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Callable | None = None):
+    """`train(key) -> (params, metrics)`, jittable and vmappable over keys; metrics are [num_iterations].
+
+    `config.model.name` names the model, `config.ppo` holds the PPO settings (see
+    configs/train_grid_agent.py). `log_fn(iteration, metrics)`, if given, is called on the host after
+    every iteration (through `jax.debug.callback`).
+    """
+    cfg = config.ppo
+    T, B = cfg.num_steps, cfg.num_envs
+    num_iters = num_iterations(cfg)
+    if num_iters < 1:
+        raise ValueError(f"ppo.total_steps={cfg.total_steps} is less than one iteration ({T * B} steps).")
+    if (T * B) % cfg.num_minibatches:
+        raise ValueError(f"num_envs * num_steps = {T * B} is not divisible by num_minibatches={cfg.num_minibatches}.")
+    minibatch = T * B // cfg.num_minibatches
+    lr = optax.linear_schedule(
+        cfg.learning_rate, cfg.learning_rate * cfg.final_lr_fraction, num_iters * cfg.num_epochs * cfg.num_minibatches
+    )
+    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(lr, eps=1e-5))
+    apply = make_model(config.model.name, env.num_actions).apply
+    reset = jax.vmap(env.reset, in_axes=(0, None))
+    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def env_step(runner: RunnerState, _):
+        key, k_act, k_env = jax.random.split(runner.key, 3)
+        logits, value, _ = apply(runner.params, runner.obs)
+        action = sample_action(logits, k_act)
+        logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
+        obs, env_state, reward, terminated, truncated, info = step(
+            jax.random.split(k_env, B), runner.env_state, action, env_params
+        )
+        transition = Transition(
+            runner.obs, action, logp, value, reward, terminated | truncated, truncated & ~terminated,
+            info["final_obs"], info["episode_return"], info["episode_length"],
+        )
+        return runner._replace(env_state=env_state, obs=obs, key=key), transition
+
+    def sgd_step(carry, data):
+        params, opt_state = carry
+        grads, metrics = jax.grad(partial(ppo_loss, apply), has_aux=True)(params, *data, cfg)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), metrics
+
+    def epoch(carry, key):
+        params, opt_state, data = carry
+        perm = jax.random.permutation(key, T * B)
+        shuffled = jax.tree.map(lambda x: x[perm].reshape(cfg.num_minibatches, minibatch, *x.shape[1:]), data)
+        (params, opt_state), metrics = jax.lax.scan(sgd_step, (params, opt_state), shuffled)
+        return (params, opt_state, data), metrics
+
+    def iteration(runner: RunnerState, it):
+        runner, batch = jax.lax.scan(env_step, runner, None, T)
+        adv, ret = advantages(apply, runner.params, batch, runner.obs, cfg.gamma, cfg.gae_lambda)
+        data = jax.tree.map(
+            lambda x: x.reshape(T * B, *x.shape[2:]), (batch.obs, batch.action, batch.logp, adv, ret)
+        )
+        key, k_epochs = jax.random.split(runner.key)
+        (params, opt_state, _), losses = jax.lax.scan(
+            epoch, (runner.params, runner.opt_state, data), jax.random.split(k_epochs, cfg.num_epochs)
+        )
+        metrics = {
+            "return_mean": masked_mean(batch.episode_return, batch.done),
+            "length_mean": masked_mean(batch.episode_length.astype(jnp.float32), batch.done),
+            "episodes": batch.done.sum(),
+            **jax.tree.map(jnp.mean, losses),
+        }
+        if log_fn is not None:
+            jax.debug.callback(log_fn, it, metrics)
+        return RunnerState(params, opt_state, runner.env_state, runner.obs, key), metrics
+
+    def train(key: jax.Array):
+        key, k_init, k_reset = jax.random.split(key, 3)
+        params = init_agent(k_init, config.model.name, env.num_actions, env.obs_shape).params
+        obs, env_state = reset(jax.random.split(k_reset, B), env_params)
+        runner = RunnerState(params, tx.init(params), env_state, obs, key)
+        runner, metrics = jax.lax.scan(iteration, runner, jnp.arange(num_iters))
+        return runner.params, metrics
+
+    return train
+
+
+def evaluate_agent(agent: Agent, env, env_params, num_episodes: int, key: jax.Array, max_steps: int | None = None) -> dict:
+    """Each of `num_episodes` envs plays its first episode (actions sampled at temperature 1).
+
+    An episode still running after `max_steps` (default: the env's time limit) counts with the
+    reward and length it has then. Returns `core.evaluator.summarize`'s dict (reward_mean,
+    reward_ci95, episode_length_mean, episodes, ...).
+    """
+    max_steps = int(env_params.max_steps if max_steps is None else max_steps)
+    reward, length = _first_episodes(agent.apply, env, num_episodes, max_steps)(agent.params, env_params, key)
+    reward, length = np.asarray(reward), np.asarray(length)
+    return summarize(reward, reward, length, np.zeros_like(length))
+
+
+def _first_episodes(apply, env, num_episodes: int, max_steps: int):
+    @jax.jit
+    def run(params, env_params, key):
+        k_reset, k_run = jax.random.split(key)
+        obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(k_reset, num_episodes), env_params)
+
+        def body(carry, key):
+            obs, env_state, active, reward, length = carry
+            k_act, k_env = jax.random.split(key)
+            action = sample_action(apply(params, obs)[0], k_act)
+            obs, env_state, r, terminated, truncated, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+                jax.random.split(k_env, num_episodes), env_state, action, env_params
+            )
+            reward = reward + jnp.where(active, r, 0.0)
+            length = length + active.astype(jnp.int32)
+            active = active & ~(terminated | truncated)
+            return (obs, env_state, active, reward, length), None
+
+        init = (obs, env_state, jnp.ones(num_episodes, bool), jnp.zeros(num_episodes), jnp.zeros(num_episodes, jnp.int32))
+        (_, _, _, reward, length), _ = jax.lax.scan(body, init, jax.random.split(k_run, max_steps))
+        return reward, length
+
+    return run
+
+
+def family(task: str) -> str:
+    """The game family a gridworld task belongs to: DoorKey-8x8 -> doorkey."""
+    for prefix in ("DistShift", "LavaGap", "DoorKey"):
+        if task.startswith(prefix):
+            return prefix.lower()
+    raise ValueError(f"Unknown gridworld task family for {task!r}.")
+
+
+def _progress_logger(num_iters: int, steps_per_iter: int, every: int):
+    t0 = time.time()
+
+    def log(it, metrics):
+        it = int(np.asarray(it).ravel()[0]) + 1
+        if it % every and it != num_iters:
+            return
+        m = {k: float(np.mean(v)) for k, v in metrics.items()}
+        logging.info(
+            "iter %d/%d steps %d | return %.3f len %.1f (%d eps) | entropy %.3f kl %.4f | %.0f steps/s",
+            it, num_iters, it * steps_per_iter, m["return_mean"], m["length_mean"], m["episodes"], m["entropy"],
+            m["approx_kl"], it * steps_per_iter / (time.time() - t0),
+        )
+
+    return log
+
+
+def train_and_save(config: ml_collections.ConfigDict) -> str:
+    """Train on `config.env.task`, evaluate on `config.env.eval_task`, save `<out_dir>/agent`; returns its path."""
+    from duo_jax.envs.gridworld import make
+
+    task, eval_task = config.env.task, config.env.eval_task or config.env.task
+    env, eval_env = make(task), make(eval_task)
+    cfg = config.ppo
+    num_iters, steps_per_iter = num_iterations(cfg), cfg.num_envs * cfg.num_steps
+    log = _progress_logger(num_iters, steps_per_iter, cfg.log_every)
+    t0 = time.time()
+    train = jax.jit(make_train(config, env, env.default_params(), log))
+    params, metrics = jax.block_until_ready(train(jax.random.PRNGKey(config.seed)))
+    wall = time.time() - t0
+    train_steps = num_iters * steps_per_iter
+    logging.info("Trained on %s: %d steps in %.1fs (compile included)", task, train_steps, wall)
+    agent = Agent(make_model(config.model.name, env.num_actions).apply, params, {
+        "model": config.model.name, "num_actions": env.num_actions, "obs_shape": list(env.obs_shape),
+    })
+    stats = evaluate_agent(agent, eval_env, eval_env.default_params(), config.env.num_eval_episodes,
+                           jax.random.PRNGKey(config.env.eval_seed))
+    logging.info("%s on %s: %s", task, eval_task, format_summary(stats))
+    agent_config = dict(
+        agent.config, game=family(task), trained_on=task, train_steps=train_steps, train_seconds=round(wall, 1),
+        stats=dict(stats, split="test", task=eval_task, max_num_steps=int(eval_env.max_steps)),
+        train_config=config.to_dict(),  # to reproduce it
+    )
+    path = os.path.join(os.path.abspath(config.out_dir), "agent")
+    checkpoint.save_checkpoint(path, params, agent_config)
+    final = {k: float(v[-1]) for k, v in metrics.items()}
+    logging.info("Final iteration: %s", final)
+    return path
