@@ -43,10 +43,14 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def load_config(path: str) -> ml_collections.ConfigDict:
-    """`get_config()` of a config file, for use from Python (the CLI loads it through absl flags)."""
+    """`get_config()` of a config file, for use from Python (the CLI loads it through absl flags).
+
+    `path` may end with `:arg`, passed to `get_config(arg)` as on the command line.
+    """
+    path, _, arg = path.partition(":")
     if not os.path.isfile(path):
         raise ValueError(f"config file {path!r} does not exist.")
     spec = importlib.util.spec_from_file_location("duo_jax_config_" + os.path.basename(path)[:-3], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.get_config()
+    return module.get_config(arg) if arg else module.get_config()

@@ -65,3 +65,20 @@ def test_shipped_configs_name_registered_components(name, policy, algorithm):
     assert c.policy.name == policy and c.algorithm.name == algorithm
     duo_jax.make_policy(c.policy.name)
     duo_jax.make_algorithm(c.algorithm.name).check(c)
+
+
+def test_gridworld_config_takes_game_and_method():
+    from duo_jax.config import load_config
+
+    c = load_config(os.path.join(REPO, "configs/gridworld.py") + ":doorkey,ppo")
+    assert (c.env.name, c.env.game, c.name) == ("gridworld", "doorkey", "doorkey_ppo")
+    assert c.evaluation.max_num_steps == c.algorithm.time_limit == 640 and c.policy.name == "ppo"
+    c = parse("configs/gridworld.py:lavagap,logit", "--config.policy.metric=margin")
+    assert (c.env.game, c.policy.metric, c.evaluation.max_num_steps) == ("lavagap", "margin", 196)
+
+
+def test_gridworld_config_bad_argument():
+    from duo_jax.config import load_config
+
+    with pytest.raises(ValueError, match="configs/gridworld.py takes '<game>,<method>' with game in distshift, lavagap, doorkey"):
+        load_config(os.path.join(REPO, "configs/gridworld.py") + ":coinrun,logit")
