@@ -24,8 +24,9 @@ _ZERO = (0.0, 0.0, 0.0)
 
 
 class JaxSplit(NamedTuple):
-    """A split of a JAX-native env family: the env (`reset(key, params)`, `step(key, state, action, params)`),
-    its params, and `level_keys(num_episodes, seed) -> [num_episodes] reset keys` (its fixed levels)."""
+    """A split of a JAX-native env family: the env (`reset(key, params)`, `step(key, state, action, params)`,
+    optionally `step_env(state, action, params)` without auto-reset), its params, and
+    `level_keys(num_episodes, seed) -> [num_episodes] reset keys` (its fixed levels)."""
 
     env: Any
     env_params: Any
@@ -37,7 +38,12 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
                       temperature: float):
     step_fn = coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature)
     reset = jax.vmap(env.reset, in_axes=(0, None))
-    env_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    if hasattr(env, "step_env"):
+        # Only first episodes count, so ended episodes need no reset: step without the auto-reset's work.
+        step_only = jax.vmap(env.step_env, in_axes=(0, 0, None))
+        env_step = lambda keys, state, action, params: step_only(state, action, params)  # noqa: E731
+    else:
+        env_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
     @jax.jit
     def rollout(params, novice_params, expert_params, env_params, level_keys, key):
@@ -54,7 +60,7 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
             env_action, action, _, new_cstate = step_fn(
                 params, novice_params, expert_params, cstate, obs, first, Costs(*_ZERO), k_coord
             )
-            obs, state, reward, terminated, truncated, _ = env_step(jax.random.split(k_env, B), state, env_action, env_params)
+            obs, state, reward, terminated, truncated = env_step(jax.random.split(k_env, B), state, env_action, env_params)[:5]
             done = terminated | truncated
             counts = count_step(counts, action, cstate.prev_action, first, active, reward)
             return (obs, state, new_cstate, done, active & ~done, counts, key), None
