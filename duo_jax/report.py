@@ -11,6 +11,7 @@ import os
 import sys
 
 import numpy as np
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -131,21 +132,23 @@ def to_markdown(rows) -> str:
 
 
 def plot(rows, path: str) -> None:
-    fig = Figure(figsize=(12, 4.5))
+    fig = Figure(figsize=(14, 5.5))
     FigureCanvasAgg(fig)   # Agg without pyplot: no global figure state, no display needed
     ax_r, ax_e = fig.subplots(1, 2)
-    colours = {m: f"C{i % 10}" for i, m in enumerate(dict.fromkeys(r["method"] for r in rows))}
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    cmap = matplotlib.colormaps["tab10" if len(methods) <= 10 else "tab20"]
+    colours = {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
     for r in rows:
         style = dict(color=colours[r["method"]], linestyle="-" if r["selection"] == "eval_true" else "--", marker="o")
         mean, ci = np.asarray(r["reward_mean"]), np.asarray(r["reward_ci95"])
         ax_r.plot(r["alphas"], mean, label=f"{r['method']} {r['selection']} (AUC {r['auc']:.2f})", **style)
-        ax_r.fill_between(r["alphas"], mean - ci, mean + ci, color=style["color"], alpha=0.12)
+        ax_r.fill_between(r["alphas"], mean - ci, mean + ci, color=style["color"], alpha=0.08)
         ax_e.plot(r["alphas"], r["expert_fraction"], **style)
-    ax_r.set(xlabel="alpha (expert cost weight)", ylabel="test reward", title="Test reward vs alpha")
+    ax_r.set(xlabel="alpha (expert cost weight)", ylabel="test reward", title="Test reward vs alpha (shaded: 95% CI)")
     ax_e.set(xlabel="alpha (expert cost weight)", ylabel="expert fraction", title="Expert fraction vs alpha")
-    ax_r.legend(fontsize="small")
-    fig.suptitle("Test reward and expert use vs expert cost (eval_true solid, eval_sim dashed, shaded 95% CI)")
-    fig.tight_layout()
+    fig.legend(*ax_r.get_legend_handles_labels(), loc="center right", fontsize="small", frameon=False)
+    fig.suptitle("Cost sweep on test: eval_true solid, eval_sim dashed")
+    fig.tight_layout(rect=(0, 0, 0.76, 1))
     fig.savefig(path, format="png", dpi=120)
 
 
