@@ -1,0 +1,156 @@
+"""Benchmark: coordinated evaluation on the JAX-native gridworlds.
+
+    python benchmarks/bench_gridworld.py [--quick] [--note TEXT]
+
+Measures, in one run, per test task (DistShift2, LavaGapS7, DoorKey-8x8) and batch size:
+
+1. raw: the env alone, random actions, a jitted `lax.scan` over `jax.vmap(env.step)` — the ceiling;
+2. jitted: duo_jax's `JaxEvaluator` (AskEveryK, 4 candidates sharing the batch, grid_mlp novice and
+   expert): reset, both agents, the coordinator, the env and the episode counts in one `lax.scan`;
+3. python loop: the same evaluation driven step by step from Python (`Evaluator` over `JaxVecEnv`):
+   the same jitted coordination step and jitted env step, one host round trip per step — what a
+   non-functional design costs.
+
+Steps are slot-steps (every env slot steps through all `steps` steps). Compile time (first call) is
+reported separately and excluded from steps/s, which is the best of three timed calls. Writes
+benchmarks/results/gridworld.json and prints a Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+import duo_jax
+from duo_jax.agents.agent import Agent, init_agent, load_agent
+from duo_jax.core.coordination import Costs
+from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.jax_evaluator import JaxEvaluator
+from duo_jax.core.policy import stack_params
+from duo_jax.envs.gridworld.family import GAMES, gridworld_family
+
+RESULTS = Path(__file__).resolve().parent / "results" / "gridworld.json"
+CANDIDATES = (1, 2, 5, 10)
+perf = time.perf_counter
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def agent(game: str, role: str, seed: int) -> Agent:
+    """The shipped agent if there is one (speed does not depend on the weights), else a fresh grid_mlp."""
+    path = f"agents/{game}/{role}/agent"
+    if os.path.isdir(path):
+        return load_agent(path)
+    return init_agent(jax.random.PRNGKey(seed), "grid_mlp", 7, (7, 7, 3))
+
+
+def best_of(fn, repeats: int = 3) -> tuple[float, float]:
+    """(first call incl. compile, best of `repeats` later calls), seconds."""
+    t = perf()
+    jax.block_until_ready(fn())
+    first = perf() - t
+    times = []
+    for _ in range(repeats):
+        t = perf()
+        jax.block_until_ready(fn())
+        times.append(perf() - t)
+    return first, min(times)
+
+
+def raw_env(env, batch: int, steps: int):
+    params = env.default_params()
+    reset = jax.vmap(env.reset, in_axes=(0, None))
+    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    @jax.jit
+    def run(key):
+        obs, state = reset(jax.random.split(key, batch), params)
+
+        def body(carry, _):
+            state, key, total = carry
+            key, k_act, k_env = jax.random.split(key, 3)
+            action = jax.random.randint(k_act, (batch,), 0, env.num_actions)
+            obs, state, reward, *_ = step(jax.random.split(k_env, batch), state, action, params)
+            return (state, key, total + reward.sum() + obs.sum()), None
+
+        return jax.lax.scan(body, (state, key, jnp.float32(0)), None, length=steps)[0][2]
+
+    return lambda: run(jax.random.PRNGKey(0))
+
+
+def evaluators(game: str, batch: int, steps: int):
+    family = gridworld_family(type("EnvConfig", (), {"game": game})())
+    N = batch // len(CANDIDATES)
+
+    def make_env(n, repeats, round_idx):
+        return family.make_eval_env("test", N, n, repeats, round_idx, 0)
+
+    novice, expert = agent(game, "novice", 0), agent(game, "expert", 1)
+    args = ("test", make_env, novice, expert, Costs(0.4, 0.0, 0.01), N, N, steps, False, 1.0, False)
+    return Evaluator(*args), JaxEvaluator(*args, jax_split=family.jax_split("test"), seed=0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small batches, for a smoke test")
+    p.add_argument("--note", default="")
+    a = p.parse_args()
+    batches = (256,) if a.quick else (1024, 8192)
+    loop_batch = batches[0]    # the same batch as the first jitted row: a like-for-like comparison
+    steps = 32 if a.quick else 128
+    policy, params = duo_jax.make_policy("ask_every_k"), stack_params([{"k": k} for k in CANDIDATES])
+    load = os.getloadavg()
+    rows = []
+    for game, (_, test_task) in GAMES.items():
+        family = gridworld_family(type("EnvConfig", (), {"game": game})())
+        env = family.jax_split("test").env
+        for batch in batches:
+            row = {"game": game, "task": test_task, "batch": batch, "steps": steps, "candidates": len(CANDIDATES)}
+            first, best = best_of(raw_env(env, batch, steps))
+            row["raw"] = {"compile_s": round(first - best, 3), "steps_per_s": batch * steps / best}
+            host, jitted = evaluators(game, batch, steps)
+            first, best = best_of(lambda: jitted.rollout(policy, params, jax.random.PRNGKey(0))["length"])
+            row["jitted"] = {"compile_s": round(first - best, 3), "steps_per_s": batch * steps / best}
+            if batch == batches[0]:
+                host_small, _ = evaluators(game, loop_batch, steps)
+                first, best = best_of(lambda: host_small.rollout(policy, params, jax.random.PRNGKey(0))["length"], 1)
+                row["python_loop"] = {"batch": loop_batch, "compile_s": round(first - best, 3),
+                                      "steps_per_s": loop_batch * steps / best}
+            row["jitted_over_raw"] = row["jitted"]["steps_per_s"] / row["raw"]["steps_per_s"]
+            rows.append(row)
+            log(json.dumps(row))
+    out = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "jax": jax.__version__, "devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count(),
+        "platform": platform.platform(), "load_average_before": load, "load_average_after": os.getloadavg(),
+        "note": a.note, "rows": rows,
+    }
+    if not a.quick:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        tmp = RESULTS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(out, indent=2))
+        os.replace(tmp, RESULTS)
+    print(f"Gridworld benchmark — jax {jax.__version__} on {out['devices']}, {out['cpus']} CPUs, "
+          f"load {load} -> {out['load_average_after']}\n")
+    print("| task | batch | raw env steps/s | jitted coordinated steps/s | ratio | python loop steps/s (batch) | compile raw / jitted / loop |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        loop = r.get("python_loop")
+        loop_s = f"{loop['steps_per_s']:,.0f} ({loop['batch']})" if loop else "—"
+        comp = f"{r['raw']['compile_s']:.1f} / {r['jitted']['compile_s']:.1f} / " + (f"{loop['compile_s']:.1f} s" if loop else "— s")
+        print(f"| {r['task']} | {r['batch']} | {r['raw']['steps_per_s']:,.0f} | {r['jitted']['steps_per_s']:,.0f} | "
+              f"{r['jitted_over_raw']:.2f} | {loop_s} | {comp} |")
+
+
+if __name__ == "__main__":
+    main()
