@@ -15,7 +15,7 @@ from absl import logging
 from duo_jax.algorithms.deep_svdd import fit_svdd, svdd_score
 from duo_jax.algorithms.grid_search import register_grid_search
 from duo_jax.algorithms.novice_rollouts import novice_rollouts
-from duo_jax.policies.features import extract, parts
+from duo_jax.policies.features import check_feature_type, extract, parts
 from duo_jax.policies.logit import check_metric, confidence
 
 
@@ -69,8 +69,6 @@ def logit(key, policy, task, config):
 
 
 def _check_ood(config) -> None:
-    from duo_jax.policies.features import check_feature_type
-
     _check_common(config)
     check_feature_type(config.policy.feature_type, "policy.feature_type")
     a = config.algorithm
