@@ -49,14 +49,15 @@ def test_host_adapter_auto_resets():
     assert done_any and (reward == 0).all()
 
 
-def _evaluators(split, num_episodes=6, max_num_steps=40):
+def _evaluators(split, num_episodes=6, max_num_steps=40, num_envs=3):
     f = family("lavagap")
 
     def make_env(n, repeats, round_idx):
         return f.make_eval_env(split, num_episodes, n, repeats, round_idx, 0)
 
     # The expert moves forward (action 2), the novice turns left (action 0): only the expert can reach the goal or lava.
-    args = (split, make_env, const_agent(0, 7), const_agent(2, 7), COSTS, num_episodes, 3, max_num_steps, False, 1.0, False)
+    args = (split, make_env, const_agent(0, 7), const_agent(2, 7), COSTS, num_episodes, num_envs, max_num_steps, False,
+            1.0, False)
     return Evaluator(*args), JaxEvaluator(*args, jax_split=f.jax_split(split), seed=0)
 
 
@@ -81,3 +82,39 @@ def test_setup_picks_the_jitted_evaluator(make_config, tmp_path):
     c.env = ml_collections.ConfigDict(dict(name="gridworld", game="lavagap"))
     with pytest.raises(ValueError, match="was trained on 'coinrun' but env.game is 'lavagap'"):
         setup(c)
+
+
+SHARD_SCRIPT = """
+import json, sys
+import jax, numpy as np
+sys.path.insert(0, "tests")
+import duo_jax
+from duo_jax.core.jax_evaluator import shard_batch
+from test_gridworld_family import _evaluators
+assert len(jax.devices()) == int(sys.argv[1])
+assert len(shard_batch(jax.numpy.zeros((8, 2))).sharding.device_set) == int(sys.argv[1])
+_, jitted = _evaluators("test", num_episodes=16, max_num_steps=30, num_envs=8)
+got = jitted.rollout(duo_jax.make_policy("random"), duo_jax.stack_params([{"prob": 0.3}, {"prob": 0.7}]),
+                     jax.random.PRNGKey(0))
+print(json.dumps({k: np.asarray(v).tolist() for k, v in got.items()}))
+"""
+
+
+def test_sharded_rollout_equals_one_device():
+    """The env batch spread over 4 (forced host) devices gives the single-device numbers."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    out = {}
+    for n in (1, 4):
+        env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+        proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(n)], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out[1] == out[4]
+    assert np.asarray(out[1]["length"]).shape == (2, 16)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import logging
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from duo_jax.core.coordination import Costs, coord_step_fn, init_coord_state
 from duo_jax.core.evaluator import EPISODE_FIELDS, Evaluator, count_step
@@ -31,6 +32,16 @@ class JaxSplit(NamedTuple):
     env: Any
     env_params: Any
     level_keys: Any
+
+
+def shard_batch(x: jax.Array) -> jax.Array:
+    """Spread the env batch (leading axis) over every visible device, a Mesh with one "data" axis; the
+    jitted rollout then runs data-parallel (same results as one device). Left alone if it does not divide."""
+    devices = jax.devices()
+    if len(devices) == 1 or x.shape[0] % len(devices):
+        return x
+    mesh = Mesh(np.asarray(devices), ("data",))
+    return jax.device_put(x, NamedSharding(mesh, PartitionSpec("data")))
 
 
 @functools.lru_cache(maxsize=32)
@@ -90,7 +101,7 @@ class JaxEvaluator(Evaluator):
         for r in range(self.num_episodes // N):
             key, k = jax.random.split(key)
             counts, active = run(params, self.novice.params, self.expert.params, self.jax_split.env_params,
-                                 keys[r * N:(r + 1) * N], k)
+                                 shard_batch(keys[r * N:(r + 1) * N]), k)
             counts, active = jax.device_get((counts, active))
             capped += int(active.sum())
             parts.append({name: np.asarray(v).reshape(C, N) for name, v in counts.items()})
