@@ -9,7 +9,9 @@ Measures, in one run, per test task (DistShift2, LavaGapS7, DoorKey-8x8) and bat
    expert): reset, both agents, the coordinator, the env and the episode counts in one `lax.scan`;
 3. python loop: the same evaluation driven step by step from Python (`Evaluator` over `JaxVecEnv`):
    the same jitted coordination step and jitted env step, one host round trip per step — what a
-   non-functional design costs.
+   non-functional design costs;
+4. PPO coordinator training (`make_coord_train`, `dist` features), one jitted call vmapped over two
+   alphas, 256 envs x 32 steps x 10 iterations each: coordinator env-steps/s over both alphas.
 
 Steps are slot-steps (every env slot steps through all `steps` steps). Compile time (first call) is
 reported separately and excluded from steps/s, which is the best of three timed calls. Writes
@@ -35,6 +37,8 @@ from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import stack_params
+from duo_jax.algorithms.jax_ppo_coordinator import make_coord_train
+from duo_jax.config import load_config
 from duo_jax.envs.gridworld.family import GAMES, gridworld_family
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gridworld.json"
@@ -100,6 +104,17 @@ def evaluators(game: str, batch: int, steps: int):
     return Evaluator(*args), JaxEvaluator(*args, jax_split=family.jax_split("test"), seed=0)
 
 
+def ppo_train(game: str, env, quick: bool):
+    c = load_config(str(Path(__file__).resolve().parent.parent / "configs" / "ppo.py"))
+    c.policy.feature_type = "dist"
+    B, T, iters = (64, 16, 2) if quick else (256, 32, 10)
+    c.algorithm.update(num_envs=B, num_steps=T, total_steps=B * T * iters, num_minibatches=4, num_epochs=3)
+    novice, expert = agent(game, "novice", 0), agent(game, "expert", 1)
+    train = jax.jit(jax.vmap(make_coord_train(c, env, env.default_params(), novice, expert, Costs(0.0, 0.0, 0.05))))
+    keys, alphas = jax.random.split(jax.random.PRNGKey(0), 2), jnp.array([0.0, 1.0])
+    return (lambda: train(keys, alphas)[1]["expert_fraction"]), 2 * B * T * iters, B
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, for a smoke test")
@@ -127,6 +142,11 @@ def main() -> None:
                 row["python_loop"] = {"batch": loop_batch, "compile_s": round(first - best, 3),
                                       "steps_per_s": loop_batch * steps / best}
             row["jitted_over_raw"] = row["jitted"]["steps_per_s"] / row["raw"]["steps_per_s"]
+            if batch == batches[0]:
+                fn, total, envs = ppo_train(game, env, a.quick)
+                first, best = best_of(fn, 1)
+                row["ppo_train"] = {"envs_per_alpha": envs, "alphas": 2, "compile_s": round(first - best, 3),
+                                    "steps_per_s": total / best}
             rows.append(row)
             log(json.dumps(row))
     out = {
@@ -142,14 +162,16 @@ def main() -> None:
         os.replace(tmp, RESULTS)
     print(f"Gridworld benchmark — jax {jax.__version__} on {out['devices']}, {out['cpus']} CPUs, "
           f"load {load} -> {out['load_average_after']}\n")
-    print("| task | batch | raw env steps/s | jitted coordinated steps/s | ratio | python loop steps/s (batch) | compile raw / jitted / loop |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| task | batch | raw env steps/s | jitted coordinated steps/s | ratio | python loop steps/s (batch) | PPO coordinator train steps/s | compile raw / jitted / loop / ppo |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        loop = r.get("python_loop")
+        loop, ppo = r.get("python_loop"), r.get("ppo_train")
         loop_s = f"{loop['steps_per_s']:,.0f} ({loop['batch']})" if loop else "—"
-        comp = f"{r['raw']['compile_s']:.1f} / {r['jitted']['compile_s']:.1f} / " + (f"{loop['compile_s']:.1f} s" if loop else "— s")
+        ppo_s = f"{ppo['steps_per_s']:,.0f}" if ppo else "—"
+        comp = (f"{r['raw']['compile_s']:.1f} / {r['jitted']['compile_s']:.1f} / "
+                + (f"{loop['compile_s']:.1f} / {ppo['compile_s']:.1f} s" if loop else "— / — s"))
         print(f"| {r['task']} | {r['batch']} | {r['raw']['steps_per_s']:,.0f} | {r['jitted']['steps_per_s']:,.0f} | "
-              f"{r['jitted_over_raw']:.2f} | {loop_s} | {comp} |")
+              f"{r['jitted_over_raw']:.2f} | {loop_s} | {ppo_s} | {comp} |")
 
 
 if __name__ == "__main__":
