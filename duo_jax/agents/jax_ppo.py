@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -21,7 +20,7 @@ import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent, init_agent, make_model, sample_action
-from duo_jax.agents.ppo import gae, ppo_loss
+from duo_jax.agents.ppo import gae, scan_update
 from duo_jax.core import checkpoint
 from duo_jax.core.evaluator import format_summary, summarize
 
@@ -83,7 +82,6 @@ def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Calla
         raise ValueError(f"ppo.total_steps={cfg.total_steps} is less than one iteration ({T * B} steps).")
     if (T * B) % cfg.num_minibatches:
         raise ValueError(f"num_envs * num_steps = {T * B} is not divisible by num_minibatches={cfg.num_minibatches}.")
-    minibatch = T * B // cfg.num_minibatches
     lr = optax.linear_schedule(
         cfg.learning_rate, cfg.learning_rate * cfg.final_lr_fraction, num_iters * cfg.num_epochs * cfg.num_minibatches
     )
@@ -106,19 +104,6 @@ def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Calla
         )
         return runner._replace(env_state=env_state, obs=obs, key=key), transition
 
-    def sgd_step(carry, data):
-        params, opt_state = carry
-        grads, metrics = jax.grad(partial(ppo_loss, apply), has_aux=True)(params, *data, cfg)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), metrics
-
-    def epoch(carry, key):
-        params, opt_state, data = carry
-        perm = jax.random.permutation(key, T * B)
-        shuffled = jax.tree.map(lambda x: x[perm].reshape(cfg.num_minibatches, minibatch, *x.shape[1:]), data)
-        (params, opt_state), metrics = jax.lax.scan(sgd_step, (params, opt_state), shuffled)
-        return (params, opt_state, data), metrics
-
     def iteration(runner: RunnerState, it):
         runner, batch = jax.lax.scan(env_step, runner, None, T)
         adv, ret = advantages(apply, runner.params, batch, runner.obs, cfg.gamma, cfg.gae_lambda)
@@ -126,9 +111,7 @@ def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Calla
             lambda x: x.reshape(T * B, *x.shape[2:]), (batch.obs, batch.action, batch.logp, adv, ret)
         )
         key, k_epochs = jax.random.split(runner.key)
-        (params, opt_state, _), losses = jax.lax.scan(
-            epoch, (runner.params, runner.opt_state, data), jax.random.split(k_epochs, cfg.num_epochs)
-        )
+        params, opt_state, losses = scan_update(apply, tx, cfg, runner.params, runner.opt_state, data, k_epochs)
         metrics = {
             "return_mean": masked_mean(batch.episode_return, batch.done),
             "length_mean": masked_mean(batch.episode_length.astype(jnp.float32), batch.done),

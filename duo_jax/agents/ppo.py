@@ -73,6 +73,28 @@ def ppo_loss(apply, params, obs, action, old_logp, adv, ret, cfg):
     return loss, {"pg_loss": pg, "vf_loss": vf, "entropy": entropy, "approx_kl": ((ratio - 1) - jnp.log(ratio)).mean()}
 
 
+def scan_update(apply, tx, cfg, params, opt_state, data, key):
+    """PPO epochs of shuffled minibatch steps as nested `lax.scan`s, for trainers that jit whole
+    (models without convolutions); `data` = (obs, action, logp, adv, ret), flat over [T*B].
+    Returns (params, opt_state, losses [num_epochs, num_minibatches])."""
+    n = jax.tree_util.tree_leaves(data[1])[0].shape[0]
+    mb = n // cfg.num_minibatches
+
+    def sgd_step(carry, batch):
+        params, opt_state = carry
+        grads, metrics = jax.grad(partial(ppo_loss, apply), has_aux=True)(params, *batch, cfg)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), metrics
+
+    def epoch(carry, key):
+        perm = jax.random.permutation(key, n)
+        shuffled = jax.tree.map(lambda x: x[perm].reshape(cfg.num_minibatches, mb, *x.shape[1:]), data)
+        return jax.lax.scan(sgd_step, carry, shuffled)
+
+    (params, opt_state), losses = jax.lax.scan(epoch, (params, opt_state), jax.random.split(key, cfg.num_epochs))
+    return params, opt_state, losses
+
+
 def make_update(apply, tx, cfg):
     """One PPO update. Minibatch steps are separate jit calls: XLA:CPU runs convolutions
     inside `lax.scan` several times slower than at top level (measured 4x)."""

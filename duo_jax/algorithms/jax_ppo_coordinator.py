@@ -10,7 +10,6 @@ the registered "ppo" policy (same network, same features), so its params evaluat
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -18,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from duo_jax.agents.agent import Agent
-from duo_jax.agents.ppo import gae, ppo_loss
+from duo_jax.agents.ppo import gae, scan_update
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
 from duo_jax.policies.features import extract
 from duo_jax.policies.ppo import CoordinatorNet
@@ -53,7 +52,6 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
     a, p = config.algorithm, config.policy
     T, B = a.num_steps, a.num_envs
     num_iters = a.total_steps // (T * B)
-    minibatch = T * B // a.num_minibatches
     net = CoordinatorNet(p.hidden_dim)
     tx = optax.chain(optax.clip_by_global_norm(a.max_grad_norm), optax.adam(a.learning_rate, eps=1e-5))
     reset = jax.vmap(env.reset, in_axes=(0, None))
@@ -85,19 +83,6 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
                         info["final_obs"], action.astype(jnp.float32))
             return runner._replace(env_state=env_state, obs=obs, prev_action=action, first=done, key=key), out
 
-        def sgd_step(carry, data):
-            params, opt_state = carry
-            grads, metrics = jax.grad(partial(ppo_loss, net.apply), has_aux=True)(params, *data, a)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), metrics
-
-        def epoch(carry, key):
-            params, opt_state, data = carry
-            perm = jax.random.permutation(key, T * B)
-            shuffled = jax.tree.map(lambda x: x[perm].reshape(a.num_minibatches, minibatch, *x.shape[1:]), data)
-            (params, opt_state), metrics = jax.lax.scan(sgd_step, (params, opt_state), shuffled)
-            return (params, opt_state, data), metrics
-
         def iteration(runner: _Runner, _):
             runner, batch = jax.lax.scan(one_step, runner, None, T)
             _, last_value, _ = net.apply(runner.params, features_of(runner.obs))
@@ -108,8 +93,7 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
             flat = lambda x: x.reshape(T * B, *x.shape[2:])  # noqa: E731
             data = (jax.tree.map(flat, batch.features), flat(batch.action), flat(batch.logp), flat(adv), flat(ret))
             key, k_epochs = jax.random.split(runner.key)
-            (params, opt_state, _), losses = jax.lax.scan(
-                epoch, (runner.params, runner.opt_state, data), jax.random.split(k_epochs, a.num_epochs))
+            params, opt_state, losses = scan_update(net.apply, tx, a, runner.params, runner.opt_state, data, k_epochs)
             metrics = {"net_reward_per_step": batch.reward.mean(), "expert_fraction": batch.expert.mean(),
                        **jax.tree.map(jnp.mean, losses)}
             return runner._replace(params=params, opt_state=opt_state, key=key), metrics
