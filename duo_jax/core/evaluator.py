@@ -18,7 +18,7 @@ from duo_jax.core.coordination import Costs, cost_of, make_coord_step, switched
 from duo_jax.core.policy import EXPERT, Policy
 
 EPISODE_FIELDS = ("base_reward", "length", "expert_steps", "switches")
-_ZERO_COSTS = Costs(0.0, 0.0, 0.0)
+NO_COSTS = Costs(0.0, 0.0, 0.0)  # rollouts count; costs are applied to the counts afterwards
 
 
 def summarize(reward: np.ndarray, base_reward: np.ndarray, length: np.ndarray, expert_steps: np.ndarray) -> dict:
@@ -97,7 +97,7 @@ class Evaluator:
         for _ in range(self.max_num_steps):
             key, k = jax.random.split(key)
             # Costs are recomputed per episode from the counts, so the step's own cost is not needed.
-            env_action, action, _, state = step(params, state, obs, first, _ZERO_COSTS, k)
+            env_action, action, _, state = step(params, state, obs, first, NO_COSTS, k)
             env_action, action = jax.device_get((env_action, action))
             obs, reward, done = env.step(env_action)
             counts = count_step(counts, action, prev, first, active, reward)

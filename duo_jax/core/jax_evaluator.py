@@ -17,11 +17,10 @@ import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from duo_jax.core.coordination import Costs, coord_step_fn, init_coord_state
-from duo_jax.core.evaluator import EPISODE_FIELDS, Evaluator, count_step
+from duo_jax.core.coordination import coord_step_fn, init_coord_state
+from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step
 from duo_jax.core.policy import Policy
 
-_ZERO = (0.0, 0.0, 0.0)
 
 
 class JaxSplit(NamedTuple):
@@ -69,7 +68,7 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
             obs, state, cstate, first, active, counts, key = carry
             key, k_coord, k_env = jax.random.split(key, 3)
             env_action, action, _, new_cstate = step_fn(
-                params, novice_params, expert_params, cstate, obs, first, Costs(*_ZERO), k_coord
+                params, novice_params, expert_params, cstate, obs, first, NO_COSTS, k_coord
             )
             obs, state, reward, terminated, truncated = env_step(jax.random.split(k_env, B), state, env_action, env_params)[:5]
             done = terminated | truncated
