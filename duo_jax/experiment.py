@@ -231,7 +231,11 @@ def setup(config) -> Setup:
         return loaded[path]
 
     for pair in ("train", "test"):
-        novice, expert = agent(f"{pair}_novice"), agent(f"{pair}_expert")
-        pairs[pair] = (novice, expert)
-        costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), _bp(config, expert, f"{pair}_expert"))
+        pairs[pair] = (agent(f"{pair}_novice"), agent(f"{pair}_expert"))
+    # One cost unit for every split, as in the reference: BP of the real (test) expert. The simulated
+    # expert of YRC-0 can score nothing on the test distribution (DistShift's novice), which would make
+    # asking free in training.
+    bp = _bp(config, pairs["test"][1], "test_expert")
+    for pair in pairs:
+        costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), bp)
     return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)

@@ -31,7 +31,6 @@ def _header(s: Setup) -> dict:
     return {
         "name": s.config.name, "mode": s.config.mode, "env": s.env.name,
         "alpha": s.costs["test"].alpha, "beta": s.costs["test"].beta, "bp": s.costs["test"].bp,
-        "bp_train": s.costs["train"].bp,
     }
 
 

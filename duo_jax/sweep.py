@@ -6,8 +6,9 @@
 Writes `experiments/<name>_sweep/sweep.json` (what `duo_jax.report` reads). A grid search's candidates
 do not depend on alpha, so each split is rolled out once for all candidates and the per-episode counts
 are re-scored at every alpha (costs are linear in them); the choice per alpha is read off the validation
-rollouts and its test result off the test rollout. Other algorithms (PPO, the skyline) run once per
-alpha as experiments under `runs/alpha_<a>`; an interrupted sweep resumes where it stopped.
+rollouts and its test result off the test rollout. On a JAX-native env, PPO and the skyline train every
+alpha at once (vmapped, `AlgorithmSpec.alpha_sweep`); elsewhere they run once per alpha as experiments
+under `runs/alpha_<a>`. An interrupted sweep resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -71,6 +72,27 @@ def sweep_grid(s: Setup, alphas, key) -> dict:
     return selections
 
 
+def sweep_vmapped(s: Setup, alphas, key) -> dict:
+    """Every alpha trained side by side; each split's choices evaluated on test in one rollout."""
+    config, ev = s.config, s.config.evaluation
+    validators = {split: s.evaluator(split) for split in ev.validation_splits}
+    key, k_alg = jax.random.split(key)
+    results = s.algorithm.alpha_sweep(k_alg, s.policy, s.task(config.algorithm.train_split), validators, config, alphas)
+    test, selections = s.evaluator(ev.test_split), {}
+    for split in ev.validation_splits:
+        chosen = [r.best_params[split] for r in results]
+        key, k = jax.random.split(key)
+        episodes = test.rollout(s.policy, stack_params(chosen), k)
+        rows = []
+        for i, alpha in enumerate(alphas):
+            costs = _costs(s, ev.test_split, alpha)
+            summary = summaries(episodes, costs)[i]
+            rows.append(_entry(alpha, chosen[i], results[i].best_summary[split], summary, episode_rewards(episodes, costs)[i]))
+            logging.info("alpha %.2f, chosen on %s: test %s", alpha, split, format_summary(summary))
+        selections[split] = rows
+    return selections
+
+
 def sweep_runs(s: Setup, alphas) -> dict:
     """One full experiment per alpha (the algorithm's choice depends on the costs), kept under runs/."""
     from duo_jax.main import execute
@@ -112,14 +134,19 @@ def execute_sweep(s: Setup, alphas) -> dict:
     key = jax.random.PRNGKey(config.seed)
     try:
         grid = s.algorithm.candidates is not None
-        selections = sweep_grid(s, alphas, key) if grid else sweep_runs(s, alphas)
+        if grid:
+            selections = sweep_grid(s, alphas, key)
+        elif s.algorithm.alpha_sweep is not None and s.env.jax_split is not None:
+            selections = sweep_vmapped(s, alphas, key)
+        else:
+            selections = sweep_runs(s, alphas)
     except BaseException:
         s.experiment.close_log()  # the partial directory stays, and a rerun resumes from it
         raise
     result = {
         "name": config.name, "method": config.name[: -len("_sweep")], "algorithm": config.algorithm.name,
         "env": s.env.name, "game": config.env.get("game"), "alphas": list(alphas), "beta": s.costs["test"].beta,
-        "bp": s.costs["test"].bp, "bp_train": s.costs["train"].bp, "rollouts_reused": grid,
+        "bp": s.costs["test"].bp, "rollouts_reused": grid,
         "selections": selections, "wall_time_s": round(time.time() - start, 2),
     }
     s.experiment.write_json("sweep.json", result)

@@ -141,9 +141,11 @@ def test_corrupt_agent_checkpoint(make_config, agent_paths, tmp_path):
 
 def test_agent_without_stats_needs_bp(make_config, agent_paths):
     c = make_config()
-    c.agents.train_expert = agent_paths["nostats"]
+    c.agents.train_expert = agent_paths["nostats"]   # the simulated expert's stats are not needed: BP is the test expert's
+    setup(c)
+    c.agents.test_expert = agent_paths["nostats"]
     msg = setup_error(c)
-    assert msg.startswith("agents.train_expert has no measured test stats to derive BP from")
+    assert msg.startswith("agents.test_expert has no measured test stats to derive BP from")
     c.costs.bp = 0.1
     setup(c)
 
@@ -247,7 +249,7 @@ def test_cli_missing_agent(cli_args, tmp_path):
 
 
 def test_pairs_of_splits(make_config, agent_paths, tmp_path):
-    """YRC-0: train and val_sim use the train pair, val_true and test the test pair; BP from each pair's expert."""
+    """YRC-0: train and val_sim use the train pair, val_true and test the test pair; BP is the test expert's on all."""
     from duo_jax.agents.agent import load_agent
     from duo_jax.core.checkpoint import save_checkpoint
 
@@ -258,14 +260,14 @@ def test_pairs_of_splits(make_config, agent_paths, tmp_path):
     c.agents.test_novice = agent_paths["expert"]
     c.agents.test_expert = test_expert
     s = setup(c)
-    assert s.costs["train"].bp == pytest.approx(0.1) and s.costs["test"].bp == pytest.approx(0.2)
+    assert s.costs["train"].bp == pytest.approx(0.2) and s.costs["test"].bp == pytest.approx(0.2)
 
     def leaf(agent):
         return float(abs(agent.params["params"]["Dense_0"]["kernel"]).sum())
 
     names = {leaf(load_agent(agent_paths[n])): n for n in ("novice", "expert", "nostats")}
     for split, novice, expert, bp in [
-        ("val_sim", "novice", "expert", 0.1), ("val_true", "expert", "nostats", 0.2), ("test", "expert", "nostats", 0.2),
+        ("val_sim", "novice", "expert", 0.2), ("val_true", "expert", "nostats", 0.2), ("test", "expert", "nostats", 0.2),
     ]:
         ev = s.evaluator(split)
         assert (names[leaf(ev.novice)], names[leaf(ev.expert)]) == (novice, expert), split

@@ -3,6 +3,10 @@
     train = make_coord_train(config, env, env_params, novice, expert, costs)
     params, metrics = jax.jit(jax.vmap(train))(keys, alphas)     # a whole cost sweep, one compiled call
 
+`train_alphas` is what `duo_jax.main` and `duo_jax.sweep` run on JAX-native envs: the coordinators of
+all alphas side by side, in jitted chunks of `eval_every` iterations, validated and checkpointed
+between chunks (best per alpha and split, resumable).
+
 Everything of an iteration runs inside `lax.scan`: both agents' forward passes, the coordinator's
 decision, the base action, the env step (auto-reset), the costs, GAE (a truncated episode bootstraps
 from the value of its final observation) and the epochs of minibatch updates. The policy it trains is
@@ -10,15 +14,25 @@ the registered "ppo" policy (same network, same features), so its params evaluat
 """
 from __future__ import annotations
 
+import functools
+import os
+import time
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+from absl import logging
 
 from duo_jax.agents.agent import Agent
 from duo_jax.agents.ppo import gae, scan_update
+from duo_jax.algorithms.grid_search import AlgorithmResult
+from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
+from duo_jax.core.evaluator import summaries
+from duo_jax.core.jax_evaluator import shard_batch
+from duo_jax.core.task import TrainTask
 from duo_jax.policies.features import extract
 from duo_jax.policies.ppo import CoordinatorNet
 
@@ -43,15 +57,32 @@ class _Runner(NamedTuple):
     prev_action: jnp.ndarray
     first: jnp.ndarray
     key: jax.Array
+    iteration: jnp.ndarray
+
+
+def num_iterations(config) -> int:
+    a = config.algorithm
+    return a.total_steps // (a.num_steps * a.num_envs)
 
 
 def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, costs: Costs):
     """`train(key, alpha) -> (params, metrics)`; `config.algorithm` holds the PPO settings of configs/ppo.py,
     `config.policy` the feature type and width. Metrics are [num_iterations]: mean reward net of costs per step,
     expert fraction, losses."""
+    init, iterate = make_coord_trainer(config, env, env_params, novice, expert, costs)
+
+    def train(key: jax.Array, alpha):
+        runner, metrics = jax.lax.scan(lambda r, _: iterate(r, alpha), init(key), None, num_iterations(config))
+        return runner.params, metrics
+
+    return train
+
+
+def make_coord_trainer(config, env, env_params, novice: Agent, expert: Agent, costs: Costs):
+    """`(init(key) -> runner, iterate(runner, alpha) -> (runner, metrics))`: one PPO iteration at a time,
+    for callers that validate or checkpoint between iterations. Both are pure and vmappable."""
     a, p = config.algorithm, config.policy
     T, B = a.num_steps, a.num_envs
-    num_iters = a.total_steps // (T * B)
     net = CoordinatorNet(p.hidden_dim)
     tx = optax.chain(optax.clip_by_global_norm(a.max_grad_norm), optax.adam(a.learning_rate, eps=1e-5))
     reset = jax.vmap(env.reset, in_axes=(0, None))
@@ -63,7 +94,7 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
         _, _, cobs = observe(novice.apply, expert.apply, novice.params, expert.params, obs, open_expert)
         return extract(cobs, p.feature_type)
 
-    def train(key: jax.Array, alpha):
+    def iterate(runner: _Runner, alpha):
         step_costs = costs._replace(alpha=alpha)
 
         def one_step(runner: _Runner, _):
@@ -83,26 +114,109 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
                         info["final_obs"], action.astype(jnp.float32))
             return runner._replace(env_state=env_state, obs=obs, prev_action=action, first=done, key=key), out
 
-        def iteration(runner: _Runner, _):
-            runner, batch = jax.lax.scan(one_step, runner, None, T)
-            _, last_value, _ = net.apply(runner.params, features_of(runner.obs))
-            final = features_of(batch.final_obs.reshape(T * B, *batch.final_obs.shape[2:]))
-            _, trunc_value, _ = net.apply(runner.params, final)
-            adv, ret = gae(batch.reward, batch.value, batch.done.astype(jnp.float32), last_value, a.gamma,
-                           a.gae_lambda, batch.truncated.astype(jnp.float32), trunc_value.reshape(T, B))
-            flat = lambda x: x.reshape(T * B, *x.shape[2:])  # noqa: E731
-            data = (jax.tree.map(flat, batch.features), flat(batch.action), flat(batch.logp), flat(adv), flat(ret))
-            key, k_epochs = jax.random.split(runner.key)
-            params, opt_state, losses = scan_update(net.apply, tx, a, runner.params, runner.opt_state, data, k_epochs)
-            metrics = {"net_reward_per_step": batch.reward.mean(), "expert_fraction": batch.expert.mean(),
-                       **jax.tree.map(jnp.mean, losses)}
-            return runner._replace(params=params, opt_state=opt_state, key=key), metrics
+        runner, batch = jax.lax.scan(one_step, runner, None, T)
+        _, last_value, _ = net.apply(runner.params, features_of(runner.obs))
+        final = features_of(batch.final_obs.reshape(T * B, *batch.final_obs.shape[2:]))
+        _, trunc_value, _ = net.apply(runner.params, final)
+        adv, ret = gae(batch.reward, batch.value, batch.done.astype(jnp.float32), last_value, a.gamma,
+                       a.gae_lambda, batch.truncated.astype(jnp.float32), trunc_value.reshape(T, B))
+        flat = lambda x: x.reshape(T * B, *x.shape[2:])  # noqa: E731
+        data = (jax.tree.map(flat, batch.features), flat(batch.action), flat(batch.logp), flat(adv), flat(ret))
+        key, k_epochs = jax.random.split(runner.key)
+        params, opt_state, losses = scan_update(net.apply, tx, a, runner.params, runner.opt_state, data, k_epochs)
+        metrics = {"net_reward_per_step": batch.reward.mean(), "expert_fraction": batch.expert.mean(),
+                   **jax.tree.map(jnp.mean, losses)}
+        return runner._replace(params=params, opt_state=opt_state, key=key, iteration=runner.iteration + 1), metrics
 
+    def init(key: jax.Array) -> _Runner:
         key, k_init, k_reset = jax.random.split(key, 3)
         obs, env_state = reset(jax.random.split(k_reset, B), env_params)
         params = net.init(k_init, features_of(obs))
-        runner = _Runner(params, tx.init(params), env_state, obs, jnp.zeros(B, jnp.int32), jnp.ones(B, bool), key)
-        runner, metrics = jax.lax.scan(iteration, runner, None, num_iters)
-        return runner.params, metrics
+        return _Runner(params, tx.init(params), env_state, obs, jnp.zeros(B, jnp.int32), jnp.ones(B, bool), key,
+                       jnp.int32(0))
 
-    return train
+    return init, iterate
+
+
+def _progress(num_iters: int, steps_per_iter: int, alphas: tuple, every_s: float = 5.0):
+    """Host callback: a progress line at most every `every_s` seconds (and at the end), averaged over alphas."""
+    t0, last = time.time(), [0.0]
+
+    def log(it, metrics):
+        it, now = int(np.asarray(it).max()), time.time()
+        if now - last[0] < every_s and it != num_iters:
+            return
+        last[0] = now
+        m = {k: np.asarray(v) for k, v in metrics.items()}
+        logging.info("PPO iter %d/%d (%d alphas) | net reward/step %s | expert %s | %.0f steps/s", it, num_iters,
+                     len(alphas), np.round(m["net_reward_per_step"], 4).tolist(), np.round(m["expert_fraction"], 3).tolist(),
+                     len(alphas) * steps_per_iter * it / (now - t0))
+
+    return log
+
+
+def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas) -> list[AlgorithmResult]:
+    """PPO coordinators for every alpha, trained side by side (vmapped, one key: common random numbers)
+    on the JAX env of `task.split`, in jitted chunks of `algorithm.eval_every` iterations.
+
+    After each chunk, all alphas' policies are validated in one rollout per validation split, each scored
+    at its own alpha, and the best so far per alpha and split is kept. `<task.workdir>/last` holds the
+    training state and those bests; a rerun resumes from it. Returns one AlgorithmResult per alpha.
+    """
+    a = config.algorithm
+    A, num_iters, steps_per_iter = len(alphas), num_iterations(config), a.num_envs * a.num_steps
+    split = task.env.jax_split(task.split)
+    init, iterate = make_coord_trainer(config, split.env, split.env_params, task.novice, task.expert, task.costs)
+    alpha_arr = jnp.asarray(alphas, jnp.float32)
+    log = _progress(num_iters, steps_per_iter, tuple(alphas))
+
+    @functools.partial(jax.jit, static_argnums=2)
+    def run_chunk(runner, alpha_arr, n: int):
+        def body(runner, _):
+            runner, metrics = jax.vmap(iterate)(runner, alpha_arr)
+            jax.debug.callback(log, runner.iteration, metrics)
+            return runner, metrics
+
+        return jax.lax.scan(body, runner, None, n)
+
+    key, k_eval = jax.random.split(key)
+    runner = jax.jit(jax.vmap(init))(jnp.broadcast_to(key, (A, *key.shape)))
+    best_params = {s: runner.params for s in validators}
+    best = {s: [None] * A for s in validators}
+    history = {s: [[] for _ in alphas] for s in validators}
+    last_dir = os.path.join(task.workdir, "last")
+    if checkpoint.latest_step(last_dir) is not None:
+        restored, meta = checkpoint.load_checkpoint(last_dir, target={"runner": runner, "best": best_params, "key": k_eval})
+        if meta["alphas"] != list(alphas):
+            raise ValueError(f"{last_dir} was trained for alphas {meta['alphas']}, not {list(alphas)}; remove it to start over.")
+        runner, best_params, k_eval = restored["runner"], restored["best"], restored["key"]
+        best, history = meta["best"], meta["history"]
+        logging.info("PPO resumed from %s at iteration %d of %d", last_dir, int(runner.iteration[0]), num_iters)
+    envs = shard_batch((runner.env_state, runner.obs, runner.prev_action, runner.first), axis=1)  # [alphas, envs]
+    runner = runner._replace(env_state=envs[0], obs=envs[1], prev_action=envs[2], first=envs[3])
+
+    it = int(runner.iteration[0])
+    while it < num_iters:
+        n = min(a.eval_every, num_iters - it)
+        runner, _ = run_chunk(runner, alpha_arr, n)
+        it += n
+        for s, validator in validators.items():
+            k_eval, k = jax.random.split(k_eval)
+            episodes = validator.rollout(policy, runner.params, k)
+            improved = np.zeros(A, bool)
+            for i, alpha in enumerate(alphas):
+                summary = summaries(episodes, validator.costs._replace(alpha=float(alpha)))[i]
+                history[s][i].append(dict(iteration=it, steps=it * steps_per_iter, **summary))
+                improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
+                best[s][i] = summary if improved[i] else best[s][i]
+            logging.info("PPO iter %d %s: reward %s (alphas %s)", it, s,
+                         [round(h[-1]["reward_mean"], 4) for h in history[s]], list(alphas))
+            mask = jnp.asarray(improved)
+            best_params[s] = jax.tree.map(lambda new, old: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
+                                          runner.params, best_params[s])
+        checkpoint.save_checkpoint(last_dir, {"runner": runner, "best": best_params, "key": k_eval},
+                                   {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
+                                   step=it, max_to_keep=1)
+    unstack = lambda tree, i: jax.tree.map(lambda x: x[i], tree)  # noqa: E731
+    return [AlgorithmResult({s: unstack(best_params[s], i) for s in validators}, {s: best[s][i] for s in validators},
+                            {s: history[s][i] for s in validators}) for i in range(A)]

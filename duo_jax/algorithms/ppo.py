@@ -9,6 +9,9 @@ Every `eval_every` iterations the policy is evaluated on each validation split, 
 the best so far per split is saved as `<workdir>/best_<split>`, the training state as `<workdir>/last`,
 from which an interrupted run resumes. The final policy is evaluated and saved as `<workdir>/final`.
 The skyline is this algorithm with `algorithm.train_split="test"` (the test pair and distribution).
+
+On a JAX-native env (gridworlds) all of this runs in jitted chunks instead (`jax_ppo_coordinator.train_alphas`),
+and a cost sweep trains every alpha at once.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from absl import logging
 
 from duo_jax.agents.ppo import Batch, ReturnNormalizer, make_update
 from duo_jax.algorithms.grid_search import AlgorithmResult
+from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
 from duo_jax.core.evaluator import format_summary
@@ -105,8 +109,10 @@ def _save_policy(path: str, params, config, **extra) -> None:
     save_policy(path, "ppo", params, config.policy.to_dict(), algorithm=config.algorithm.name, **extra)
 
 
-@register_algorithm("ppo", check=_check_ppo)
+@register_algorithm("ppo", check=_check_ppo, alpha_sweep=train_alphas)
 def ppo(key, policy, task: TrainTask, validators, config):
+    if task.env.jax_split is not None:
+        return train_alphas(key, policy, task, validators, config, (task.costs.alpha,))[0]
     a, p = config.algorithm, config.policy
     T, B = a.num_steps, a.num_envs
     num_iters = a.total_steps // (T * B)

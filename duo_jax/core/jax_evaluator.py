@@ -33,14 +33,16 @@ class JaxSplit(NamedTuple):
     level_keys: Any
 
 
-def shard_batch(x: jax.Array) -> jax.Array:
-    """Spread the env batch (leading axis) over every visible device, a Mesh with one "data" axis; the
-    jitted rollout then runs data-parallel (same results as one device). Left alone if it does not divide."""
+def shard_batch(tree: Any, axis: int = 0) -> Any:
+    """Spread the env batch (axis `axis` of every leaf) over every visible device, a Mesh with one "data"
+    axis; jitted code then runs data-parallel (same results as one device). A leaf whose batch does not
+    divide by the device count stays where it is."""
     devices = jax.devices()
-    if len(devices) == 1 or x.shape[0] % len(devices):
-        return x
+    if len(devices) == 1:
+        return tree
     mesh = Mesh(np.asarray(devices), ("data",))
-    return jax.device_put(x, NamedSharding(mesh, PartitionSpec("data")))
+    spec = NamedSharding(mesh, PartitionSpec(*[None] * axis, "data"))
+    return jax.tree_util.tree_map(lambda x: x if x.shape[axis] % len(devices) else jax.device_put(x, spec), tree)
 
 
 @functools.lru_cache(maxsize=32)

@@ -39,11 +39,14 @@ class AlgorithmSpec(NamedTuple):
 
     `candidates(key, policy, task, config) -> [params]` is set for grid searches, whose candidates do not
     depend on the costs: a cost sweep then rolls each candidate out once and scores it at every alpha.
+    `alpha_sweep(key, policy, task, validators, config, alphas) -> [AlgorithmResult]`, if set, trains the
+    algorithm for every alpha of a cost sweep at once on a JAX-native env (vmapped over alphas).
     """
 
     run: Callable
     check: Callable
     candidates: Callable | None = None
+    alpha_sweep: Callable | None = None
 
 
 def _no_check(config) -> None:
@@ -57,14 +60,14 @@ MODELS: Registry[Callable] = Registry("model", "models")
 
 
 def register_algorithm(name: str, fn: Callable | None = None, *, check: Callable | None = None,
-                       candidates: Callable | None = None):
+                       candidates: Callable | None = None, alpha_sweep: Callable | None = None):
     """Register `fn(key, policy, task, validators, config) -> AlgorithmResult`; usable as a decorator.
 
     `check(config)` runs at start-up, before any work, and raises ValueError on bad config.
     """
 
     def add(f):
-        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check, candidates))
+        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check, candidates, alpha_sweep))
         return f
 
     return add if fn is None else add(fn)

@@ -1,0 +1,100 @@
+"""PPO coordinators on a gridworld through `duo_jax.main` and `duo_jax.sweep`: trained in jitted chunks
+(`train_alphas`), every alpha of a sweep at once, validated between chunks, resumable, and the same on
+4 forced devices as on one."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from duo_jax.algorithms import jax_ppo_coordinator
+from duo_jax.config import load_config
+from helpers import REPO
+
+
+def gridworld_ppo(tmp_path, total_steps: int = 32 * 32 * 6):
+    c = load_config(f"{REPO}/configs/gridworld.py:distshift,ppo")
+    c.experiments_dir = str(tmp_path / "experiments")
+    c.policy.feature_type, c.policy.hidden_dim = "dist", 32
+    c.algorithm.update(num_envs=32, num_steps=32, total_steps=total_steps, num_minibatches=4, num_epochs=4,
+                       learning_rate=2.5e-3, gamma=0.99, eval_every=2)
+    c.evaluation.update(num_episodes=32, num_envs=32, progress=False)
+    return c
+
+
+def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypatch):
+    from duo_jax.main import run
+
+    want = run(gridworld_ppo(tmp_path / "a"))
+    history = want["candidates"]["val_true"]
+    assert [h["iteration"] for h in history] == [2, 4, 6]        # validated after every chunk of eval_every
+    for split in ("val_sim", "val_true", "test@val_sim", "test@val_true"):
+        assert want["splits"][split]["episodes"] == 32
+
+    # Crash right after the second checkpoint; the rerun resumes from it and ends where the first run did.
+    real, saves = jax_ppo_coordinator.checkpoint.save_checkpoint, []
+
+    def crash_on_second(*args, **kwargs):
+        real(*args, **kwargs)
+        saves.append(kwargs.get("step"))
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(jax_ppo_coordinator.checkpoint, "save_checkpoint", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        run(gridworld_ppo(tmp_path / "b"))
+    monkeypatch.setattr(jax_ppo_coordinator.checkpoint, "save_checkpoint", real)
+    got = run(gridworld_ppo(tmp_path / "b"))
+    assert saves == [2, 4]
+    assert got["splits"] == want["splits"] and got["candidates"] == want["candidates"]
+
+
+def test_sweep_trains_every_alpha_at_once(tmp_path):
+    from duo_jax.sweep import run
+
+    c = gridworld_ppo(tmp_path, total_steps=32 * 32 * 20)
+    c.algorithm.eval_every = 10
+    c.sweep.alphas = (0.0, 5.0)
+    out = run(c)
+    assert not out["rollouts_reused"] and out["alphas"] == [0.0, 5.0]
+    assert not os.path.exists(os.path.join(tmp_path, "experiments", "distshift_ppo_sweep", "runs"))
+    for split in ("val_sim", "val_true"):
+        free, costly = out["selections"][split]
+        assert free["alpha"] == 0.0 and costly["alpha"] == 5.0
+        # A free expert is asked far more often than one that costs five times its reward.
+        assert free["test"]["expert_fraction"] > costly["test"]["expert_fraction"] + 0.3, split
+        assert len(free["episode_rewards"]) == 32
+
+
+SHARD_SCRIPT = """
+import json, sys
+import jax, numpy as np
+sys.path.insert(0, "tests")
+from test_jax_ppo_runs import gridworld_ppo
+from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
+from duo_jax.experiment import setup
+import pathlib
+assert len(jax.devices()) == int(sys.argv[1])
+c = gridworld_ppo(pathlib.Path(sys.argv[2]), total_steps=32 * 32 * 2)
+s = setup(c)
+task = s.task("train")
+task.workdir = sys.argv[2] + "/state"
+results = train_alphas(jax.random.PRNGKey(0), s.policy, task, {"val_sim": s.evaluator("val_sim")}, c, (0.0, 1.0))
+print(json.dumps([[np.asarray(x).tolist() for x in jax.tree.leaves(r.best_params["val_sim"])] for r in results]))
+"""
+
+
+def test_sharded_ppo_equals_one_device(tmp_path):
+    """The PPO env batch spread over 4 (forced host) devices trains the single-device coordinators."""
+    out = {}
+    for n in (1, 4):
+        env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+        proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(n), str(tmp_path / str(n))], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
+    for a, b in zip(jax.tree.leaves(out[1]), jax.tree.leaves(out[4])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
