@@ -55,11 +55,9 @@ def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_
 
 
 def base_action(action, novice_logits, expert_logits, key, temperature: float):
-    """The environment action: the expert's sample where the coordinator asked for it, else the novice's."""
-    k_nov, k_exp = jax.random.split(key)
-    return jnp.where(
-        action == EXPERT, sample_action(expert_logits, k_exp, temperature), sample_action(novice_logits, k_nov, temperature)
-    )
+    """The environment action, sampled from the expert's logits where the coordinator asked for it, else from
+    the novice's: one draw per env, not one per agent."""
+    return sample_action(jnp.where((action == EXPERT)[:, None], expert_logits, novice_logits), key, temperature)
 
 
 def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
