@@ -118,3 +118,19 @@ def test_sharded_rollout_equals_one_device():
         out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out[1] == out[4]
     assert np.asarray(out[1]["length"]).shape == (2, 16)
+
+
+def test_jitted_rollout_shows_progress_and_same_numbers(capsys):
+    """progress=True: a host callback inside the scan advances a bar; the numbers do not change."""
+    import dataclasses
+
+    _, quiet = _evaluators("test")
+    loud = dataclasses.replace(quiet, progress=True)
+    policy, params = duo_jax.make_policy("ask_every_k"), stack_params([{"k": 1}, {"k": 3}])
+    want = quiet.rollout(policy, params, jax.random.PRNGKey(0))
+    capsys.readouterr()
+    got = loud.rollout(policy, params, jax.random.PRNGKey(0))
+    err = capsys.readouterr().err
+    assert "test x2" in err and "40/40" in err and "running=" in err
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from tqdm.auto import tqdm
 
 from duo_jax.core.coordination import coord_step_fn, init_coord_state
 from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step
@@ -45,9 +46,22 @@ def shard_batch(tree: Any, axis: int = 0) -> Any:
     return jax.tree_util.tree_map(lambda x: x if x.shape[axis] % len(devices) else jax.device_put(x, spec), tree)
 
 
+# The progress bar of the rollout in flight, advanced from inside the scan by a host callback.
+_BAR: list = [None]
+PROGRESS_EVERY = 8  # steps between callbacks: each is a device-to-host sync
+
+
+def _tick(t, active):
+    bar = _BAR[0]
+    if bar is not None:  # absolute, so repeated calls (one per device) are harmless
+        bar.n = min(bar.total, int(np.asarray(t).ravel()[0]) + PROGRESS_EVERY)
+        bar.set_postfix(running=int(np.asarray(active).sum()), refresh=False)
+        bar.refresh()
+
+
 @functools.lru_cache(maxsize=32)
 def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N: int, T: int, open_expert: bool,
-                      temperature: float):
+                      temperature: float, progress: bool):
     step_fn = coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature)
     reset = jax.vmap(env.reset, in_axes=(0, None))
     if hasattr(env, "step_env"):
@@ -66,8 +80,10 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
         counts = {name: jnp.zeros(B, jnp.float32 if name == "base_reward" else jnp.int32) for name in EPISODE_FIELDS}
         carry = (obs, state, init_coord_state(policy, C, B), jnp.ones(B, bool), jnp.ones(B, bool), counts, key)
 
-        def body(carry, _):
+        def body(carry, t):
             obs, state, cstate, first, active, counts, key = carry
+            if progress:
+                jax.lax.cond(t % PROGRESS_EVERY == 0, lambda: jax.debug.callback(_tick, t, active), lambda: None)
             key, k_coord, k_env = jax.random.split(key, 3)
             env_action, action, _, new_cstate = step_fn(
                 params, novice_params, expert_params, cstate, obs, first, NO_COSTS, k_coord
@@ -77,7 +93,7 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
             counts = count_step(counts, action, cstate.prev_action, first, active, reward)
             return (obs, state, new_cstate, done, active & ~done, counts, key), None
 
-        carry, _ = jax.lax.scan(body, carry, None, length=T)
+        carry, _ = jax.lax.scan(body, carry, jnp.arange(T))
         return carry[5], carry[4]
 
     return rollout
@@ -95,15 +111,20 @@ class JaxEvaluator(Evaluator):
         N = self.num_envs
         run = _compiled_rollout(
             self.jax_split.env, policy, self.novice.apply, self.expert.apply, C, N, self.max_num_steps,
-            bool(self.open_expert), float(self.temperature),
+            bool(self.open_expert), float(self.temperature), bool(self.progress),
         )
         keys = self.jax_split.level_keys(self.num_episodes, self.seed)
         parts, capped = [], 0
         for r in range(self.num_episodes // N):
             key, k = jax.random.split(key)
-            counts, active = run(params, self.novice.params, self.expert.params, self.jax_split.env_params,
-                                 shard_batch(keys[r * N:(r + 1) * N]), k)
-            counts, active = jax.device_get((counts, active))
+            _BAR[0] = tqdm(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+            try:
+                counts, active = run(params, self.novice.params, self.expert.params, self.jax_split.env_params,
+                                     shard_batch(keys[r * N:(r + 1) * N]), k)
+                counts, active = jax.device_get((counts, active))
+            finally:
+                _BAR[0].close()
+                _BAR[0] = None
             capped += int(active.sum())
             parts.append({name: np.asarray(v).reshape(C, N) for name, v in counts.items()})
         logging.info("%s: %d of %d episodes hit the %d-step cap", self.split, capped, C * self.num_episodes,
