@@ -147,7 +147,7 @@ def _progress(num_iters: int, steps_per_iter: int, alphas: tuple, every_s: float
         if now - last[0] < every_s and it != num_iters:
             return
         last[0] = now
-        m = {k: np.asarray(v) for k, v in metrics.items()}
+        m = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
         logging.info("PPO iter %d/%d (%d alphas) | net reward/step %s | expert %s | %.0f steps/s", it, num_iters,
                      len(alphas), np.round(m["net_reward_per_step"], 4).tolist(), np.round(m["expert_fraction"], 3).tolist(),
                      len(alphas) * steps_per_iter * it / (now - t0))
