@@ -114,8 +114,8 @@ class Setup:
         ev, co = self.config.evaluation, self.config.coordination
         novice, expert = self.pairs[PAIR_OF_SPLIT[split]]
 
-        def make_env(num_envs, repeats, round_idx):
-            return self.env.make_eval_env(split, ev.num_episodes, num_envs, repeats, round_idx, ev.seed)
+        def make_env(num_slots):
+            return self.env.make_eval_env(split, ev.num_episodes, num_slots, ev.seed)
 
         args = (split, make_env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], ev.num_episodes, ev.num_envs,
                 ev.max_num_steps, co.open_expert, co.temperature, ev.progress)

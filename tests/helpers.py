@@ -45,58 +45,76 @@ def jax_one_hot(i, n):
 
 
 class FakeEnv:
-    """A scripted host vector env. Slot i plays episodes of `lengths[i]` steps.
+    """A scripted host `LevelEnv`: level e is an episode of `lengths[e]` steps, restarted when it ends.
 
     Reward per step: STEP_REWARD if the action is EXPERT_ACTION, plus END_REWARD at the last step of
-    the slot's first episode; every step of a later episode pays LATER_REWARD (never to be counted).
+    an episode the slot loaded; every step of an episode the env restarted by itself pays LATER_REWARD
+    (never to be counted). `log` (shared with the envs `compact` makes) records every step's actions and
+    every load.
     """
 
     STEP_REWARD = 1.0
     END_REWARD = 10.0
     LATER_REWARD = 100.0
 
-    def __init__(self, lengths, obs_shape=OBS_SHAPE):
+    def __init__(self, lengths, num_envs=None, obs_shape=OBS_SHAPE, log=None):
         self.lengths = np.asarray(lengths, np.int64)
-        self.num_envs = len(self.lengths)
+        self.num_envs = len(self.lengths) if num_envs is None else num_envs
         self.obs_shape = obs_shape
+        self.slot_length = np.ones(self.num_envs, np.int64)
         self.t = np.zeros(self.num_envs, np.int64)
-        self.episode = np.zeros(self.num_envs, np.int64)
-        self.actions: list[np.ndarray] = []
+        self.later = np.ones(self.num_envs, bool)   # nothing loaded yet
+        self.log = {"actions": [], "loads": []} if log is None else log
 
-    def _obs(self) -> np.ndarray:
+    @property
+    def actions(self) -> list[np.ndarray]:
+        return self.log["actions"]
+
+    def load(self, slots, episodes):
+        slots, episodes = np.asarray(slots), np.asarray(episodes)
+        self.log["loads"].append((slots.copy(), episodes.copy()))
+        self.slot_length[slots] = self.lengths[episodes]
+        self.t[slots] = 0
+        self.later[slots] = False
+
+    def compact(self, slots):
+        new = FakeEnv(self.lengths, len(slots), self.obs_shape, self.log)
+        for name in ("slot_length", "t", "later"):
+            setattr(new, name, getattr(self, name)[slots].copy())
+        return new
+
+    def observe(self) -> np.ndarray:
         obs = np.zeros((self.num_envs, *self.obs_shape), np.uint8)
         obs[:] = (self.t % 256).astype(np.uint8)[:, None, None, None]
         return obs
 
     def reset(self) -> np.ndarray:
-        return self._obs()
+        return self.observe()
 
     def step(self, action):
         action = np.asarray(action)
         assert action.shape == (self.num_envs,)
-        self.actions.append(action.copy())
-        later = self.episode > 0
-        reward = np.where(action == EXPERT_ACTION, self.STEP_REWARD, 0.0) + np.where(later, self.LATER_REWARD, 0.0)
+        self.log["actions"].append(action.copy())
+        reward = np.where(action == EXPERT_ACTION, self.STEP_REWARD, 0.0) + np.where(self.later, self.LATER_REWARD, 0.0)
         self.t += 1
-        done = self.t >= self.lengths
-        reward = reward + np.where(done & ~later, self.END_REWARD, 0.0)
-        self.episode += done
+        done = self.t >= self.slot_length
+        reward = reward + np.where(done & ~self.later, self.END_REWARD, 0.0)
+        self.later |= done
         self.t[done] = 0
-        return self._obs(), reward.astype(np.float32), done.astype(bool)
+        return self.observe(), reward.astype(np.float32), done.astype(bool)
 
 
 class FakeEnvFactory:
-    """`make_env(num_envs, repeats, round_idx)` over a fixed list of episode lengths (the "levels")."""
+    """`make_env(num_slots)` over a fixed list of episode lengths (the "levels")."""
 
     def __init__(self, lengths):
         self.lengths = list(lengths)
-        self.calls: list[tuple[int, int, int]] = []
+        self.calls: list[int] = []
         self.envs: list[FakeEnv] = []
 
-    def __call__(self, num_envs, repeats, round_idx):
-        self.calls.append((num_envs, repeats, round_idx))
-        levels = self.lengths[round_idx * num_envs : (round_idx + 1) * num_envs]
-        env = FakeEnv(np.tile(levels, repeats))
+    def __call__(self, num_slots):
+        self.calls.append(num_slots)
+        env = FakeEnv(self.lengths, num_slots)
         self.envs.append(env)
         return env
 

@@ -131,11 +131,47 @@ def test_coordinator_obs_keys(open_expert):
     step(stack_params([{"x": 0}, {"x": 1}]), init(4), obs_batch(4), np.ones(4, bool), COSTS, jax.random.PRNGKey(0))
     base = {"base_obs", "novice_hidden", "novice_logits"}
     assert seen["keys"] == (base | {"expert_hidden", "expert_logits"} if open_expert else base)
-    assert seen["shapes"]["base_obs"] == (2, *OBS_SHAPE)     # per candidate: its own slots only
-    assert seen["shapes"]["novice_logits"] == (2, 5)
+    # act runs on each slot as a batch of one (vmapped), so its draws come from that slot's key alone
+    assert seen["shapes"]["base_obs"] == (1, *OBS_SHAPE)
+    assert seen["shapes"]["novice_logits"] == (1, 5)
 
 
 def test_num_envs_must_be_multiple_of_candidates():
     init, _ = make_coord_step(duo_jax.make_policy("always"), NOVICE_AGENT, EXPERT_AGENT, num_candidates=3)
     with pytest.raises(ValueError, match=r"num_envs \(4\) must be a multiple of the number of candidates \(3\)"):
         init(4)
+
+
+def obs_agent(num_actions: int = 5) -> duo_jax.Agent:
+    """An agent whose logits depend on each env's own frame, so a mixed-up gather would show."""
+
+    def apply(params, obs):
+        x = obs.astype(jnp.float32).reshape(obs.shape[0], -1)[:, :num_actions] * params["s"]
+        return x, jnp.zeros(obs.shape[0]), x
+
+    return duo_jax.Agent(apply, {"s": jnp.float32(0.05)}, {"model": "obs", "num_actions": num_actions})
+
+
+@pytest.mark.parametrize("prob", [0.0, 0.05, 0.2, 0.4, 1.0])
+def test_expert_bucket_gives_the_actions_of_the_full_expert_pass(prob):
+    """The expert run only on the envs that asked (every bucket size, by prob) samples the same actions."""
+    b = 64
+    obs = jnp.asarray(np.random.default_rng(0).integers(0, 255, (b, *OBS_SHAPE)), jnp.uint8)
+    keys = jax.random.split(jax.random.PRNGKey(1), b)
+    params = stack_params([{"prob": prob}])
+    got = []
+    for bucket in (False, True):
+        init, step = make_coord_step(duo_jax.make_policy("random"), obs_agent(), obs_agent(), 1, bucket_expert=bucket)
+        env_action, action, _, _ = step(params, init(b), obs, np.ones(b, bool), COSTS, keys)
+        got.append((np.asarray(env_action), np.asarray(action)))
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    assert got[0][1].mean() == pytest.approx(prob, abs=0.1)
+    assert len(set(got[0][0].tolist())) > 1
+
+
+def test_expert_bucket_sizes():
+    from duo_jax.core.coordination import expert_buckets
+
+    assert expert_buckets(64) == (0, 8, 16, 32, 64)
+    assert expert_buckets(2) == (0, 1, 2)

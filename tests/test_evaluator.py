@@ -113,27 +113,63 @@ def test_candidates_share_levels_in_one_rollout():
     ev, factory = make_evaluator(lengths)
     ks = (1, 2, 5)
     got = ev.evaluate(duo_jax.make_policy("ask_every_k"), stack_params([{"k": k} for k in ks]), KEY)
-    assert factory.calls == [(3, 3, 0)]                       # one env: num_envs slots x 3 candidates
-    np.testing.assert_array_equal(factory.envs[0].lengths, lengths * 3)   # candidate-major, same levels
+    assert factory.calls == [9]                               # one env: num_envs slots x 3 candidates
+    slots, episodes = factory.envs[0].log["loads"][0]
+    np.testing.assert_array_equal(slots, range(9))
+    np.testing.assert_array_equal(episodes, [0, 1, 2] * 3)    # candidate-major, same levels
     for summary, k in zip(got, ks):
         assert_summary(summary, expected_summary([expected_episode(every_k(k), L, 32, *COSTS) for L in lengths]))
     first_actions = factory.envs[0].actions[1]   # step 1: k=1 asks the expert, k=2 and k=5 do not
     np.testing.assert_array_equal(first_actions, [EXPERT_ACTION] * 3 + [NOVICE_ACTION] * 6)
 
 
-def test_several_rounds():
+def test_slots_play_the_next_pending_episode():
     lengths = [2, 3, 4, 5, 6, 30]
     ev, factory = make_evaluator(lengths, num_envs=2, max_num_steps=20)
     candidates = [{"k": 1}, {"k": 3}]
     got = ev.evaluate(duo_jax.make_policy("ask_every_k"), stack_params(candidates), KEY)
-    assert factory.calls == [(2, 2, 0), (2, 2, 1), (2, 2, 2)]
-    for env, start in zip(factory.envs, (0, 2, 4)):
-        np.testing.assert_array_equal(env.lengths, lengths[start:start + 2] * 2)
+    assert factory.calls == [4]
+    loads = factory.envs[0].log["loads"]
+    np.testing.assert_array_equal(loads[0][1], [0, 1, 0, 1])
+    # every episode is loaded exactly once per candidate, into a slot of that candidate
+    for c in range(2):
+        started = np.concatenate([e[s // 2 == c] for s, e in loads])
+        assert sorted(started.tolist()) == list(range(6))
     for summary, k in zip(got, (1, 3)):
         want = expected_summary([expected_episode(every_k(k), L, 20, *COSTS) for L in lengths])
         assert_summary(summary, want)
         assert summary["episodes"] == 6
         assert summary["episode_length_min"] == 2 and summary["episode_length_max"] == 20
+    # two slots per candidate play 2+4+6 and 3+5+20 steps (the 30-step level capped at 20): 28 steps, no slot idle
+    # until the last episodes run out
+    assert ev.last_stats["counted_steps"] == 2 * (2 + 3 + 4 + 5 + 6 + 20)
+    assert ev.last_stats["executed_slot_steps"] == 4 * len(factory.envs[0].actions)
+
+
+def _episodes(num_envs, lengths, policy="random", params=({"prob": 0.3}, {"prob": 0.7}), max_num_steps=24):
+    ev, factory = make_evaluator(lengths, num_envs=num_envs, max_num_steps=max_num_steps, novice=uniform_agent(),
+                                 expert=uniform_agent())
+    return ev.rollout(duo_jax.make_policy(policy), stack_params(list(params)), jax.random.PRNGKey(3)), ev, factory
+
+
+def test_schedule_does_not_change_any_episode():
+    """Episodes draw from their own index's stream: one episode per slot, a few slots with many episodes each,
+    and a batch compacted as episodes run out all give the same per-episode counts."""
+    lengths = np.random.default_rng(0).integers(1, 30, size=48).tolist()
+    want, _, _ = _episodes(48, lengths)
+    for num_envs in (16, 5):
+        got, ev, factory = _episodes(num_envs, lengths)
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=f"{name}, num_envs={num_envs}")
+    assert len(factory.envs[0].log["actions"][-1]) < 2 * 16     # the 16-slot run was compacted
+    assert want["expert_steps"].sum() > 0 and (want["expert_steps"] < want["length"]).any()   # really random
+
+
+def test_compaction_keeps_most_slot_steps_useful():
+    lengths = np.random.default_rng(1).integers(1, 60, size=256).tolist()
+    _, ev, _ = _episodes(32, lengths, policy="always", params=({"expert": 0},), max_num_steps=64)
+    assert ev.last_stats["counted_steps"] == sum(min(L, 64) for L in lengths)
+    assert ev.last_stats["useful_step_fraction"] > 0.9
 
 
 def test_k1_equals_always_expert_with_stochastic_agents():

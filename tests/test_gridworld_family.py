@@ -10,7 +10,7 @@ from duo_jax.api import make_environment
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.envs.gridworld.family import GAMES, level_keys, task_of
-from helpers import const_agent
+from helpers import const_agent, uniform_agent
 
 COSTS = Costs(0.5, 0.25, 0.02)
 
@@ -38,6 +38,21 @@ def test_levels_are_fixed_per_split_and_differ_between_splits():
     assert not np.array_equal(a, np.asarray(level_keys("val_sim", 8, 1)))
 
 
+def test_stochastic_jitted_rollout_equals_scheduled_host_rollout():
+    """Sampled agents and a random coordinator: the host evaluator, scheduling 16 episodes onto 2 slots per
+    candidate, and the jitted one-episode-per-slot scan draw each episode's actions from the same stream."""
+    host, _ = _evaluators("test", num_episodes=16, max_num_steps=30, num_envs=2, novice=uniform_agent(7),
+                          expert=uniform_agent(7))
+    _, jitted = _evaluators("test", num_episodes=16, max_num_steps=30, num_envs=16, novice=uniform_agent(7),
+                            expert=uniform_agent(7))
+    policy, params = duo_jax.make_policy("random"), stack_params([{"prob": 0.2}, {"prob": 0.6}])
+    want = host.rollout(policy, params, jax.random.PRNGKey(5))
+    got = jitted.rollout(policy, params, jax.random.PRNGKey(5))
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-6, err_msg=name)
+    assert len(set(want["length"].ravel().tolist())) > 1 and 0 < want["expert_steps"].sum() < want["length"].sum()
+
+
 def test_host_adapter_auto_resets():
     env = family("lavagap").make_eval_env("test", 4, 4)
     obs = env.reset()
@@ -49,15 +64,15 @@ def test_host_adapter_auto_resets():
     assert done_any and (reward == 0).all()
 
 
-def _evaluators(split, num_episodes=6, max_num_steps=40, num_envs=3):
+def _evaluators(split, num_episodes=6, max_num_steps=40, num_envs=3, novice=None, expert=None):
     f = family("lavagap")
 
-    def make_env(n, repeats, round_idx):
-        return f.make_eval_env(split, num_episodes, n, repeats, round_idx, 0)
+    def make_env(n):
+        return f.make_eval_env(split, num_episodes, n, 0)
 
     # The expert moves forward (action 2), the novice turns left (action 0): only the expert can reach the goal or lava.
-    args = (split, make_env, const_agent(0, 7), const_agent(2, 7), COSTS, num_episodes, num_envs, max_num_steps, False,
-            1.0, False)
+    args = (split, make_env, novice or const_agent(0, 7), expert or const_agent(2, 7), COSTS, num_episodes, num_envs,
+            max_num_steps, False, 1.0, False)
     return Evaluator(*args), JaxEvaluator(*args, jax_split=f.jax_split(split), seed=0)
 
 

@@ -137,12 +137,17 @@ def test_split_levels_are_fixed_and_in_range():
     assert SPLITS["val_sim"].distribution_mode == "easy" and SPLITS["val_true"].distribution_mode == "hard"
 
 
-def test_eval_env_tiles_levels_candidate_major():
-    env = make_eval_env("coinrun", "val_sim", num_episodes=4, num_envs=2, repeats=2, round_idx=1, seed=0)
-    levels = split_levels("val_sim", 4, seed=0)[2:4]
-    np.testing.assert_array_equal(env.levels, np.tile(levels, 2))
-    obs = env.reset()
+def test_eval_env_slots_load_fixed_levels():
+    env = make_eval_env("coinrun", "val_sim", num_episodes=4, num_envs=4, seed=0)
+    np.testing.assert_array_equal(env.levels, split_levels("val_sim", 4, seed=0))
+    env.load(np.arange(4), np.array([2, 3, 2, 3]))            # two candidates on the same two levels
+    obs = env.observe()
     assert obs.shape == (4, 64, 64, 3) and obs.dtype == np.uint8
-    np.testing.assert_array_equal(obs[:2], obs[2:])          # the same levels for both candidates
+    np.testing.assert_array_equal(obs[:2], obs[2:])
     obs, reward, done = env.step(np.zeros(4, np.int32))
     assert reward.dtype == np.float32 and done.dtype == bool and reward.shape == (4,)
+    np.testing.assert_array_equal(obs[:2], obs[2:])
+    compact = env.compact(np.array([3, 0]))                   # the slots' states move, mid-episode
+    np.testing.assert_array_equal(compact.observe(), obs[[3, 0]])
+    for a in range(3):
+        np.testing.assert_array_equal(compact.step(np.full(2, a, np.int32))[0], env.step(np.full(4, a, np.int32))[0][[3, 0]])

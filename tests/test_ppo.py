@@ -142,3 +142,27 @@ def test_snapshots_keep_earlier_agents(tmp_path):
     _, first = load_checkpoint(str(tmp_path / "run" / "snapshot_32"))
     _, later = load_checkpoint(str(tmp_path / "run" / "snapshot_70"))
     assert (first["train_steps"], later["train_steps"]) == (32, 96)
+
+
+def test_microbatched_gradient_equals_full_minibatch_gradient():
+    import jax
+    from functools import partial
+
+    import ml_collections
+
+    from duo_jax.agents.agent import init_agent
+    from duo_jax.agents.ppo import MICROBATCH, minibatch_grads, ppo_loss
+
+    cfg = ml_collections.ConfigDict(dict(clip_eps=0.2, vf_coef=0.5, ent_coef=0.01))
+    agent = init_agent(jax.random.PRNGKey(0), "small_cnn", 15, (64, 64, 3))
+    n = 4 * MICROBATCH
+    rng = np.random.default_rng(0)
+    data = (jnp.asarray(rng.integers(0, 255, (n, 64, 64, 3)), jnp.uint8), jnp.asarray(rng.integers(0, 15, n)),
+            jnp.asarray(rng.normal(size=n) - 2.7, jnp.float32), jnp.asarray(rng.normal(size=n) * 3 + 1, jnp.float32),
+            jnp.asarray(rng.normal(size=n), jnp.float32))
+    want, want_m = jax.grad(partial(ppo_loss, agent.apply), has_aux=True)(agent.params, *data, cfg)
+    got, got_m = jax.jit(lambda p, d: minibatch_grads(agent.apply, p, d, cfg))(agent.params, data)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-6)
+    for name in want_m:
+        np.testing.assert_allclose(got_m[name], want_m[name], rtol=1e-4, atol=1e-6)

@@ -2,6 +2,7 @@
 decision is known, every feature type, resume after a crash, and config checks."""
 from __future__ import annotations
 
+import copy
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -148,6 +149,26 @@ class ProbeEnv:
         return self._obs(), reward, done
 
 
+class ProbeLevelEnv(ProbeEnv):
+    """ProbeEnv slots that play fixed episodes (a `LevelEnv`): episode e carries the marks of row e."""
+
+    def __init__(self, num_episodes: int, num_envs: int, seed: int, mark_prob: float = MARK_PROB):
+        super().__init__(num_envs, seed, mark_prob=mark_prob)
+        self.levels = np.random.default_rng(seed).random((num_episodes, self.episode_len)) < mark_prob
+        self.load(np.arange(num_envs), np.arange(num_envs) % num_episodes)
+
+    def load(self, slots, episodes):
+        self.marks[slots], self.t[slots] = self.levels[episodes], 0
+
+    def observe(self) -> np.ndarray:
+        return self._obs()
+
+    def compact(self, slots):
+        new = copy.copy(self)
+        new.num_envs, new.marks, new.t = len(slots), self.marks[slots].copy(), self.t[slots].copy()
+        return new
+
+
 def _mark(obs):
     return (obs[:, 0, 0, 0] > (BRIGHT + DARK) // 2).astype(jnp.float32)
 
@@ -179,8 +200,8 @@ def probe_family(crash_after: int | None = None, created: list | None = None) ->
             created.append(env)
         return env
 
-    def make_eval_env(split, num_episodes, num_envs, repeats, round_idx, seed):
-        return ProbeEnv(num_envs * repeats, seed=1000 + round_idx)
+    def make_eval_env(split, num_episodes, num_envs, seed):
+        return ProbeLevelEnv(num_episodes, num_envs, seed=1000)
 
     return EnvFamily("probe", ("train", "val_sim", "val_true"), NUM_ACTIONS, PROBE_OBS, make_train_env, make_eval_env)
 
@@ -194,8 +215,8 @@ def probe_validators(splits=("val_sim",), num_episodes=8, flat=False) -> dict[st
     """Evaluators on fixed probe levels. `flat`: no marks and no costs, so every policy scores 0 and only the
     first evaluation is ever the best (the others still differ in expert_fraction)."""
 
-    def make_env(num_envs, repeats, round_idx):
-        return ProbeEnv(num_envs * repeats, seed=1000 + round_idx, mark_prob=0.0 if flat else MARK_PROB)
+    def make_env(num_slots):
+        return ProbeLevelEnv(num_episodes, num_slots, seed=1000, mark_prob=0.0 if flat else MARK_PROB)
 
     costs = Costs(0.0, 0.0, COSTS.bp) if flat else COSTS
     return {

@@ -86,8 +86,7 @@ LENGTHS = [3, 5, 2, 4]
 def _task() -> TrainTask:
     family = EnvFamily(
         "fake", ("train",), 3, (8, 8, 3), make_train_env=None,
-        make_eval_env=lambda split, num_episodes, num_envs, repeats, round_idx, seed: FakeEnv(
-            np.tile(LENGTHS[round_idx * num_envs:(round_idx + 1) * num_envs], repeats)),
+        make_eval_env=lambda split, num_episodes, num_envs, seed: FakeEnv(LENGTHS[:num_episodes], num_envs),
     )
     return TrainTask("train", family, _obs_novice(), _obs_novice(), Costs(0.0, 0.0, 1.0))
 

@@ -24,14 +24,16 @@ _STEPS = flags.DEFINE_integer("max_num_steps", 1000, "Step cap per episode (Proc
 _SEED = flags.DEFINE_integer("seed", 0, "Level and sampling seed.")
 
 
-def evaluate_agent(agent: Agent, split: str, num_episodes: int, max_num_steps: int, seed: int = 0) -> dict:
-    """The agent acting alone on the split's fixed levels: the always-novice policy with itself as both agents."""
+def evaluate_agent(agent: Agent, split: str, num_episodes: int, max_num_steps: int, seed: int = 0,
+                   num_envs: int = 64) -> dict:
+    """The agent acting alone on the split's fixed levels: the always-novice policy with itself as both agents,
+    the episodes scheduled onto `num_envs` slots."""
     game = agent.config["game"]
 
-    def make_env(num_envs, repeats, round_idx):
-        return make_eval_env(game, split, num_episodes, num_envs, repeats, round_idx, seed)
+    def make_env(num_slots):
+        return make_eval_env(game, split, num_episodes, num_slots, seed)
 
-    evaluator = Evaluator(split, make_env, agent, agent, Costs(0.0, 0.0, 0.0), num_episodes, num_episodes, max_num_steps)
+    evaluator = Evaluator(split, make_env, agent, agent, Costs(0.0, 0.0, 0.0), num_episodes, num_envs, max_num_steps)
     return evaluator.evaluate(always_policy(), stack_params([{"expert": 0}]), jax.random.PRNGKey(seed))[0]
 
 

@@ -60,12 +60,18 @@ def gae(reward, value, done, last_value, gamma: float, lam: float, truncated=Non
     return adv, adv + value
 
 
-def ppo_loss(apply, params, obs, action, old_logp, adv, ret, cfg):
+def normalize(adv):
+    return (adv - adv.mean()) / (adv.std() + 1e-8)
+
+
+def ppo_loss(apply, params, obs, action, old_logp, adv, ret, cfg, normalize_adv: bool = True):
+    """The clipped PPO loss, means over the batch; advantages are normalised over it unless the caller
+    already normalised them over a larger minibatch (`normalize_adv=False`)."""
     logits, value, _ = apply(params, obs)
     logp_all = jax.nn.log_softmax(logits)
     logp = jnp.take_along_axis(logp_all, action[:, None], axis=-1)[:, 0]
     ratio = jnp.exp(logp - old_logp)
-    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    adv = normalize(adv) if normalize_adv else adv
     pg = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv).mean()
     vf = 0.5 * ((value - ret) ** 2).mean()
     entropy = -(jnp.exp(logp_all) * logp_all).sum(-1).mean()
@@ -95,6 +101,25 @@ def scan_update(apply, tx, cfg, params, opt_state, data, key):
     return params, opt_state, losses
 
 
+MICROBATCH = 256  # samples per gradient pass inside a minibatch step
+
+
+def minibatch_grads(apply, params, data, cfg):
+    """The minibatch's gradient as the mean of micro-batch gradients of MICROBATCH samples each, unrolled in
+    one jit (advantages normalised over the whole minibatch first, so it is the same gradient); `obs` may be
+    a pytree (the coordinator's observation dict). XLA:CPU runs the convolutions' backward passes about 1.6x
+    faster this way than on one 2048-sample batch; a `lax.map` over micro-batches ran 20x slower."""
+    obs, action, logp, adv, ret = data
+    data = (obs, action, logp, normalize(adv), ret)
+    n = action.shape[0]
+    k = n // MICROBATCH if n % MICROBATCH == 0 and n > MICROBATCH else 1
+    loss = partial(ppo_loss, apply, cfg=cfg, normalize_adv=False)
+    m = n // k
+    outs = [jax.grad(loss, has_aux=True)(params, *jax.tree_util.tree_map(lambda x: x[i * m:(i + 1) * m], data))
+            for i in range(k)]
+    return jax.tree_util.tree_map(lambda *xs: sum(xs) / k, *outs)
+
+
 def make_update(apply, tx, cfg):
     """One PPO update. Minibatch steps are separate jit calls: XLA:CPU runs convolutions
     inside `lax.scan` several times slower than at top level (measured 4x)."""
@@ -111,7 +136,7 @@ def make_update(apply, tx, cfg):
 
     @jax.jit
     def sgd_step(params, opt_state, data):
-        grads, metrics = jax.grad(partial(ppo_loss, apply), has_aux=True)(params, *data, cfg)
+        grads, metrics = minibatch_grads(apply, params, data, cfg)
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, metrics
 

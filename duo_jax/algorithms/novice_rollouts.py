@@ -36,9 +36,10 @@ def novice_rollouts(key: jax.Array, task: TrainTask, num_episodes: int, num_envs
     rows = {"novice_logits": [], "novice_hidden": [], **({"base_obs": []} if with_obs else {})}
     rounds = num_episodes // num_envs
     bar = tqdm(total=rounds * max_num_steps, desc=f"novice on {task.split}", disable=not progress, leave=False)
+    env = task.make_fixed_env(num_episodes, num_envs, seed)
     for r in range(rounds):
-        env = task.make_fixed_env(num_episodes, num_envs, r, seed)
-        obs, active = env.reset(), np.ones(env.num_envs, bool)
+        env.load(np.arange(num_envs), r * num_envs + np.arange(num_envs))
+        obs, active = env.observe(), np.ones(env.num_envs, bool)
         for _ in range(max_num_steps):
             key, k = jax.random.split(key)
             action, logits, hidden = jax.device_get(step(task.novice.params, obs, k, temperature))

@@ -41,7 +41,7 @@ def step_cost(action, prev_action, first, costs: Costs) -> jnp.ndarray:
     return cost_of(expert, switched(action, prev_action, first).astype(jnp.float32), costs)
 
 
-def coordinator_obs(obs, novice_out: tuple, expert_out: tuple, open_expert: bool) -> dict:
+def coordinator_obs(obs, novice_out: tuple, expert_out: tuple | None, open_expert: bool) -> dict:
     cobs = {"base_obs": obs, "novice_hidden": novice_out[2], "novice_logits": novice_out[0]}
     if open_expert:
         cobs.update(expert_hidden=expert_out[2], expert_logits=expert_out[0])
@@ -56,25 +56,94 @@ def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_
 
 def base_action(action, novice_logits, expert_logits, key, temperature: float):
     """The environment action, sampled from the expert's logits where the coordinator asked for it, else from
-    the novice's: one draw per env, not one per agent."""
-    return sample_action(jnp.where((action == EXPERT)[:, None], expert_logits, novice_logits), key, temperature)
+    the novice's: one draw per env, not one per agent. `key`: one key, or one key per env ([B, 2])."""
+    logits = jnp.where((action == EXPERT)[:, None], expert_logits, novice_logits)
+    if is_key_batch(key):
+        return jax.vmap(lambda k, x: sample_action(x, k, temperature))(key, logits)
+    return sample_action(logits, key, temperature)
 
 
-def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
-    """The coordination step as a pure function (not jitted): a host loop jits it, a JAX rollout scans it."""
+def is_key_batch(key) -> bool:
+    """One key per env (raw uint32 [B, 2], or typed [B]) rather than one key."""
+    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    return key.ndim == (1 if typed else 2)
+
+
+def episode_keys(key, episode, t):
+    """One key per env for step `t` of episode `episode` ([B] each). An episode's random stream depends on
+    its index only, never on the slot that plays it: any scheduling of episodes onto slots gives the same
+    results, and every candidate meets the same stream on the same episode (common random numbers)."""
+    return jax.vmap(lambda e, s: jax.random.fold_in(jax.random.fold_in(key, e), s))(episode, t)
+
+
+def expert_buckets(num_envs: int) -> tuple[int, ...]:
+    """Batch sizes the expert may run at in evaluation: none, an eighth, a quarter, a half, or all of the envs."""
+    return tuple(sorted({0, *(max(1, num_envs // d) for d in (8, 4, 2)), num_envs}))
+
+
+def asked_expert_logits(expert_apply, expert_params, obs, ask, num_actions: int):
+    """The expert's logits where `ask` (zeros elsewhere), from a forward pass over the envs that asked only:
+    they are gathered into the smallest of `expert_buckets` that holds them (fixed shapes, one compiled
+    branch per size), so at a 5% expert fraction the expert costs about an eighth of a full pass."""
+    B = ask.shape[0]
+    sizes = expert_buckets(B)
+    row = jnp.clip(jnp.cumsum(ask) - 1, 0)  # each asking env's row in the bucket
+
+    def branch(size):
+        def run(obs):
+            if size == 0:
+                return jnp.zeros((B, num_actions), jnp.float32)
+            if size == B:
+                return expert_apply(expert_params, obs)[0].astype(jnp.float32)
+            idx = jnp.nonzero(ask, size=size, fill_value=0)[0]
+            logits = expert_apply(expert_params, obs[idx])[0].astype(jnp.float32)
+            return jnp.where(ask[:, None], logits[jnp.minimum(row, size - 1)], 0.0)
+
+        return run
+
+    which = jnp.searchsorted(jnp.asarray(sizes), ask.sum())  # the first size >= the number that asked
+    return jax.lax.switch(which, [branch(s) for s in sizes], obs)
+
+
+def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float,
+                  bucket_expert: bool = False):
+    """The coordination step as a pure function (not jitted): a host loop jits it, a JAX rollout scans it.
+
+    `key` is one key, or one key per env (see `episode_keys`). The policy acts on each env as a batch of
+    one (`vmap` over envs), so its draws come from that env's key alone. `bucket_expert` runs the expert
+    only on the envs that asked (`asked_expert_logits`; evaluation only: under `vmap` a switch would run
+    every branch); with `open_expert` the coordinator sees the expert's outputs, so the expert runs on all.
+    """
+    bucket_expert = bucket_expert and not open_expert
 
     def split_c(x):
         return x.reshape(C, x.shape[0] // C, *x.shape[1:])
 
+    def act_one(params, pstate, cobs, key):  # one env's leaves, without their batch axis
+        def one(tree):
+            return jax.tree_util.tree_map(lambda x: x[None], tree)
+
+        action, pstate = policy.act(params, one(pstate), one(cobs), key)
+        return action[0], jax.tree_util.tree_map(lambda x: x[0], pstate)
+
     def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key):
-        k_pol, k_act = jax.random.split(key)
-        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert)
+        B = obs.shape[0]
+        keys = key if is_key_batch(key) else jax.random.split(key, B)
+        keys = jax.vmap(jax.random.split)(keys)  # [B, 2, 2]: the policy's and the base action's
+        novice_out = novice_apply(novice_params, obs)
+        expert_out = None if bucket_expert else expert_apply(expert_params, obs)
+        cobs = coordinator_obs(obs, novice_out, expert_out, open_expert)
         pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
-        action, pstate = jax.vmap(policy.act)(
-            params, pstate, jax.tree_util.tree_map(split_c, cobs), jax.random.split(k_pol, C)
+        action, pstate = jax.vmap(jax.vmap(act_one, in_axes=(None, 0, 0, 0)))(
+            params, pstate, jax.tree_util.tree_map(split_c, cobs), split_c(keys[:, 0])
         )
         action = action.reshape(-1).astype(jnp.int32)
-        env_action = base_action(action, novice_out[0], expert_out[0], k_act, temperature)
+        if bucket_expert:
+            expert_logits = asked_expert_logits(expert_apply, expert_params, obs, action == EXPERT,
+                                                novice_out[0].shape[-1])
+        else:
+            expert_logits = expert_out[0]
+        env_action = base_action(action, novice_out[0], expert_logits, keys[:, 1], temperature)
         cost = step_cost(action, state.prev_action, first, costs)
         return env_action, action, cost, CoordState(pstate, action)
 
@@ -90,20 +159,23 @@ def init_coord_state(policy: Policy, C: int, num_envs: int) -> CoordState:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
+def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float,
+                   bucket_expert: bool):
     """The jitted step, cached so that repeated evaluations (splits, sweeps) compile once."""
-    return jax.jit(coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature))
+    return jax.jit(coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature, bucket_expert))
 
 
 def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates: int,
-                    open_expert: bool = False, temperature: float = 1.0):
-    """Returns (init, step). The env batch is candidate-major: slot c*N + i runs candidate c on episode i.
+                    open_expert: bool = False, temperature: float = 1.0, bucket_expert: bool = False):
+    """Returns (init, step). The env batch is candidate-major: slot c*N + i runs candidate c.
 
     `step(params, state, obs, first, costs, key) -> (env_action, coord_action, cost, state)` where
-    `params` has a leading candidate axis and `first[j]` says obs j starts an episode.
+    `params` has a leading candidate axis, `first[j]` says obs j starts an episode, and `key` is one key
+    or one key per slot (`episode_keys`).
     """
     C = num_candidates
-    core = _compiled_step(policy, novice.apply, expert.apply, C, bool(open_expert), float(temperature))
+    core = _compiled_step(policy, novice.apply, expert.apply, C, bool(open_expert), float(temperature),
+                          bool(bucket_expert))
 
     def init(num_envs: int) -> CoordState:
         return init_coord_state(policy, C, num_envs)

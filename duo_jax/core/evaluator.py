@@ -1,10 +1,11 @@
-"""Evaluation on a split's fixed levels: each env slot contributes its first episode.
+"""Evaluation on a split's fixed levels: every candidate plays every episode once, from its start.
 
 All candidates of a params grid run in one batched rollout (candidate-major slots), on the
-same levels, so their results are directly comparable.
+same levels and the same per-episode random streams, so their results are directly comparable.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,7 +15,7 @@ from absl import logging
 from tqdm.auto import tqdm
 
 from duo_jax.agents.agent import Agent
-from duo_jax.core.coordination import Costs, cost_of, make_coord_step, switched
+from duo_jax.core.coordination import CoordState, Costs, cost_of, episode_keys, make_coord_step, switched
 from duo_jax.core.policy import EXPERT, Policy
 
 EPISODE_FIELDS = ("base_reward", "length", "expert_steps", "switches")
@@ -46,16 +47,29 @@ def format_summary(s: dict) -> str:
     )
 
 
+MIN_SLOTS = 8  # the batch halves as episodes run out, down to this many slots per candidate
+
+
+@functools.lru_cache(maxsize=8)
+def _episode_keys():
+    return jax.jit(episode_keys)
+
+
 @dataclass
 class Evaluator:
     """A validation or test split with its novice/expert pair and costs.
 
-    `make_env(num_envs, repeats, round_idx)` builds a host vector env whose `num_envs * repeats`
-    slots play round `round_idx` of the split's fixed levels, repeated `repeats` times.
+    `make_env(num_slots)` builds a host `LevelEnv` (duo_jax.core.environment) with that many slots over the
+    split's `num_episodes` fixed levels. Each candidate owns `num_envs` slots (candidate-major: slot
+    c*N + i runs candidate c) and plays all `num_episodes` episodes through them: when a slot's episode ends,
+    it loads the candidate's next pending episode, and once fewer than half of a candidate's slots have an
+    episode left the batch is compacted to half its size (down to `MIN_SLOTS`), so almost every executed
+    slot-step counts. Every episode draws its random numbers from its own index (`episode_keys`), so the
+    results do not depend on the schedule, and the expert runs only on the slots that asked for it.
     """
 
     split: str
-    make_env: Callable[[int, int, int], Any]
+    make_env: Callable[[int], Any]
     novice: Agent
     expert: Agent
     costs: Costs
@@ -66,6 +80,9 @@ class Evaluator:
     temperature: float = 1.0
     progress: bool = True
 
+    def __post_init__(self):
+        self.last_stats: dict = {}
+
     def evaluate(self, policy: Policy, params: Any, key: jax.Array, costs: Costs | None = None) -> list[dict]:
         """`params` has a leading candidate axis; returns one summary per candidate."""
         return summaries(self.rollout(policy, params, key), self.costs if costs is None else costs)
@@ -74,41 +91,119 @@ class Evaluator:
         """Per-episode counts, arrays [C, num_episodes]: base_reward, length, expert_steps, switches.
 
         Costs are not applied here, so one rollout of a cost-independent policy scores every alpha.
+        `self.last_stats` then holds the executed and counted slot-steps of the rollout.
         """
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
-        init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature)
-        rounds = self.num_episodes // self.num_envs
-        parts = []
-        for r in range(rounds):
-            key, k = jax.random.split(key)
-            parts.append(self._rollout(init, step, params, C, r, k))
-        return {name: np.concatenate([p[name] for p in parts], axis=1) for name in parts[0]}
-
-    def _rollout(self, init, step, params, C: int, round_idx: int, key) -> dict:
-        N = self.num_envs
-        env = self.make_env(N, C, round_idx)
-        B = env.num_envs
-        obs, first = env.reset(), np.ones(B, bool)
-        state = init(B)
-        counts = {name: np.zeros(B, np.float64 if name == "base_reward" else np.int64) for name in EPISODE_FIELDS}
-        prev = np.zeros(B, np.int32)
-        active = np.ones(B, bool)
-        bar = tqdm(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
-        for _ in range(self.max_num_steps):
-            key, k = jax.random.split(key)
-            # Costs are recomputed per episode from the counts, so the step's own cost is not needed.
-            env_action, action, _, state = step(params, state, obs, first, NO_COSTS, k)
+        init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature,
+                                     bucket_expert=True)
+        keys_of = _episode_keys()
+        sched = Schedule(C, self.num_episodes, min(self.num_envs, self.num_episodes), self.max_num_steps)
+        env = self.make_env(sched.episode.size)
+        env.load(np.arange(sched.episode.size), sched.episode.ravel())
+        obs, first, prev = env.observe(), np.ones(sched.episode.size, bool), np.zeros(sched.episode.size, np.int32)
+        state = init(sched.episode.size)
+        bar = tqdm(total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+        while True:
+            keys = keys_of(key, np.maximum(sched.episode, 0).ravel(), sched.t.ravel())
+            env_action, action, _, state = step(params, state, obs, first, NO_COSTS, keys)
             env_action, action = jax.device_get((env_action, action))
             obs, reward, done = env.step(env_action)
-            counts = count_step(counts, action, prev, first, active, reward)
-            prev, first = action, done
-            active &= ~done
-            bar.update()
-            if not active.any():
+            starts, finished = sched.step(action, prev, first, reward, done)
+            bar.update(finished)
+            prev, first = action, starts
+            if starts.any():
+                env.load(np.flatnonzero(starts), sched.episode.ravel()[starts])
+                obs = env.observe()
+            if not sched.running():
                 break
+            keep = sched.compact()
+            if keep is not None:  # the batch halved: the running slots move to a smaller env
+                env, obs, first, prev = env.compact(keep), obs[keep], first[keep], prev[keep]
+                state = _take_slots(state, keep, C, sched.episode.shape[1])
         bar.close()
-        logging.info("%s: %d of %d episodes hit the %d-step cap", self.split, active.sum(), B, self.max_num_steps)
-        return {name: v.reshape(C, N) for name, v in counts.items()}
+        self.last_stats = sched.stats()
+        logging.info("%s: %d of %d episodes hit the %d-step cap; %.0f%% of executed slot-steps counted", self.split,
+                     sched.capped, C * self.num_episodes, self.max_num_steps,
+                     100 * self.last_stats["useful_step_fraction"])
+        return sched.out
+
+
+class Schedule:
+    """Which episode each slot plays, and the episodes' counts (numpy, on the host).
+
+    `episode[c, i]`: the episode slot i of candidate c plays (-1: none left for it); `t`: its steps so far;
+    `out`: the counts of finished episodes, arrays [C, num_episodes].
+    """
+
+    def __init__(self, C: int, num_episodes: int, n: int, max_num_steps: int):
+        self.C, self.E, self.T = C, num_episodes, max_num_steps
+        self.episode = np.tile(np.arange(n), (C, 1))
+        self.t = np.zeros((C, n), np.int64)
+        self.next = np.full(C, n)
+        self.acc = _zero_counts(C * n)
+        self.out = {name: np.zeros((C, num_episodes), v.dtype) for name, v in self.acc.items()}
+        self.executed = self.counted = self.capped = 0
+
+    def step(self, action, prev, first, reward, done) -> tuple[np.ndarray, int]:
+        """Count one step; finished episodes (done, or at the step cap) are written out and their slots take
+        their candidate's next pending episodes. Returns (the slots that start one, [C*n] bool; the number
+        of episodes finished)."""
+        C, n = self.episode.shape
+        active = (self.episode >= 0).ravel()
+        self.acc = count_step(self.acc, action, prev, first, active, reward)
+        self.executed, self.counted = self.executed + active.size, self.counted + int(active.sum())
+        self.t += active.reshape(C, n)
+        at_cap = active & ~done & (self.t.ravel() >= self.T)
+        self.capped += int(at_cap.sum())
+        ended = (active & done) | at_cap
+        if not ended.any():
+            return np.zeros(C * n, bool), 0
+        c_idx, s_idx = np.nonzero(ended.reshape(C, n))
+        for name in self.out:
+            self.out[name][c_idx, self.episode[c_idx, s_idx]] = self.acc[name][ended]
+            self.acc[name][ended] = 0
+        ended = ended.reshape(C, n)
+        new = self.next[:, None] + np.cumsum(ended, axis=1) - 1
+        starts = ended & (new < self.E)
+        self.episode = np.where(starts, new, np.where(ended, -1, self.episode))
+        self.next = np.minimum(self.next + ended.sum(1), self.E)
+        self.t[ended] = 0
+        return starts.ravel(), len(c_idx)
+
+    def running(self) -> int:
+        """The most slots any candidate still has an episode in."""
+        return int((self.episode >= 0).sum(1).max())
+
+    def compact(self) -> np.ndarray | None:
+        """Halve the slots per candidate (down to MIN_SLOTS) while the running ones fit; returns the kept
+        slots' old indices (candidate-major, running slots first), or None if nothing changed."""
+        n = old = self.episode.shape[1]
+        while self.running() <= n // 2 and n // 2 >= MIN_SLOTS:
+            n //= 2
+        if n == old:
+            return None
+        order = np.argsort(self.episode < 0, axis=1, kind="stable")[:, :n]
+        keep = (order + np.arange(self.C)[:, None] * old).ravel()
+        self.episode, self.t = np.take_along_axis(self.episode, order, 1), np.take_along_axis(self.t, order, 1)
+        self.acc = {name: v[keep] for name, v in self.acc.items()}
+        return keep
+
+    def stats(self) -> dict:
+        return {"executed_slot_steps": self.executed, "counted_steps": self.counted,
+                "useful_step_fraction": self.counted / max(self.executed, 1)}
+
+
+def _take_slots(state: CoordState, flat: np.ndarray, C: int, n: int) -> CoordState:
+    """The coordination state of slots `flat` (candidate-major, `n` per candidate)."""
+
+    def take(x):  # [C, n_old, ...] -> [C, n, ...]
+        return x.reshape(-1, *x.shape[2:])[flat].reshape(C, n, *x.shape[2:])
+
+    return CoordState(jax.tree_util.tree_map(take, state.policy_state), state.prev_action[flat])
+
+
+def _zero_counts(size: int) -> dict:
+    return {name: np.zeros(size, np.float64 if name == "base_reward" else np.int64) for name in EPISODE_FIELDS}
 
 
 def count_step(counts: dict, action, prev_action, first, active, reward) -> dict:

@@ -18,7 +18,7 @@ from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
-from duo_jax.core.coordination import coord_step_fn, init_coord_state
+from duo_jax.core.coordination import coord_step_fn, episode_keys, init_coord_state
 from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step
 from duo_jax.core.policy import Policy
 
@@ -49,6 +49,7 @@ def shard_batch(tree: Any, axis: int = 0) -> Any:
 # The progress bar of the rollout in flight, advanced from inside the scan by a host callback.
 _BAR: list = [None]
 PROGRESS_EVERY = 8  # steps between callbacks: each is a device-to-host sync
+ENV_STREAM = 2      # the env's share of an episode's step key (the policy and the base action use the others)
 
 
 def _tick(t, active):
@@ -62,7 +63,7 @@ def _tick(t, active):
 @functools.lru_cache(maxsize=32)
 def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N: int, T: int, open_expert: bool,
                       temperature: float, progress: bool):
-    step_fn = coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature)
+    step_fn = coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature, bucket_expert=True)
     reset = jax.vmap(env.reset, in_axes=(0, None))
     if hasattr(env, "step_env"):
         # Only first episodes count, so ended episodes need no reset: step without the auto-reset's work.
@@ -72,26 +73,28 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
         env_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
     @jax.jit
-    def rollout(params, novice_params, expert_params, env_params, level_keys, key):
+    def rollout(params, novice_params, expert_params, env_params, level_keys, episodes, key):
         obs, state = reset(level_keys, env_params)
         tile = lambda x: jnp.broadcast_to(x[None], (C, *x.shape)).reshape(C * N, *x.shape[1:])  # noqa: E731
         obs, state = jax.tree_util.tree_map(tile, (obs, state))
         B = C * N
         counts = {name: jnp.zeros(B, jnp.float32 if name == "base_reward" else jnp.int32) for name in EPISODE_FIELDS}
-        carry = (obs, state, init_coord_state(policy, C, B), jnp.ones(B, bool), jnp.ones(B, bool), counts, key)
+        episodes = jnp.tile(episodes, C)
+        carry = (obs, state, init_coord_state(policy, C, B), jnp.ones(B, bool), jnp.ones(B, bool), counts)
 
         def body(carry, t):
-            obs, state, cstate, first, active, counts, key = carry
+            obs, state, cstate, first, active, counts = carry
             if progress:
                 jax.lax.cond(t % PROGRESS_EVERY == 0, lambda: jax.debug.callback(_tick, t, active), lambda: None)
-            key, k_coord, k_env = jax.random.split(key, 3)
+            keys = episode_keys(key, episodes, jnp.full(B, t))  # each episode's own stream, as on the host
             env_action, action, _, new_cstate = step_fn(
-                params, novice_params, expert_params, cstate, obs, first, NO_COSTS, k_coord
+                params, novice_params, expert_params, cstate, obs, first, NO_COSTS, keys
             )
-            obs, state, reward, terminated, truncated = env_step(jax.random.split(k_env, B), state, env_action, env_params)[:5]
+            env_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, ENV_STREAM)
+            obs, state, reward, terminated, truncated = env_step(env_keys, state, env_action, env_params)[:5]
             done = terminated | truncated
             counts = count_step(counts, action, cstate.prev_action, first, active, reward)
-            return (obs, state, new_cstate, done, active & ~done, counts, key), None
+            return (obs, state, new_cstate, done, active & ~done, counts), None
 
         carry, _ = jax.lax.scan(body, carry, jnp.arange(T))
         return carry[5], carry[4]
@@ -116,11 +119,11 @@ class JaxEvaluator(Evaluator):
         keys = self.jax_split.level_keys(self.num_episodes, self.seed)
         parts, capped = [], 0
         for r in range(self.num_episodes // N):
-            key, k = jax.random.split(key)
             _BAR[0] = tqdm(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
             try:
+                episodes = jnp.arange(r * N, (r + 1) * N)
                 counts, active = run(params, self.novice.params, self.expert.params, self.jax_split.env_params,
-                                     shard_batch(keys[r * N:(r + 1) * N]), k)
+                                     shard_batch(keys[episodes]), shard_batch(episodes), key)
                 counts, active = jax.device_get((counts, active))
             finally:
                 _BAR[0].close()

@@ -15,7 +15,7 @@ from duo_jax.core.environment import EnvFamily
 @dataclass
 class TrainTask:
     """`make_env(num_envs, seed)` gives random levels of `split`; `make_fixed_env(num_episodes, num_envs,
-    round_idx, seed)` replays fixed levels of it. `workdir` is where an algorithm keeps the checkpoints
+    seed)` gives slots that play its fixed levels (a `LevelEnv`). `workdir` is where an algorithm keeps the checkpoints
     it resumes from (inside the experiment's partial directory)."""
 
     split: str
@@ -30,5 +30,5 @@ class TrainTask:
     def make_env(self, num_envs: int, seed: int = 0):
         return self.env.make_train_env(self.split, num_envs, seed)
 
-    def make_fixed_env(self, num_episodes: int, num_envs: int, round_idx: int = 0, seed: int = 0):
-        return self.env.make_eval_env(self.split, num_episodes, num_envs, 1, round_idx, seed)
+    def make_fixed_env(self, num_episodes: int, num_envs: int, seed: int = 0):
+        return self.env.make_eval_env(self.split, num_episodes, num_envs, seed)

@@ -76,26 +76,16 @@ class ProcgenEnv:
     first frame of its next episode (Procgen resets itself). Frames are uint8 [B, 64, 64, 3].
     """
 
-    def __init__(self, game: str, split: str, num_envs: int, seed: int = 0, levels: np.ndarray | None = None):
+    def __init__(self, game: str, split: str, num_envs: int, seed: int = 0):
         check_game(game)
         check_split(split)
         self.game, self.split, self.num_envs = game, split, num_envs
         s = SPLITS[split]
-        if levels is None:
-            self._env = _gym3_env(
-                num=num_envs, env_name=game, num_levels=s.num_levels, start_level=s.start_level,
-                distribution_mode=s.distribution_mode, rand_seed=seed,
-            )
-        else:
-            levels = np.asarray(levels)
-            if levels.shape != (num_envs,):
-                raise ValueError(f"levels must have shape ({num_envs},), got {levels.shape}.")
-            self._env = _gym3_env(
-                num=num_envs, env_name=game, num_levels=1, start_level=0,
-                distribution_mode=s.distribution_mode, rand_seed=seed,
-            )
-            self._env.callmethod("set_state", [_level_state(game, s.distribution_mode, int(l)) for l in levels])
-        self.levels = levels
+        self._env = self._make(num_levels=s.num_levels, start_level=s.start_level, rand_seed=seed)
+
+    def _make(self, **kwargs):
+        return _gym3_env(num=self.num_envs, env_name=self.game,
+                         distribution_mode=SPLITS[self.split].distribution_mode, **kwargs)
 
     def observe(self) -> np.ndarray:
         return self._env.observe()[1]["rgb"]
@@ -109,11 +99,40 @@ class ProcgenEnv:
         return obs["rgb"], reward.astype(np.float32), first.astype(bool)
 
 
-def make_eval_env(game: str, split: str, num_episodes: int, num_envs: int, repeats: int = 1,
-                  round_idx: int = 0, seed: int = 0) -> ProcgenEnv:
-    """Round `round_idx` of a split's fixed levels (`num_envs` of them), tiled `repeats` times (candidate-major)."""
-    levels = split_levels(split, num_episodes, seed)[round_idx * num_envs : (round_idx + 1) * num_envs]
-    return ProcgenEnv(game, split, num_envs * repeats, seed=seed, levels=np.tile(levels, repeats))
+class ProcgenLevelEnv(ProcgenEnv):
+    """Slots that play chosen fixed levels (a `LevelEnv`): a level's start state is captured once from a
+    single-level env (`get_state`) and written into a slot (`set_state`, about 0.1 ms), so a slot can
+    start any level at any step. `levels[e]` is the level seed of episode e."""
+
+    def __init__(self, game: str, split: str, num_envs: int, levels: np.ndarray, seed: int = 0):
+        check_game(game)
+        check_split(split)
+        self.game, self.split, self.num_envs = game, split, num_envs
+        self.levels = np.asarray(levels, np.int64)
+        self._env = self._make(num_levels=1, start_level=0, rand_seed=seed)
+        self._seed = seed
+
+    def _set_states(self, slots, states) -> None:
+        for slot, state in zip(np.asarray(slots).tolist(), states):
+            self._env.call_c_func("set_state", slot, state, len(state))
+
+    def load(self, slots: np.ndarray, episodes: np.ndarray) -> None:
+        mode = SPLITS[self.split].distribution_mode
+        self._set_states(slots, [_level_state(self.game, mode, int(self.levels[e])) for e in episodes])
+
+    def compact(self, slots: np.ndarray) -> "ProcgenLevelEnv":
+        states = self._env.callmethod("get_state")
+        new = ProcgenLevelEnv(self.game, self.split, len(slots), self.levels, self._seed)
+        new._set_states(range(len(slots)), [states[i] for i in np.asarray(slots).tolist()])
+        return new
+
+
+def make_eval_env(game: str, split: str, num_episodes: int, num_envs: int, seed: int = 0) -> ProcgenLevelEnv:
+    """`num_envs` slots over the split's `num_episodes` fixed levels (drawn with `seed`); each slot starts
+    on episode `slot % num_episodes`."""
+    env = ProcgenLevelEnv(game, split, num_envs, split_levels(split, num_episodes, seed), seed=seed)
+    env.load(np.arange(num_envs), np.arange(num_envs) % num_episodes)
+    return env
 
 
 def procgen_family(env_config) -> EnvFamily:

@@ -72,6 +72,32 @@ class JaxVecEnv:
         return np.asarray(obs), np.asarray(reward), np.asarray(terminated | truncated)
 
 
+class JaxLevelEnv(JaxVecEnv):
+    """Slots that play chosen fixed levels (a `LevelEnv`): loading episode e resets its slot with the
+    split's level key e."""
+
+    def __init__(self, env, level_keys: jax.Array, num_envs: int, seed: int = 0):
+        self.level_keys = level_keys
+        super().__init__(env, level_keys[jnp.arange(num_envs) % level_keys.shape[0]], seed)
+        self._env = env
+
+    def load(self, slots, episodes) -> None:
+        slots = jnp.asarray(slots)
+        obs, state = self._reset(self.level_keys[jnp.asarray(episodes)], self._params)
+        self._obs = self._obs.at[slots].set(obs)
+        self._state = jax.tree_util.tree_map(lambda x, y: x.at[slots].set(y), self._state, state)
+
+    def observe(self) -> np.ndarray:
+        return np.asarray(self._obs)
+
+    def compact(self, slots) -> "JaxLevelEnv":
+        new = JaxLevelEnv(self._env, self.level_keys, len(slots))
+        slots = jnp.asarray(slots)
+        new._obs, new._state = self._obs[slots], jax.tree_util.tree_map(lambda x: x[slots], self._state)
+        new._key = self._key
+        return new
+
+
 def gridworld_family(env_config) -> EnvFamily:
     """`env_config.game`: distshift, lavagap or doorkey."""
     game = env_config.game
@@ -81,9 +107,8 @@ def gridworld_family(env_config) -> EnvFamily:
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), 100 + SPLITS[split]), num_envs)
         return JaxVecEnv(make(task_of(game, split)), keys, seed)
 
-    def make_eval_env(split, num_episodes, num_envs, repeats=1, round_idx=0, seed=0):
-        keys = level_keys(split, num_episodes, seed)[round_idx * num_envs:(round_idx + 1) * num_envs]
-        return JaxVecEnv(make(task_of(game, split)), jnp.tile(keys, (repeats, 1)), seed)
+    def make_eval_env(split, num_episodes, num_envs, seed=0):
+        return JaxLevelEnv(make(task_of(game, split)), level_keys(split, num_episodes, seed), num_envs, seed)
 
     def jax_split(split):
         env = make(task_of(game, split))

@@ -1,0 +1,275 @@
+"""Benchmark: the Procgen path — coordinated evaluation and agent PPO training, on whatever JAX sees.
+
+    python benchmarks/bench_procgen.py [--quick] [--note TEXT] [--out PATH]
+
+1. Forward-pass ceilings: one agent's jitted forward pass at each batch size (images/s), the most
+   counted steps/s an evaluation could reach if it did nothing but run the novice once per step.
+2. Coordinated evaluation: the real `Evaluator` on coinrun's hard test levels, ask_every_k (k = 5 for
+   one candidate; k in 1, 2, 5, 10 for four), with the shipped small_cnn agents or freshly initialised
+   IMPALA CNNs, at 64 and 256 slots per candidate. Counted steps/s (steps of episodes that count),
+   executed slot-steps/s (every slot stepped, counted or not), their ratio `useful_step_fraction`, and
+   counted steps/s as a fraction of the ceiling. The wall time includes everything after a first
+   (compiling) evaluation and the capture of the levels' start states (timed apart): loading levels into
+   slots, compaction and bookkeeping.
+3. Overlap: the env stepped (Procgen's own threads, between `act` and `observe`) while the novice's forward
+   pass runs, against the two one after the other.
+4. Agent PPO training: `duo_jax.agents.ppo.train` on coinrun's train split (the configs/train_agent.py
+   settings: 64 envs x 256 steps, 3 epochs x 8 minibatches), env-steps/s of the iterations after the
+   first (compiling) one.
+
+Writes benchmarks/results/procgen.json (or --out) with the machine's load and the library versions, and
+prints a Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import runpy
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import duo_jax
+from duo_jax.agents import ppo
+from duo_jax.agents.agent import init_agent, load_agent
+from duo_jax.core.coordination import Costs
+from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.policy import stack_params
+from duo_jax.envs.procgen import (
+    NUM_ACTIONS, OBS_SHAPE, SPLITS, ProcgenEnv, _level_state, make_eval_env, split_levels,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "procgen.json"
+GAME, SPLIT = "coinrun", "test"
+perf = time.perf_counter
+# (model, candidates, slots per candidate, episodes per candidate); the IMPALA rows with one candidate are
+# the setting measured against the PyTorch reference in issue 12 (64 envs, ask_every_k k=5, 256-step cap).
+EVALUATIONS = {
+    False: [("small_cnn", 1, 64, 1024), ("small_cnn", 1, 256, 1024), ("small_cnn", 4, 64, 512),
+            ("small_cnn", 4, 256, 1024), ("impala_cnn", 1, 64, 64), ("impala_cnn", 1, 64, 256),
+            ("impala_cnn", 4, 64, 128)],
+    True: [("small_cnn", 1, 64, 64), ("impala_cnn", 1, 64, 64)],
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def agents(model: str):
+    if model == "small_cnn":
+        return load_agent(str(REPO / "agents/coinrun/novice/agent")), load_agent(str(REPO / "agents/coinrun/expert/agent"))
+    k1, k2 = jax.random.split(jax.random.PRNGKey(1))
+    return init_agent(k1, model, NUM_ACTIONS, OBS_SHAPE), init_agent(k2, model, NUM_ACTIONS, OBS_SHAPE)
+
+
+def forward_ceiling(agent, batch: int, target_s: float) -> float:
+    """Images/s of one jitted forward pass at this batch (median of repeats)."""
+    fwd = jax.jit(agent.apply)
+    obs = jnp.asarray(np.random.default_rng(0).integers(0, 255, (batch, *OBS_SHAPE)), jnp.uint8)
+    jax.block_until_ready(fwd(agent.params, obs))
+    times = []
+    t_end = perf() + target_s
+    while perf() < t_end or len(times) < 3:
+        t = perf()
+        jax.block_until_ready(fwd(agent.params, obs))
+        times.append(perf() - t)
+    return batch / float(np.median(times))
+
+
+def env_rate(batch: int, target_s: float) -> float:
+    """Env-steps/s of the fixed-level env alone at this batch, random actions."""
+    env = make_eval_env(GAME, SPLIT, batch, batch, 0)
+    rng = np.random.default_rng(0)
+    steps, t0 = 0, perf()
+    while perf() - t0 < target_s or steps < 5:
+        env.step(rng.integers(0, NUM_ACTIONS, batch, dtype=np.int32))
+        steps += 1
+    return batch * steps / (perf() - t0)
+
+
+def overlap_probe(batch: int, reps: int) -> dict:
+    """Does stepping Procgen (its C++ threads run between `act` and `observe`) while the novice's forward pass
+    runs save time on this machine? Times each alone, and interleaved: act, forward pass, observe."""
+    agent = agents("small_cnn")[0]
+    fwd = jax.jit(agent.apply)
+    env = make_eval_env(GAME, SPLIT, batch, batch, 0)
+    obs, action = env.observe(), np.zeros(batch, np.int32)
+    jax.block_until_ready(fwd(agent.params, obs))
+
+    def timed(body) -> float:
+        t = perf()
+        for _ in range(reps):
+            body()
+        return (perf() - t) / reps
+
+    f = timed(lambda: jax.block_until_ready(fwd(agent.params, obs)))
+    e = timed(lambda: env.step(action))
+
+    def both():
+        env._env.act(action)
+        jax.block_until_ready(fwd(agent.params, obs))
+        env._env.observe()
+
+    o = timed(both)
+    return {"batch": batch, "forward_s": f, "env_step_s": e, "serial_s": f + e, "overlapped_s": o,
+            "saving": 1 - o / (f + e), "loadavg": loadavg()}
+
+
+def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: int) -> dict:
+    novice, expert = agents(model)
+    ks = (5,) if C == 1 else (1, 2, 5, 10)
+    params = stack_params([{"k": np.int32(k)} for k in ks])
+
+    def evaluator(num_episodes):
+        return Evaluator(SPLIT, lambda k: make_eval_env(GAME, SPLIT, num_episodes, k, 0), novice, expert,
+                         Costs(0.0, 0.0, 0.0), num_episodes=num_episodes, num_envs=N, max_num_steps=max_num_steps,
+                         progress=False)
+
+    policy = duo_jax.make_policy("ask_every_k")
+    t = perf()
+    evaluator(N).evaluate(policy, params, jax.random.PRNGKey(0))  # compiles every batch size the run will use
+    first_s = perf() - t
+    t = perf()
+    for level in split_levels(SPLIT, episodes, 0):  # start states are captured once per level and process
+        _level_state(GAME, SPLITS[SPLIT].distribution_mode, int(level))
+    capture_s = perf() - t
+    ev = evaluator(episodes)
+    t = perf()
+    summaries = ev.evaluate(policy, params, jax.random.PRNGKey(1))
+    wall = perf() - t
+    st = ev.last_stats
+    return {
+        "model": model, "candidates": C, "slots_per_candidate": N, "episodes_per_candidate": episodes,
+        "k_values": list(ks), "max_num_steps": max_num_steps, "wall_s": wall, "first_call_s": first_s,
+        "level_capture_s": capture_s,
+        "counted_steps": st["counted_steps"], "executed_slot_steps": st["executed_slot_steps"],
+        "useful_step_fraction": st["useful_step_fraction"],
+        "counted_steps_per_s": st["counted_steps"] / wall, "executed_slot_steps_per_s": st["executed_slot_steps"] / wall,
+        "expert_fraction": [round(s["expert_fraction"], 4) for s in summaries],
+        "loadavg": loadavg(),
+    }
+
+
+def bench_training(model: str, num_envs: int, num_steps: int, iterations: int) -> dict:
+    """Env-steps/s of `iterations` PPO iterations, the trainer as shipped: the time of a run of 1 + iterations
+    minus that of a run of 1 (both compile the same functions), after a discarded warm-up run."""
+    config = runpy.run_path(str(REPO / "configs/train_agent.py"))["get_config"]()
+    config.model.name = model
+    config.ppo.num_envs, config.ppo.num_steps = num_envs, num_steps
+    config.ppo.checkpoint_every = 10**9
+    per_iter = num_envs * num_steps
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (0, 1, 1 + iterations):
+            config.out_dir = os.path.join(tmp, f"run{n}")
+            config.ppo.total_steps = max(n, 1) * per_iter
+            t = perf()
+            ppo.train(config, lambda game, split, k, seed: ProcgenEnv(game, split, k, seed=seed))
+            times[n] = perf() - t
+    dt = times[1 + iterations] - times[1]
+    return {
+        "model": model, "num_envs": num_envs, "num_steps": num_steps, "num_epochs": config.ppo.num_epochs,
+        "num_minibatches": config.ppo.num_minibatches, "iterations_timed": iterations,
+        "env_steps_per_s": iterations * per_iter / dt, "first_iteration_s": times[1], "loadavg": loadavg(),
+    }
+
+
+def meta(quick: bool, note: str) -> dict:
+    def version(dist):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick, "note": note, "python": platform.python_version(), "platform": platform.platform(),
+        "processor": platform.processor(), "jax": jax.__version__, "jaxlib": version("jaxlib"),
+        "flax": version("flax"), "numpy": np.__version__, "procgen": version("procgen-mirror") or version("procgen"),
+        "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()], "cpu_count": os.cpu_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""), "loadavg_start": loadavg(),
+    }
+
+
+def markdown(r: dict) -> str:
+    m = r["meta"]
+    lines = [f"Procgen benchmark — jax {m['jax']} on {m['backend']}, {m['cpu_count']} CPUs, "
+             f"load {m['loadavg_start']} -> {m['loadavg_end']}" + (" (quick)" if m["quick"] else ""), "",
+             "| model | candidates | slots/cand. | episodes/cand. | counted steps/s | executed slot-steps/s "
+             "| useful fraction | forward ceiling (img/s) | counted / ceiling | ceiling with env steps | counted / it "
+             "| expert fraction |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for e in r["evaluation"]:
+        lines.append(f"| {e['model']} | {e['candidates']} | {e['slots_per_candidate']} | {e['episodes_per_candidate']} "
+                     f"| {e['counted_steps_per_s']:,.0f} | {e['executed_slot_steps_per_s']:,.0f} "
+                     f"| {e['useful_step_fraction']:.3f} | {e['ceiling_images_per_s']:,.0f} "
+                     f"| {e['fraction_of_ceiling']:.2f} | {e['ceiling_with_env_steps_per_s']:,.0f} "
+                     f"| {e['fraction_of_ceiling_with_env']:.2f} | {e['expert_fraction']} |")
+    lines += ["", "| batch | forward pass | env step | serial | env stepped during the forward pass |",
+              "|---:|---:|---:|---:|---:|"]
+    for o in r["overlap"]:
+        lines.append(f"| {o['batch']} | {o['forward_s']*1e3:.1f} ms | {o['env_step_s']*1e3:.1f} ms "
+                     f"| {o['serial_s']*1e3:.1f} ms | {o['overlapped_s']*1e3:.1f} ms ({o['saving']:+.0%}) |")
+    lines += ["", "| model | envs x steps | epochs x minibatches | PPO env-steps/s |", "|---|---|---|---:|"]
+    for t in r["training"]:
+        lines.append(f"| {t['model']} | {t['num_envs']} x {t['num_steps']} | {t['num_epochs']} x "
+                     f"{t['num_minibatches']} | {t['env_steps_per_s']:,.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke check: few episodes, one training iteration")
+    ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
+    ap.add_argument("--out", default=None, help=f"results JSON (default {RESULTS}; with --quick, *.quick.json)")
+    args = ap.parse_args()
+    out = Path(args.out) if args.out else (RESULTS.with_suffix(".quick.json") if args.quick else RESULTS)
+
+    result = {"meta": meta(args.quick, args.note), "evaluation": [], "training": []}
+    ceilings, envs = {}, {}
+    target = 0.5 if args.quick else 3.0
+    for model, C, N, episodes in EVALUATIONS[args.quick]:
+        key = (model, C * N)
+        if key not in ceilings:
+            ceilings[key] = forward_ceiling(agents(model)[0], C * N, target)
+        if C * N not in envs:
+            envs[C * N] = env_rate(C * N, target)
+        row = bench_evaluation(model, C, N, episodes, 256)
+        row["ceiling_images_per_s"] = ceilings[key]
+        row["fraction_of_ceiling"] = row["counted_steps_per_s"] / ceilings[key]
+        # On a CPU the env and the network share the cores: one env step plus one forward pass per step.
+        row["env_steps_per_s_alone"] = envs[C * N]
+        row["ceiling_with_env_steps_per_s"] = 1 / (1 / ceilings[key] + 1 / envs[C * N])
+        row["fraction_of_ceiling_with_env"] = row["counted_steps_per_s"] / row["ceiling_with_env_steps_per_s"]
+        log(f"eval {model} C={C} N={N} E={episodes}: {row['counted_steps_per_s']:,.0f} counted/s, "
+            f"useful {row['useful_step_fraction']:.3f}, {row['fraction_of_ceiling']:.2f} of ceiling")
+        result["evaluation"].append(row)
+    result["overlap"] = [overlap_probe(b, 10 if args.quick else 50) for b in (64, 256)]
+    for model, steps, iters in (("small_cnn", 256, 1 if args.quick else 3), ("impala_cnn", 16, 1 if args.quick else 2)):
+        row = bench_training(model, 64, steps, iters)
+        log(f"train {model}: {row['env_steps_per_s']:,.0f} env-steps/s")
+        result["training"].append(row)
+    result["meta"]["loadavg_end"] = loadavg()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(markdown(result))
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
