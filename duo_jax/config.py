@@ -28,7 +28,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.evaluation = ml_collections.ConfigDict(
         dict(
             num_episodes=256,
-            num_envs=256,           # episodes run in num_episodes / num_envs rounds
+            num_envs=64,            # env slots per candidate; each plays episodes until none is left
             max_num_steps=256,
             seed=0,                 # picks the fixed levels of each split
             validation_splits=("val_sim", "val_true"),
