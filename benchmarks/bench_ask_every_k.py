@@ -14,12 +14,7 @@ and CPU count are recorded: numbers taken on a busy machine are lower than on an
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import importlib.metadata
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +26,7 @@ import jax.numpy as jnp
 
 import duo_jax
 from duo_jax.core.policy import EXPERT, NOVICE
+from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask_every_k.json"
 K = 5                                  # k of the decision benchmark
@@ -40,10 +36,6 @@ perf = time.perf_counter
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,31 +150,10 @@ def bench_decision(batch_sizes, repeats: int, target_s: float) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 
 def environment_info(quick: bool, note: str) -> dict:
-    def version(dist):
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick,
-        "note": note,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "jax": jax.__version__,
-        "jaxlib": version("jaxlib"),
-        "numpy": np.__version__,
-        "procgen": version("procgen-mirror") or version("procgen"),
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "loadavg_start": loadavg(),
-        "reference_note": ("The reference loop writes each action into a torch tensor "
-                           "(action = torch.zeros(B).long(); action[i] = ...); this benchmark uses numpy "
-                           "arrays instead, which is faster per element, so the speed-up is a lower bound."),
-    }
+    return machine_info(quick=quick, note=note, reference_note=(
+        "The reference loop writes each action into a torch tensor (action = torch.zeros(B).long(); "
+        "action[i] = ...); this benchmark uses numpy arrays instead, which is faster per element, so the "
+        "speed-up is a lower bound."))
 
 
 def markdown(result: dict) -> str:
@@ -207,11 +178,7 @@ def markdown(result: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke check: small repeats and short runs")
-    ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
-    ap.add_argument("--out", default=None, help=f"results JSON path (default {RESULTS}; with --quick, *.quick.json)")
-    args = ap.parse_args()
+    args, out = parse_args(__doc__, RESULTS, "smoke check: small repeats and short runs")
 
     if args.quick:
         decision_cfg = dict(batch_sizes=(128, 1024, 16384), repeats=5, target_s=0.002)
@@ -222,7 +189,6 @@ def main() -> None:
     result["decision"] = bench_decision(**decision_cfg)
     result["meta"]["loadavg_end"] = loadavg()
 
-    out = Path(args.out) if args.out else (RESULTS.with_suffix(".quick.json") if args.quick else RESULTS)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(markdown(result))

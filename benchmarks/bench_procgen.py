@@ -22,12 +22,8 @@ prints a Markdown table.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import importlib.metadata
 import json
 import os
-import platform
 import runpy
 import sys
 import tempfile
@@ -47,6 +43,7 @@ from duo_jax.core.policy import stack_params
 from duo_jax.envs.procgen import (
     NUM_ACTIONS, OBS_SHAPE, SPLITS, ProcgenEnv, _level_state, make_eval_env, split_levels,
 )
+from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "procgen.json"
@@ -64,10 +61,6 @@ EVALUATIONS = {
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def agents(model: str):
@@ -189,23 +182,6 @@ def bench_training(model: str, num_envs: int, num_steps: int, iterations: int) -
     }
 
 
-def meta(quick: bool, note: str) -> dict:
-    def version(dist):
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick, "note": note, "python": platform.python_version(), "platform": platform.platform(),
-        "processor": platform.processor(), "jax": jax.__version__, "jaxlib": version("jaxlib"),
-        "flax": version("flax"), "numpy": np.__version__, "procgen": version("procgen-mirror") or version("procgen"),
-        "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()], "cpu_count": os.cpu_count(),
-        "xla_flags": os.environ.get("XLA_FLAGS", ""), "loadavg_start": loadavg(),
-    }
-
-
 def markdown(r: dict) -> str:
     m = r["meta"]
     lines = [f"Procgen benchmark — jax {m['jax']} on {m['backend']}, {m['cpu_count']} CPUs, "
@@ -233,14 +209,9 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke check: few episodes, one training iteration")
-    ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
-    ap.add_argument("--out", default=None, help=f"results JSON (default {RESULTS}; with --quick, *.quick.json)")
-    args = ap.parse_args()
-    out = Path(args.out) if args.out else (RESULTS.with_suffix(".quick.json") if args.quick else RESULTS)
+    args, out = parse_args(__doc__, RESULTS, "smoke check: few episodes, one training iteration")
 
-    result = {"meta": meta(args.quick, args.note), "evaluation": [], "training": []}
+    result = {"meta": machine_info(quick=args.quick, note=args.note), "evaluation": [], "training": []}
     ceilings, envs = {}, {}
     target = 0.5 if args.quick else 3.0
     for model, C, N, episodes in EVALUATIONS[args.quick]:
