@@ -56,7 +56,7 @@ def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_
 
 def base_action(action, novice_logits, expert_logits, key, temperature: float):
     """The environment action, sampled from the expert's logits where the coordinator asked for it, else from
-    the novice's: one draw per env, not one per agent. `key`: one key, or one key per env ([B, 2])."""
+    the novice's: one draw per env, not one per agent. `key`: one key, or one key per env (`is_key_batch`)."""
     logits = jnp.where((action == EXPERT)[:, None], expert_logits, novice_logits)
     if is_key_batch(key):
         return jax.vmap(lambda k, x: sample_action(x, k, temperature))(key, logits)

@@ -6,7 +6,9 @@ vector env (`set_state`), so every candidate and every method sees the same leve
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +51,10 @@ def check_split(split: str) -> None:
 
 
 def _gym3_env(**kwargs):
-    from procgen import ProcgenGym3Env  # imported lazily: it prints gym deprecation banners
+    # Imported lazily, and quietly: importing procgen imports gym, which prints an "unmaintained" notice to
+    # stderr every time; duo_jax uses gym3's interface only.
+    with contextlib.redirect_stderr(io.StringIO()):
+        from procgen import ProcgenGym3Env
 
     return ProcgenGym3Env(**kwargs)
 
