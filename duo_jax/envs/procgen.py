@@ -106,8 +106,8 @@ class ProcgenEnv:
 
 class ProcgenLevelEnv(ProcgenEnv):
     """Slots that play chosen fixed levels (a `LevelEnv`): a level's start state is captured once from a
-    single-level env (`get_state`) and written into a slot (`set_state`, about 0.1 ms), so a slot can
-    start any level at any step. `levels[e]` is the level seed of episode e."""
+    single-level env (`get_state`) and written into a slot (`set_state`, cheaper than an env step), so a
+    slot can start any level at any step. `levels[e]` is the level seed of episode e."""
 
     def __init__(self, game: str, split: str, num_envs: int, levels: np.ndarray, seed: int = 0):
         check_game(game)
