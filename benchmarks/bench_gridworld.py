@@ -102,8 +102,8 @@ def evaluators(game: str, batch: int, steps: int):
     family = gridworld_family(type("EnvConfig", (), {"game": game})())
     N = batch // len(CANDIDATES)
 
-    def make_env(n, repeats, round_idx):
-        return family.make_eval_env("test", N, n, repeats, round_idx, 0)
+    def make_env(n):
+        return family.make_eval_env("test", N, n, 0)
 
     novice, expert = agent(game, "novice", 0), agent(game, "expert", 1)
     args = ("test", make_env, novice, expert, Costs(0.4, 0.0, 0.01), N, N, steps, False, 1.0, False)
