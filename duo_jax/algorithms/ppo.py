@@ -30,9 +30,9 @@ from duo_jax.agents.ppo import Batch, ReturnNormalizer, make_update
 from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
 from duo_jax.core import checkpoint
-from duo_jax.core.coordination import Costs, asked_expert_logits, base_action, coordinator_obs, observe, step_cost
+from duo_jax.core.coordination import Costs, acting_expert_logits, base_action, observe, step_cost
 from duo_jax.core.evaluator import format_summary
-from duo_jax.core.policy import EXPERT, stack_params
+from duo_jax.core.policy import stack_params
 from duo_jax.core.registry import register_algorithm
 from duo_jax.core.task import TrainTask
 from duo_jax.policies.features import check_feature_type, extract
@@ -67,15 +67,14 @@ def _compiled(feature_type: str, hidden_dim: int, novice_apply, expert_apply, op
     @jax.jit
     def step(params, novice_params, expert_params, obs, prev_action, first, costs: Costs, key):
         k_pol, k_act = jax.random.split(key)
-        novice_out = novice_apply(novice_params, obs)
-        expert_out = expert_apply(expert_params, obs) if open_expert else None
-        features = extract(coordinator_obs(obs, novice_out, expert_out, open_expert), feature_type)
+        # Unless the coordinator reads the expert, the expert runs only on the envs that asked for it.
+        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs,
+                                               open_expert, expert_on_all=False)
+        features = extract(cobs, feature_type)
         logits, value, _ = net.apply(params, features)
         action = jax.random.categorical(k_pol, logits, axis=-1).astype(jnp.int32)
         logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
-        # Unless the coordinator reads the expert, the expert runs only on the envs that asked for it.
-        expert_logits = expert_out[0] if open_expert else asked_expert_logits(
-            expert_apply, expert_params, obs, action == EXPERT, novice_out[0].shape[-1])
+        expert_logits = acting_expert_logits(expert_apply, expert_params, obs, expert_out, action)
         env_action = base_action(action, novice_out[0], expert_logits, k_act, temperature)
         return env_action, action, logp, value, step_cost(action, prev_action, first, costs), features
 

@@ -48,10 +48,23 @@ def coordinator_obs(obs, novice_out: tuple, expert_out: tuple | None, open_exper
     return cobs
 
 
-def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert: bool):
-    """Both agents' forward passes and the coordinator observation built from them."""
-    novice_out, expert_out = novice_apply(novice_params, obs), expert_apply(expert_params, obs)
+def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_expert: bool,
+            expert_on_all: bool = True):
+    """The agents' forward passes and the coordinator observation built from them. The expert runs here on
+    every env when the coordinator reads it (`open_expert`) or `expert_on_all`; otherwise its output is None
+    and `acting_expert_logits` runs it after the decision, on the envs that asked only. (Under `vmap`, as
+    in the all-JAX trainers, keep `expert_on_all`: a vmapped switch runs every branch.)"""
+    novice_out = novice_apply(novice_params, obs)
+    expert_out = expert_apply(expert_params, obs) if open_expert or expert_on_all else None
     return novice_out, expert_out, coordinator_obs(obs, novice_out, expert_out, open_expert)
+
+
+def acting_expert_logits(expert_apply, expert_params, obs, expert_out, action):
+    """The expert's logits for the base action: from `observe`'s full pass, or, where it skipped the
+    expert, from a pass over the envs that asked (`asked_expert_logits`)."""
+    if expert_out is not None:
+        return expert_out[0]
+    return asked_expert_logits(expert_apply, expert_params, obs, action == EXPERT)
 
 
 def base_action(action, novice_logits, expert_logits, key, temperature: float):
@@ -81,12 +94,13 @@ def expert_buckets(num_envs: int) -> tuple[int, ...]:
     return tuple(sorted({0, *(max(1, num_envs // d) for d in (8, 4, 2)), num_envs}))
 
 
-def asked_expert_logits(expert_apply, expert_params, obs, ask, num_actions: int):
+def asked_expert_logits(expert_apply, expert_params, obs, ask):
     """The expert's logits where `ask` (zeros elsewhere), from a forward pass over the envs that asked only:
     they are gathered into the smallest of `expert_buckets` that holds them (fixed shapes, one compiled
     branch per size), so at a 5% expert fraction the expert costs about an eighth of a full pass."""
     B = ask.shape[0]
     sizes = expert_buckets(B)
+    num_actions = jax.eval_shape(expert_apply, expert_params, obs[:1])[0].shape[-1]
     row = jnp.clip(jnp.cumsum(ask) - 1, 0)  # each asking env's row in the bucket
 
     def branch(size):
@@ -111,10 +125,8 @@ def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_exper
 
     `key` is one key, or one key per env (see `episode_keys`). The policy acts on each env as a batch of
     one (`vmap` over envs), so its draws come from that env's key alone. `bucket_expert` runs the expert
-    only on the envs that asked (`asked_expert_logits`; evaluation only: under `vmap` a switch would run
-    every branch); with `open_expert` the coordinator sees the expert's outputs, so the expert runs on all.
+    only on the envs that asked (`observe`; evaluation only: under `vmap` a switch would run every branch).
     """
-    bucket_expert = bucket_expert and not open_expert
 
     def split_c(x):
         return x.reshape(C, x.shape[0] // C, *x.shape[1:])
@@ -130,19 +142,14 @@ def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_exper
         B = obs.shape[0]
         keys = key if is_key_batch(key) else jax.random.split(key, B)
         keys = jax.vmap(jax.random.split)(keys)  # [B, 2, 2]: the policy's and the base action's
-        novice_out = novice_apply(novice_params, obs)
-        expert_out = None if bucket_expert else expert_apply(expert_params, obs)
-        cobs = coordinator_obs(obs, novice_out, expert_out, open_expert)
+        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs,
+                                               open_expert, expert_on_all=not bucket_expert)
         pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
         action, pstate = jax.vmap(jax.vmap(act_one, in_axes=(None, 0, 0, 0)))(
             params, pstate, jax.tree_util.tree_map(split_c, cobs), split_c(keys[:, 0])
         )
         action = action.reshape(-1).astype(jnp.int32)
-        if bucket_expert:
-            expert_logits = asked_expert_logits(expert_apply, expert_params, obs, action == EXPERT,
-                                                novice_out[0].shape[-1])
-        else:
-            expert_logits = expert_out[0]
+        expert_logits = acting_expert_logits(expert_apply, expert_params, obs, expert_out, action)
         env_action = base_action(action, novice_out[0], expert_logits, keys[:, 1], temperature)
         cost = step_cost(action, state.prev_action, first, costs)
         return env_action, action, cost, CoordState(pstate, action)
