@@ -88,9 +88,6 @@ class FakeEnv:
         obs[:] = (self.t % 256).astype(np.uint8)[:, None, None, None]
         return obs
 
-    def reset(self) -> np.ndarray:
-        return self.observe()
-
     def step(self, action):
         action = np.asarray(action)
         assert action.shape == (self.num_envs,)

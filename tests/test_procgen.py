@@ -7,7 +7,8 @@ from duo_jax.envs.procgen import GAMES, ProcgenEnv, make_eval_env
 @pytest.mark.parametrize("game", GAMES)
 def test_every_game_replays_its_fixed_levels(game):
     """Two candidates on the same fixed levels see identical frames under identical actions."""
-    env = make_eval_env(game, "val_true", num_episodes=2, num_envs=4)   # slot i plays level i % 2
+    env = make_eval_env(game, "val_true", num_episodes=2, num_envs=4)
+    env.load(np.arange(4), np.arange(4) % 2)                             # slot i plays level i % 2
     obs = env.observe()
     assert obs.shape == (4, 64, 64, 3) and obs.dtype == np.uint8
     for a in range(3):

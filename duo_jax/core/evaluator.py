@@ -5,7 +5,6 @@ same levels and the same per-episode random streams, so their results are direct
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -50,9 +49,7 @@ def format_summary(s: dict) -> str:
 MIN_SLOTS = 8  # the batch halves as episodes run out, down to this many slots per candidate
 
 
-@functools.lru_cache(maxsize=8)
-def _episode_keys():
-    return jax.jit(episode_keys)
+_episode_keys = jax.jit(episode_keys)
 
 
 @dataclass
@@ -96,7 +93,6 @@ class Evaluator:
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
         init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature,
                                      bucket_expert=True)
-        keys_of = _episode_keys()
         sched = Schedule(C, self.num_episodes, min(self.num_envs, self.num_episodes), self.max_num_steps)
         env = self.make_env(sched.episode.size)
         env.load(np.arange(sched.episode.size), sched.episode.ravel())
@@ -104,7 +100,7 @@ class Evaluator:
         state = init(sched.episode.size)
         bar = tqdm(total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
         while True:
-            keys = keys_of(key, np.maximum(sched.episode, 0).ravel(), sched.t.ravel())
+            keys = _episode_keys(key, np.maximum(sched.episode, 0).ravel(), sched.t.ravel())
             env_action, action, _, state = step(params, state, obs, first, NO_COSTS, keys)
             env_action, action = jax.device_get((env_action, action))
             obs, reward, done = env.step(env_action)

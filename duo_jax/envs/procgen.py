@@ -133,11 +133,9 @@ class ProcgenLevelEnv(ProcgenEnv):
 
 
 def make_eval_env(game: str, split: str, num_episodes: int, num_envs: int, seed: int = 0) -> ProcgenLevelEnv:
-    """`num_envs` slots over the split's `num_episodes` fixed levels (drawn with `seed`); each slot starts
-    on episode `slot % num_episodes`."""
-    env = ProcgenLevelEnv(game, split, num_envs, split_levels(split, num_episodes, seed), seed=seed)
-    env.load(np.arange(num_envs), np.arange(num_envs) % num_episodes)
-    return env
+    """`num_envs` slots over the split's `num_episodes` fixed levels (drawn with `seed`); a slot plays a fixed
+    level once the caller `load`s one into it."""
+    return ProcgenLevelEnv(game, split, num_envs, split_levels(split, num_episodes, seed), seed=seed)
 
 
 def procgen_family(env_config) -> EnvFamily:

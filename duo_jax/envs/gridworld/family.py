@@ -9,6 +9,7 @@ algorithms that step envs from the host (novice rollouts, the PPO coordinator).
 """
 from __future__ import annotations
 
+import copy
 import functools
 
 import jax
@@ -48,7 +49,19 @@ def level_keys(split: str, num_episodes: int, seed: int) -> jax.Array:
 
 @functools.lru_cache(maxsize=32)
 def _vec_fns(env):
-    return jax.jit(jax.vmap(env.reset, in_axes=(0, None))), jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    """The batch's jitted reset, step, and load: reset the slots where `mask` from their `keys`, keep the
+    others (every slot is passed, so the shapes, and the compiled function, never change)."""
+    reset = jax.vmap(env.reset, in_axes=(0, None))
+
+    def load(obs, state, keys, mask, params):
+        new_obs, new_state = reset(keys, params)
+
+        def pick(new, old):
+            return jnp.where(mask.reshape(-1, *[1] * (old.ndim - 1)), new, old)
+
+        return pick(new_obs, obs), jax.tree_util.tree_map(pick, new_state, state)
+
+    return jax.jit(reset), jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None))), jax.jit(load)
 
 
 class JaxVecEnv:
@@ -56,13 +69,15 @@ class JaxVecEnv:
 
     def __init__(self, env, keys: jax.Array, seed: int = 0):
         self.num_envs = int(keys.shape[0])
-        self._reset, self._step = _vec_fns(env)
+        self._reset, self._step, self._load = _vec_fns(env)
         self._params = env.default_params()
         self._obs, self._state = self._reset(keys, self._params)
         self._key = jax.random.PRNGKey(seed + 7919)
 
-    def reset(self) -> np.ndarray:
+    def observe(self) -> np.ndarray:
         return np.asarray(self._obs)
+
+    reset = observe  # the batch was reset when it was built
 
     def step(self, action) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._key, k = jax.random.split(self._key)
@@ -79,22 +94,17 @@ class JaxLevelEnv(JaxVecEnv):
     def __init__(self, env, level_keys: jax.Array, num_envs: int, seed: int = 0):
         self.level_keys = level_keys
         super().__init__(env, level_keys[jnp.arange(num_envs) % level_keys.shape[0]], seed)
-        self._env = env
 
     def load(self, slots, episodes) -> None:
-        slots = jnp.asarray(slots)
-        obs, state = self._reset(self.level_keys[jnp.asarray(episodes)], self._params)
-        self._obs = self._obs.at[slots].set(obs)
-        self._state = jax.tree_util.tree_map(lambda x, y: x.at[slots].set(y), self._state, state)
-
-    def observe(self) -> np.ndarray:
-        return np.asarray(self._obs)
+        episode, mask = np.zeros(self.num_envs, np.int64), np.zeros(self.num_envs, bool)
+        episode[slots], mask[slots] = episodes, True
+        self._obs, self._state = self._load(self._obs, self._state, self.level_keys[episode], mask, self._params)
 
     def compact(self, slots) -> "JaxLevelEnv":
-        new = JaxLevelEnv(self._env, self.level_keys, len(slots))
+        new = copy.copy(self)
         slots = jnp.asarray(slots)
+        new.num_envs = int(slots.shape[0])
         new._obs, new._state = self._obs[slots], jax.tree_util.tree_map(lambda x: x[slots], self._state)
-        new._key = self._key
         return new
 
 
