@@ -118,9 +118,9 @@ class Setup:
             return self.env.make_eval_env(split, ev.num_episodes, num_slots, ev.seed)
 
         args = (split, make_env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], ev.num_episodes, ev.num_envs,
-                ev.max_num_steps, co.open_expert, co.temperature, ev.progress)
+                ev.max_num_steps, co.open_expert, co.temperature, ev.progress, ev.seed)
         if self.env.jax_split is not None:  # JAX-native: the whole rollout is one jitted scan
-            return JaxEvaluator(*args, jax_split=self.env.jax_split(split), seed=ev.seed)
+            return JaxEvaluator(*args, jax_split=self.env.jax_split(split))
         return Evaluator(*args)
 
     def task(self, split: str) -> TrainTask:

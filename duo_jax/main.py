@@ -37,8 +37,7 @@ def _header(s: Setup) -> dict:
 def train(s: Setup, key) -> dict:
     config = s.config
     validators = {split: s.evaluator(split) for split in config.evaluation.validation_splits}
-    key, k_alg, k_test = jax.random.split(key, 3)
-    result = s.algorithm.run(k_alg, s.policy, s.task(config.algorithm.train_split), validators, config)
+    result = s.algorithm.run(key, s.policy, s.task(config.algorithm.train_split), validators, config)
     splits = {split: _split_entry(result.best_params[split], result.best_summary[split]) for split in validators}
     for split, params in result.best_params.items():
         save_policy(
@@ -48,19 +47,18 @@ def train(s: Setup, key) -> dict:
     # Each validation split's choice on the test split, all in one batched rollout.
     chosen = list(result.best_params.values())
     test = s.evaluator(config.evaluation.test_split)
-    episodes = test.rollout(s.policy, stack_params(chosen), k_test)
+    episodes = test.rollout(s.policy, stack_params(chosen))  # the split's own stream, as in the sweep
     rewards = episode_rewards(episodes, test.costs)
     for i, (split, params, summary) in enumerate(zip(result.best_params, chosen, summaries(episodes, test.costs))):
         splits[f"{test.split}@{split}"] = dict(_split_entry(params, summary), episode_rewards=rewards[i].tolist())
     return {**_header(s), "algorithm": config.algorithm.name, "candidates": result.candidates, "splits": splits}
 
 
-def evaluate(s: Setup, key) -> dict:
+def evaluate(s: Setup) -> dict:
     params = stack_params([s.params])
     splits = {}
     for split in s.config.eval.splits:
-        key, k = jax.random.split(key)
-        summary = s.evaluator(split).evaluate(s.policy, params, k)[0]
+        summary = s.evaluator(split).evaluate(s.policy, params)[0]
         splits[split] = _split_entry(s.params, summary)
     return {**_header(s), "checkpoint": s.config.eval.checkpoint, "splits": splits}
 
@@ -78,7 +76,7 @@ def execute(s: Setup) -> dict:
     logging.info("Experiment %s (%s) on %s; costs %s", config.name, config.mode, s.env.name, s.costs)
     key = jax.random.PRNGKey(config.seed)
     try:
-        results = train(s, key) if config.mode == "train" else evaluate(s, key)
+        results = train(s, key) if config.mode == "train" else evaluate(s)
     except BaseException:
         s.experiment.close_log()  # the partial directory stays for inspection; the old one is untouched
         raise

@@ -51,13 +51,9 @@ def sweep_grid(s: Setup, alphas, key) -> dict:
     """Every candidate rolled out once per split; the choice at each alpha scored from the same episodes."""
     config = s.config
     ev = config.evaluation
-    key, k_cand = jax.random.split(key)
-    candidates = s.algorithm.candidates(k_cand, s.policy, s.task(config.algorithm.train_split), config)
+    candidates = s.algorithm.candidates(key, s.policy, s.task(config.algorithm.train_split), config)
     params = stack_params(candidates)
-    episodes = {}
-    for split in (*ev.validation_splits, ev.test_split):
-        key, k = jax.random.split(key)
-        episodes[split] = s.evaluator(split).rollout(s.policy, params, k)
+    episodes = {split: s.evaluator(split).rollout(s.policy, params) for split in (*ev.validation_splits, ev.test_split)}
     selections = {}
     for split in ev.validation_splits:
         rows = []
@@ -76,13 +72,11 @@ def sweep_vmapped(s: Setup, alphas, key) -> dict:
     """Every alpha trained side by side; each split's choices evaluated on test in one rollout."""
     config, ev = s.config, s.config.evaluation
     validators = {split: s.evaluator(split) for split in ev.validation_splits}
-    key, k_alg = jax.random.split(key)
-    results = s.algorithm.alpha_sweep(k_alg, s.policy, s.task(config.algorithm.train_split), validators, config, alphas)
+    results = s.algorithm.alpha_sweep(key, s.policy, s.task(config.algorithm.train_split), validators, config, alphas)
     test, selections = s.evaluator(ev.test_split), {}
     for split in ev.validation_splits:
         chosen = [r.best_params[split] for r in results]
-        key, k = jax.random.split(key)
-        episodes = test.rollout(s.policy, stack_params(chosen), k)
+        episodes = test.rollout(s.policy, stack_params(chosen))
         rows = []
         for i, alpha in enumerate(alphas):
             costs = _costs(s, ev.test_split, alpha)
@@ -146,7 +140,8 @@ def execute_sweep(s: Setup, alphas) -> dict:
     result = {
         "name": config.name, "method": config.name[: -len("_sweep")], "algorithm": config.algorithm.name,
         "env": s.env.name, "game": config.env.get("game"), "alphas": list(alphas), "beta": s.costs["test"].beta,
-        "bp": s.costs["test"].bp, "rollouts_reused": grid,
+        "bp": s.costs["test"].bp, "rollouts_reused": grid, "seed": config.seed, "eval_seed": config.evaluation.seed,
+        "num_test_episodes": config.evaluation.num_episodes,
         "selections": selections, "wall_time_s": round(time.time() - start, 2),
     }
     s.experiment.write_json("sweep.json", result)

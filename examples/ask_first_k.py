@@ -36,7 +36,7 @@ def check_ask_first_k(config) -> None:
 def ask_first_k(key, policy, task, validators, config):
     """Grid search over k: every candidate runs in one batched rollout per split, on the same levels."""
     del task
-    return grid_search(key, policy, validators, [{"k": int(k)} for k in config.algorithm.candidates])
+    return grid_search(policy, validators, [{"k": int(k)} for k in config.algorithm.candidates])
 
 
 register_policy("ask_first_k", ask_first_k_policy)

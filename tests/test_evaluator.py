@@ -208,3 +208,12 @@ def test_summarize_and_format():
     })
     text = format_summary(s)
     assert "2.000" in text and "2 episodes" in text and "[10, 20]" in text
+
+
+def test_split_stream_depends_on_seed_and_split_only():
+    from duo_jax.core.evaluator import stream_key
+
+    same = stream_key(3, "test"), stream_key(3, "test")
+    assert np.array_equal(*map(jax.random.key_data, same))
+    for other in (stream_key(4, "test"), stream_key(3, "val_true")):
+        assert not np.array_equal(jax.random.key_data(same[0]), jax.random.key_data(other))

@@ -17,7 +17,7 @@ class FakeValidator:
         self.rewards = rewards          # param value -> reward_mean
         self.calls = []
 
-    def evaluate(self, policy, params, key):
+    def evaluate(self, policy, params, key=None):
         leaves = jax.tree_util.tree_leaves(params)
         self.calls.append((params, key))
         values = np.asarray(leaves[0]).tolist()
@@ -36,7 +36,7 @@ def test_argmax_per_split():
         "val_true": FakeValidator({5: 4.0, 10: -1.0, 15: 0.0}),
     }
     candidates = [{"k": 5}, {"k": 10}, {"k": 15}]
-    result = grid_search(KEY, duo_jax.make_policy("ask_every_k"), validators, candidates)
+    result = grid_search(duo_jax.make_policy("ask_every_k"), validators, candidates)
     assert isinstance(result, AlgorithmResult)
     assert result.best_params == {"val_sim": {"k": 10}, "val_true": {"k": 5}}
     assert result.best_summary["val_sim"]["reward_mean"] == 3.0
@@ -48,18 +48,18 @@ def test_argmax_per_split():
 
 def test_all_candidates_in_one_batched_call_per_split():
     validators = {"a": FakeValidator({1: 0.0, 2: 1.0}), "b": FakeValidator({1: 0.0, 2: 1.0})}
-    grid_search(KEY, duo_jax.make_policy("ask_every_k"), validators, [{"k": 1}, {"k": 2}])
+    grid_search(duo_jax.make_policy("ask_every_k"), validators, [{"k": 1}, {"k": 2}])
     for v in validators.values():
         assert len(v.calls) == 1
         params, _ = v.calls[0]
         np.testing.assert_array_equal(np.asarray(params["k"]), [1, 2])   # leading candidate axis
-    # each split gets its own key
-    assert not np.array_equal(np.asarray(validators["a"].calls[0][1]), np.asarray(validators["b"].calls[0][1]))
+    # no key from the algorithm: each split evaluates on its own stream (evaluation.seed, split)
+    assert all(v.calls[0][1] is None for v in validators.values())
 
 
 def test_ties_pick_first_candidate():
     validators = {"val_sim": FakeValidator({1: 2.0, 2: 2.0, 3: 1.0})}
-    result = grid_search(KEY, duo_jax.make_policy("ask_every_k"), validators, [{"k": 1}, {"k": 2}, {"k": 3}])
+    result = grid_search(duo_jax.make_policy("ask_every_k"), validators, [{"k": 1}, {"k": 2}, {"k": 3}])
     assert result.best_params["val_sim"] == {"k": 1}
 
 

@@ -116,3 +116,21 @@ def test_ppo_sweep_runs_one_experiment_per_alpha(make_config):
             results = json.load(f)
         assert rows[1]["episode_rewards"] == results["splits"][f"test@{split}"]["episode_rewards"]
         assert results["alpha"] == 1.0
+
+
+def test_main_and_sweep_give_a_candidate_the_same_streams(grid_sweep):
+    """Same choice, same test episodes: `main` at one alpha reproduces the sweep's row for that alpha."""
+    import copy
+
+    from duo_jax.main import run as run_main
+
+    config, result = grid_sweep
+    c = copy.deepcopy(config)
+    c.name, c.costs.alpha = "ask_every_k_at_half", 0.5
+    results = run_main(c)
+    for split in ("val_sim", "val_true"):
+        [row] = [r for r in result["selections"][split] if r["alpha"] == 0.5]
+        entry = results["splits"][f"test@{split}"]
+        assert entry["best_params"] == row["params"]
+        assert entry["episode_rewards"] == row["episode_rewards"]
+    assert result["seed"] == c.seed and result["eval_seed"] == c.evaluation.seed

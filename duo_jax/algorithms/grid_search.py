@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
-import jax
 import numpy as np
 from absl import logging
 
@@ -20,12 +19,12 @@ class AlgorithmResult(NamedTuple):
     candidates: dict[str, list[dict]]
 
 
-def grid_search(key: jax.Array, policy: Policy, validators: dict[str, Evaluator], candidates: list[dict]) -> AlgorithmResult:
+def grid_search(policy: Policy, validators: dict[str, Evaluator], candidates: list[dict]) -> AlgorithmResult:
+    """Every candidate on every validation split (each split's own random stream), the best kept per split."""
     params = stack_params(candidates)
     best_params, best_summary, table = {}, {}, {}
     for split, validator in validators.items():
-        key, k = jax.random.split(key)
-        summaries = validator.evaluate(policy, params, k)
+        summaries = validator.evaluate(policy, params)
         table[split] = [dict(params=to_python(c), **s) for c, s in zip(candidates, summaries)]
         for c, s in zip(candidates, summaries):
             logging.info("%s %s: %s", split, to_python(c), format_summary(s))
@@ -35,18 +34,19 @@ def grid_search(key: jax.Array, policy: Policy, validators: dict[str, Evaluator]
     return AlgorithmResult(best_params, best_summary, table)
 
 
-def register_grid_search(name: str, candidates: Callable | None = None, *, check: Callable | None = None):
+def register_grid_search(name: str, candidates: Callable | None = None, *, check: Callable | None = None,
+                         override: bool = False):
     """Register an algorithm that is a grid search over `candidates(key, policy, task, config) -> [params]`.
 
-    Usable as a decorator. The candidates must not depend on the costs (the cost sweep relies on it).
+    Usable as a decorator. The candidates must not depend on the costs (the cost sweep relies on it), and
+    `duo_jax.sweep` proposes them with the same key as `duo_jax.main`, so both evaluate the same ones.
     """
 
     def add(propose: Callable) -> Callable:
         def run(key, policy, task, validators, config):
-            key, k = jax.random.split(key)
-            return grid_search(key, policy, validators, propose(k, policy, task, config))
+            return grid_search(policy, validators, propose(key, policy, task, config))
 
-        register_algorithm(name, run, check=check, candidates=propose)
+        register_algorithm(name, run, check=check, candidates=propose, override=override)
         return propose
 
     return add if candidates is None else add(candidates)

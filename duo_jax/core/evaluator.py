@@ -5,6 +5,7 @@ same levels and the same per-episode random streams, so their results are direct
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -52,6 +53,13 @@ MIN_SLOTS = 8  # the batch halves as episodes run out, down to this many slots p
 _episode_keys = jax.jit(episode_keys)
 
 
+def stream_key(seed: int, split: str) -> jax.Array:
+    """The random stream of a split's evaluation: a function of `evaluation.seed` and the split only, so
+    every method, candidate and entry point (`main`, `sweep`) meets the same per-episode streams on the
+    same levels (common random numbers: paired comparisons)."""
+    return jax.random.fold_in(jax.random.PRNGKey(seed), zlib.crc32(split.encode()) & 0x7FFFFFFF)
+
+
 @dataclass
 class Evaluator:
     """A validation or test split with its novice/expert pair and costs.
@@ -76,20 +84,23 @@ class Evaluator:
     open_expert: bool = False
     temperature: float = 1.0
     progress: bool = True
+    seed: int = 0  # evaluation.seed: picks the split's levels and, with the split, its random stream
 
     def __post_init__(self):
         self.last_stats: dict = {}
 
-    def evaluate(self, policy: Policy, params: Any, key: jax.Array, costs: Costs | None = None) -> list[dict]:
+    def evaluate(self, policy: Policy, params: Any, key: jax.Array | None = None, costs: Costs | None = None) -> list[dict]:
         """`params` has a leading candidate axis; returns one summary per candidate."""
         return summaries(self.rollout(policy, params, key), self.costs if costs is None else costs)
 
-    def rollout(self, policy: Policy, params: Any, key: jax.Array) -> dict:
+    def rollout(self, policy: Policy, params: Any, key: jax.Array | None = None) -> dict:
         """Per-episode counts, arrays [C, num_episodes]: base_reward, length, expert_steps, switches.
 
         Costs are not applied here, so one rollout of a cost-independent policy scores every alpha.
-        `self.last_stats` then holds the executed and counted slot-steps of the rollout.
+        `key` defaults to the split's own stream (`stream_key`). `self.last_stats` then holds the executed
+        and counted slot-steps of the rollout.
         """
+        key = stream_key(self.seed, self.split) if key is None else key
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
         init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature,
                                      bucket_expert=True)

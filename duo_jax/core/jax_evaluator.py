@@ -19,7 +19,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from duo_jax.core.coordination import coord_step_fn, episode_keys, init_coord_state
-from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step
+from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step, stream_key
 from duo_jax.core.policy import Policy
 
 
@@ -107,9 +107,9 @@ class JaxEvaluator(Evaluator):
     """An `Evaluator` whose split is a `JaxSplit` (its `make_env` is unused)."""
 
     jax_split: JaxSplit | None = None
-    seed: int = 0
 
-    def rollout(self, policy: Policy, params: Any, key: jax.Array) -> dict:
+    def rollout(self, policy: Policy, params: Any, key: jax.Array | None = None) -> dict:
+        key = stream_key(self.seed, self.split) if key is None else key
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
         N = self.num_envs
         run = _compiled_rollout(
