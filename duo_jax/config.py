@@ -39,6 +39,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval = ml_collections.ConfigDict(dict(checkpoint="", splits=("test",)))
     # python -m duo_jax.sweep: the cost weights alpha to run the method at (the paper's grid).
     c.sweep = ml_collections.ConfigDict(dict(alphas=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)))
+    # Training curves under experiments/<name>/curves (duo_jax.core.curves); wandb needs the `wandb` extra.
+    c.logging = ml_collections.ConfigDict(dict(tensorboard=True, csv=True, wandb=False, wandb_project="duo_jax"))
     return c
 
 

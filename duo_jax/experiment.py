@@ -18,6 +18,7 @@ from absl import logging
 from duo_jax.agents.agent import Agent, load_agent
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy
 from duo_jax.core.coordination import Costs
+from duo_jax.core.curves import check_logging
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator
@@ -129,7 +130,7 @@ class Setup:
         co = self.config.coordination
         return TrainTask(
             split, self.env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], co.open_expert, co.temperature,
-            self.experiment.path("train_state"),
+            self.experiment.path("train_state"), self.experiment.path("curves"),
         )
 
 
@@ -203,6 +204,7 @@ def setup(config) -> Setup:
                 raise ValueError(
                     f"{field}: split {split!r} does not exist; the splits of {env.name} are {', '.join(env.splits)}."
                 )
+    check_logging(config.get("logging"))
     if ev.test_split in ev.validation_splits:
         raise ValueError("evaluation.validation_splits must not include the test split: models are never selected on test.")
     for name in ("alpha", "beta"):

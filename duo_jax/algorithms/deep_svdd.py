@@ -10,6 +10,8 @@ Everything the score needs (weights, centre, "vec" standardization) is in one pa
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -81,11 +83,13 @@ def _batches(n: int, batch_size: int, order: np.ndarray):
 
 
 def fit_svdd(key, features: dict, epochs: int = 20, batch_size: int = 256, learning_rate: float = 1e-3,
-             weight_decay: float = 1e-6, hidden_dim: int = 128, rep_dim: int = 32) -> dict:
+             weight_decay: float = 1e-6, hidden_dim: int = 128, rep_dim: int = 32,
+             log: Callable[[int, dict], None] | None = None) -> dict:
     """Trains Deep SVDD on host arrays; returns {"net", "center", and "vec_mean"/"vec_std" iff "vec" given}.
 
     Frames stay uint8 on the host; each minibatch is copied to the device and run by one jitted step
-    (no lax.scan: XLA:CPU runs convolutions inside scan much slower).
+    (no lax.scan: XLA:CPU runs convolutions inside scan much slower). After each epoch, `log(updates,
+    {"loss": the epoch's mean loss})` if given (e.g. a `CurveWriter.write`), `updates` counting gradient steps.
     """
     features = _check_features(features, "features")
     n = len(next(iter(features.values())))
@@ -129,10 +133,14 @@ def fit_svdd(key, features: dict, epochs: int = 20, batch_size: int = 256, learn
 
         loss, grads = jax.value_and_grad(loss_fn)(params)
         updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
+        return optax.apply_updates(params, updates), opt_state, loss * jnp.sum(w)
 
-    opt_state = opt.init(params)
-    for _ in range(epochs):
+    opt_state, updates = opt.init(params), 0
+    for epoch in range(epochs):
+        loss_sum = 0.0
         for idx, w in _batches(n, batch_size, rng.permutation(n)):
-            params, opt_state, _ = step(params, opt_state, batch(idx), jnp.asarray(w))
+            params, opt_state, batch_loss = step(params, opt_state, batch(idx), jnp.asarray(w))
+            loss_sum, updates = loss_sum + batch_loss, updates + 1
+        if log is not None:
+            log(updates, {"loss": float(loss_sum) / n})
     return dict(svdd, net=params, center=center)

@@ -15,6 +15,7 @@ from absl import logging
 from duo_jax.algorithms.deep_svdd import fit_svdd, svdd_score
 from duo_jax.algorithms.grid_search import register_grid_search
 from duo_jax.algorithms.novice_rollouts import novice_rollouts
+from duo_jax.core.curves import open_curves
 from duo_jax.policies.features import check_feature_type, extract, parts
 from duo_jax.policies.logit import check_metric, confidence
 
@@ -91,12 +92,15 @@ def _scores(svdd, features: dict, hidden_dim: int, rep_dim: int, batch_size: int
 def ood(key, policy, task, config):
     del policy
     a, p, candidates = config.algorithm, config.policy, []
-    for explore_temp in a.explore_temps:
-        key, k_data, k_fit = jax.random.split(key, 3)
-        data = _rollouts(k_data, task, config, float(explore_temp), a.accept_rate, "obs" in parts(p.feature_type))
-        features = jax.device_get(extract(data, p.feature_type))
-        svdd = fit_svdd(k_fit, features, a.epochs, a.batch_size, a.learning_rate, a.weight_decay, p.hidden_dim, p.rep_dim)
-        scores = _scores(svdd, features, p.hidden_dim, p.rep_dim)
-        logging.info("Deep SVDD train scores: mean %.4f, percentiles %s", scores.mean(), _percentiles(scores, a.percentiles))
-        candidates += [{"svdd": svdd, "threshold": t} for t in _percentiles(scores, a.percentiles)]
+    with open_curves(task.logdir, config) as curves:
+        for explore_temp in a.explore_temps:
+            key, k_data, k_fit = jax.random.split(key, 3)
+            data = _rollouts(k_data, task, config, float(explore_temp), a.accept_rate, "obs" in parts(p.feature_type))
+            features = jax.device_get(extract(data, p.feature_type))
+            tag = f"deep_svdd/explore_temp_{float(explore_temp):g}/"
+            svdd = fit_svdd(k_fit, features, a.epochs, a.batch_size, a.learning_rate, a.weight_decay, p.hidden_dim,
+                            p.rep_dim, log=lambda step, scalars: curves.write(step, {tag + k: v for k, v in scalars.items()}))
+            scores = _scores(svdd, features, p.hidden_dim, p.rep_dim)
+            logging.info("Deep SVDD train scores: mean %.4f, percentiles %s", scores.mean(), _percentiles(scores, a.percentiles))
+            candidates += [{"svdd": svdd, "threshold": t} for t in _percentiles(scores, a.percentiles)]
     return candidates

@@ -16,7 +16,8 @@ from duo_jax.core.environment import EnvFamily
 class TrainTask:
     """`make_env(num_envs, seed)` gives random levels of `split`; `make_fixed_env(num_episodes, num_envs,
     seed)` gives slots that play its fixed levels (a `LevelEnv`). `workdir` is where an algorithm keeps the checkpoints
-    it resumes from (inside the experiment's partial directory)."""
+    it resumes from (inside the experiment's partial directory); `logdir` is where its training curves go
+    (`duo_jax.core.curves.open_curves`; empty: none are written)."""
 
     split: str
     env: EnvFamily
@@ -26,6 +27,7 @@ class TrainTask:
     open_expert: bool = False
     temperature: float = 1.0
     workdir: str = ""
+    logdir: str = ""
 
     def make_env(self, num_envs: int, seed: int = 0):
         return self.env.make_train_env(self.split, num_envs, seed)
