@@ -1,7 +1,6 @@
 """The public API: make_* look-ups over the registries, and policy checkpoints."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from typing import Any
@@ -18,6 +17,7 @@ import duo_jax.policies.baselines  # noqa: F401
 import duo_jax.policies.logit  # noqa: F401
 import duo_jax.policies.ood  # noqa: F401
 import duo_jax.policies.ppo  # noqa: F401
+from duo_jax.config import load_module
 from duo_jax.core.checkpoint import load_checkpoint, save_checkpoint
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.policy import Policy, to_python
@@ -55,12 +55,6 @@ def load_policy(path: str) -> tuple[Policy, Any, dict]:
 def import_plugins(paths) -> None:
     """Import user files (e.g. `my_algorithm.py`) so their register_* calls run before look-ups."""
     for path in paths:
-        if not os.path.isfile(path):
-            raise ValueError(f"plugins: file {path!r} does not exist.")
         name = "duo_jax_plugin_" + os.path.splitext(os.path.basename(path))[0]
-        if name in sys.modules:
-            continue
-        spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        if name not in sys.modules:
+            load_module(path, name, "plugins")

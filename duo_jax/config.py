@@ -1,9 +1,11 @@
 """Default experiment config shared by `configs/*.py` (reference DuoAI defaults unless noted)."""
+import difflib
 import importlib.util
 import os
+import sys
+import traceback
 
 import ml_collections
-
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -44,15 +46,61 @@ def base_config() -> ml_collections.ConfigDict:
     return c
 
 
-def load_config(path: str) -> ml_collections.ConfigDict:
-    """`get_config()` of a config file, for use from Python (the CLI loads it through absl flags).
+def load_module(path: str, name: str, field: str):
+    """Import the user's file `path` as module `name`; a file that fails is one ValueError naming `field`,
+    the file and the line."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{field}: file {path!r} does not exist.")
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # noqa: BLE001 - any failure of the user's code is bad input
+        del sys.modules[name]
+        raise ValueError(f"{field}: {path} failed to import at line {_line_in(path, err)}: {_text(err)}") from None
+    return module
 
-    `path` may end with `:arg`, passed to `get_config(arg)` as on the command line.
-    """
+
+def _line_in(path: str, err: BaseException) -> int | str:
+    """The last line of `path` the error passed through (a SyntaxError's own line)."""
+    if isinstance(err, SyntaxError) and err.lineno is not None:
+        return err.lineno
+    lines = [f.lineno for f in traceback.extract_tb(err.__traceback__)
+             if os.path.abspath(f.filename) == os.path.abspath(path)]
+    return lines[-1] if lines else "?"
+
+
+def _text(err: BaseException) -> str:
+    msg = err.msg if isinstance(err, SyntaxError) else str(err)
+    return " ".join(f"{type(err).__name__}: {msg}".split())
+
+
+def load_config(path: str, field: str = "--config") -> ml_collections.ConfigDict:
+    """`get_config()` of a config file. `path` may end with `:arg`, passed to `get_config(arg)` as on the
+    command line. Any failure (no file, a syntax error, get_config raising) is one ValueError sentence."""
     path, _, arg = path.partition(":")
     if not os.path.isfile(path):
-        raise ValueError(f"config file {path!r} does not exist.")
-    spec = importlib.util.spec_from_file_location("duo_jax_config_" + os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg) if arg else module.get_config()
+        near = difflib.get_close_matches(path, _config_files(path), n=3)
+        hint = f"; did you mean {' or '.join(near)}?" if near else "."
+        raise ValueError(f"{field}: config file {path!r} does not exist{hint}")
+    module = load_module(path, "duo_jax_config_" + os.path.basename(path)[:-3], field)
+    if not callable(getattr(module, "get_config", None)):
+        raise ValueError(f"{field}: {path} defines no get_config() function.")
+    try:
+        config = module.get_config(arg) if arg else module.get_config()
+    except ValueError as err:  # the config file's own message on a bad argument
+        msg = str(err)
+        raise ValueError(msg if msg.startswith(f"{field}: ") else f"{field}: {msg}") from None
+    except Exception as err:  # noqa: BLE001
+        raise ValueError(f"{field}: {path}'s get_config({arg!r}) failed at line {_line_in(path, err)}: {_text(err)}") from None
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise ValueError(f"{field}: {path}'s get_config() must return an ml_collections.ConfigDict; got {type(config).__name__}.")
+    return config
+
+
+def _config_files(path: str) -> list[str]:
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        return []
+    return [os.path.join(os.path.dirname(path), f) for f in sorted(os.listdir(folder)) if f.endswith(".py")]

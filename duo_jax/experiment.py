@@ -25,10 +25,10 @@ from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import Policy
 from duo_jax.core.registry import AlgorithmSpec
 from duo_jax.core.task import TrainTask
+from duo_jax.validate import validate_experiment
 
 # YRC-0: train and val_sim use the train pair; val_true and test the test pair.
 PAIR_OF_SPLIT = {"train": "train", "val_sim": "train", "val_true": "test", "test": "test"}
-MODES = ("train", "eval")
 
 
 class ExperimentDir:
@@ -134,12 +134,6 @@ class Setup:
         )
 
 
-def _positive_int(value, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{field} must be a positive integer; got {value!r}.")
-    return value
-
-
 # YRC-0's pairs, by role: an empty `agents.<field>` means agents/<game>/<role>/agent.
 DEFAULT_AGENTS = {"train_novice": "sim_novice", "train_expert": "novice", "test_novice": "novice", "test_expert": "expert"}
 
@@ -178,23 +172,13 @@ def _bp(config, expert: Agent, field: str) -> float:
 
 def setup(config) -> Setup:
     """Check the config and load what it names; raises ValueError with one sentence on bad input."""
-    if config.mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {config.mode!r}.")
+    validate_experiment(config)
     # An evaluation writes beside the experiment it evaluates, never over it.
     exp_name = config.name if config.mode == "train" else f"{config.name}_eval"
     experiment = ExperimentDir(config.experiments_dir, exp_name, config.overwrite)
     import_plugins(config.get("plugins", ()))
     env = make_environment(config.env)
     ev = config.evaluation
-    _positive_int(ev.num_episodes, "evaluation.num_episodes")
-    _positive_int(ev.num_envs, "evaluation.num_envs")
-    _positive_int(ev.max_num_steps, "evaluation.max_num_steps")
-    if ev.num_episodes % ev.num_envs:
-        raise ValueError(
-            f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs ({ev.num_envs})."
-        )
-    if not ev.validation_splits:
-        raise ValueError("evaluation.validation_splits must name at least one split to select on (e.g. ('val_sim', 'val_true')).")
     for field, splits in (
         ("evaluation.validation_splits", ev.validation_splits), ("evaluation.test_split", (ev.test_split,)),
         ("eval.splits", config.eval.splits), ("algorithm.train_split", (config.algorithm.train_split,)),
@@ -205,12 +189,6 @@ def setup(config) -> Setup:
                     f"{field}: split {split!r} does not exist; the splits of {env.name} are {', '.join(env.splits)}."
                 )
     check_logging(config.get("logging"))
-    if ev.test_split in ev.validation_splits:
-        raise ValueError("evaluation.validation_splits must not include the test split: models are never selected on test.")
-    for name in ("alpha", "beta"):
-        value = config.costs[name]
-        if not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"costs.{name} must be a number >= 0; got {value!r}.")
     algorithm, params = None, None
     if config.mode == "train":
         policy = make_policy(config.policy.name, config.policy)

@@ -6,13 +6,12 @@ Results go to `experiments/<name>/results.json`.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import jax
-from absl import app, logging
-from ml_collections import config_flags
+from absl import logging
 
+from duo_jax import cli
 from duo_jax.api import save_policy
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
@@ -89,19 +88,9 @@ def execute(s: Setup) -> dict:
     return results
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if _CONFIG.value is None:
-        raise app.UsageError("--config is required, e.g. --config configs/ask_every_k.py")
-    try:
-        s = setup(_CONFIG.value)
-    except ValueError as err:  # bad input: one sentence, no traceback, nothing written
-        sys.exit(f"error: {err}")
-    execute(s)
+def main(argv=None):
+    cli.run(setup, execute, config_example="configs/ask_every_k.py", argv=argv)
 
 
 if __name__ == "__main__":
-    # Defined only when run as a program, so that other modules can import this one.
-    _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).", lock_config=True)
-    app.run(main)
+    main()

@@ -15,14 +15,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 import time
 
 import jax
 import numpy as np
-from absl import app, logging
-from ml_collections import config_flags
+from absl import logging
 
+from duo_jax import cli
 from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
@@ -155,19 +154,9 @@ def run(config) -> dict:
     return execute_sweep(*prepare(config))
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if _CONFIG.value is None:
-        raise app.UsageError("--config is required, e.g. --config configs/logit.py")
-    try:
-        prepared = prepare(_CONFIG.value)
-    except ValueError as err:  # bad input: one sentence, no traceback, nothing written
-        sys.exit(f"error: {err}")
-    execute_sweep(*prepared)
+def main(argv=None):
+    cli.run(prepare, lambda prepared: execute_sweep(*prepared), config_example="configs/logit.py", argv=argv)
 
 
 if __name__ == "__main__":
-    # Defined only when run as a program, so that other modules can import this one.
-    _CONFIG = config_flags.DEFINE_config_file("config", None, "Method config file (configs/*.py).", lock_config=True)
-    app.run(main)
+    main()

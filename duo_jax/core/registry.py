@@ -1,28 +1,61 @@
 """Name -> constructor registries, so configs can name policies, algorithms, envs and models."""
 from __future__ import annotations
 
+import difflib
+import os
+import sys
 from typing import Callable, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
+# Modules whose functions register on behalf of their caller: a registration's place is the first frame
+# outside them.
+_REGISTRARS = {"duo_jax.core.registry", "duo_jax.algorithms.grid_search"}
+
+
+def _caller_place() -> str:
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") in _REGISTRARS:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{os.path.relpath(frame.f_code.co_filename)}:{frame.f_lineno}"
+
 
 class Registry(Generic[T]):
-    """A dict of named entries whose failed look-ups list the registered names."""
+    """A dict of named entries whose failed look-ups list the registered names.
+
+    A name is registered once: a second registration is an error naming both places, unless it says
+    `override=True` (a plugin replacing a built-in on purpose).
+    """
 
     def __init__(self, kind: str, plural: str):
         self.kind, self.plural = kind, plural
         self._entries: dict[str, T] = {}
+        self._places: dict[str, str] = {}
 
-    def register(self, name: str, entry: T) -> T:
+    def register(self, name: str, entry: T, override: bool = False) -> T:
         if not isinstance(name, str) or not name:
             raise ValueError(f"{self.kind} name must be a non-empty string, got {name!r}.")
-        self._entries[name] = entry
+        place = _caller_place()
+        if name in self._entries and not override:
+            raise ValueError(
+                f"{self.kind} {name!r} is already registered (at {self._places[name]}); registering it again at "
+                f"{place} needs override=True."
+            )
+        self._entries[name], self._places[name] = entry, place
         return entry
+
+    def place(self, name: str) -> str:
+        """Where `name` was registered (file:line)."""
+        return self._places[name]
 
     def get(self, name: str) -> T:
         if name not in self._entries:
+            near = difflib.get_close_matches(str(name), self.names(), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             raise ValueError(
-                f"Unknown {self.kind} {name!r}; registered {self.plural} are: {', '.join(self.names())} "
+                f"Unknown {self.kind} {name!r}; {hint}registered {self.plural} are: {', '.join(self.names())} "
                 f"(register your own in a file listed in --config.plugins)."
             )
         return self._entries[name]
@@ -60,24 +93,26 @@ MODELS: Registry[Callable] = Registry("model", "models")
 
 
 def register_algorithm(name: str, fn: Callable | None = None, *, check: Callable | None = None,
-                       candidates: Callable | None = None, alpha_sweep: Callable | None = None):
+                       candidates: Callable | None = None, alpha_sweep: Callable | None = None,
+                       override: bool = False):
     """Register `fn(key, policy, task, validators, config) -> AlgorithmResult`; usable as a decorator.
 
     `check(config)` runs at start-up, before any work, and raises ValueError on bad config.
+    `override=True` replaces an algorithm already registered under `name`.
     """
 
     def add(f):
-        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check, candidates, alpha_sweep))
+        ALGORITHMS.register(name, AlgorithmSpec(f, check or _no_check, candidates, alpha_sweep), override)
         return f
 
     return add if fn is None else add(fn)
 
 
 def _registrar(registry: Registry):
-    def register(name: str, entry: Callable | None = None):
+    def register(name: str, entry: Callable | None = None, *, override: bool = False):
         if entry is None:
-            return lambda f: registry.register(name, f)
-        return registry.register(name, entry)
+            return lambda f: registry.register(name, f, override)
+        return registry.register(name, entry, override)
 
     return register
 

@@ -1,0 +1,149 @@
+"""The command line every entry point shares: absl flags, `--config=FILE[:ARG]` and `--config.a.b=VALUE`.
+
+Any mistake on it, or in what `prepare` checks before the work starts, ends the program with one line
+`error: <sentence>` on stderr and exit code 1, never a traceback: an unknown config field (with the
+nearest names), a config file that is missing or fails, a value of the wrong type, and every ValueError
+or OSError `prepare` raises.
+"""
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Any, Callable, NoReturn
+
+import ml_collections
+from absl import app, flags
+from ml_collections import config_flags
+
+from duo_jax.config import load_config
+from duo_jax.validate import leaves
+
+
+def fail(message: Any) -> NoReturn:
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+    sys.exit(1)
+
+
+def _is_config_flag(arg: str) -> bool:
+    return arg.lstrip("-").startswith(("config.", "noconfig.")) and arg.startswith("-")
+
+
+def split_config_args(argv: list[str]) -> tuple[str | None, list[str], list[str]]:
+    """(the --config value, the --config.* overrides, everything else) of `argv` (program name first)."""
+    path, overrides, rest, i = None, [], [argv[0]], 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--config", "-config"):
+            if i + 1 == len(argv):
+                raise ValueError("--config needs a config file, e.g. --config=configs/ask_every_k.py.")
+            path, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith(("--config=", "-config=")):
+            path = arg.split("=", 1)[1]
+        elif _is_config_flag(arg):
+            # `--config.a.b VALUE` (absl's spaced form) unless the next word is another flag.
+            if "=" not in arg and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                overrides.append((arg, argv[i + 1]))
+                i += 2
+                continue
+            overrides.append((arg, None))
+        else:
+            rest.append(arg)
+        i += 1
+    return path, overrides, rest
+
+
+def _field_of(flag: str) -> str:
+    name = flag.lstrip("-").split("=", 1)[0]
+    return name[len("noconfig."):] if name.startswith("noconfig.") else name[len("config."):]
+
+
+def _check_field(config: ml_collections.ConfigDict, field: str) -> None:
+    """An override must name a field the config has; the error names the closest ones."""
+    node, done = config, []
+    for part in field.split("."):
+        if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+            fields = [f for f, _ in leaves(config)]
+            near = difflib.get_close_matches(field, fields, n=3, cutoff=0.6)
+            if near:
+                hint = f"did you mean {' or '.join(near)}?"
+            elif isinstance(node, ml_collections.ConfigDict):
+                where = ".".join(done) or "the config"
+                hint = f"the fields of {where} are {', '.join(sorted(node.keys()))}."
+            else:
+                hint = f"{'.'.join(done)} is a value, not a section."
+            raise ValueError(f"--config.{field}: the config has no field {field!r}; {hint}")
+        node, done = node[part], done + [part]
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
+             tuple: "a tuple like (1, 2) (quote it for the shell)", list: "a list like [1, 2]"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def parse_config(argv: list[str], default: str | None, example: str) -> ml_collections.ConfigDict:
+    """The config named by `--config` (or `default`) with the `--config.*` overrides of `argv` applied."""
+    path, overrides, _ = split_config_args(argv)
+    path = path or default
+    if not path:
+        raise ValueError(f"--config is required, e.g. --config={example}.")
+    config = load_config(path, "--config")
+    tokens = []
+    for flag, value in overrides:
+        field = _field_of(flag)
+        _check_field(config, field)
+        tokens.append(flag if value is None else f"{flag}={value}")
+    fv = flags.FlagValues()
+    config_flags.DEFINE_config_dict("config", config, flag_values=fv, lock_config=True, sys_argv=[argv[0], *tokens])
+    try:
+        fv([argv[0], *tokens])
+    except Exception as err:  # noqa: BLE001 - absl and ml_collections raise several kinds
+        bad = next((t for t in tokens if f"--{t.lstrip('-')}" in str(err) or t.lstrip("-") in str(err)), None)
+        if bad is None:
+            raise ValueError(f"--config: {err}") from None
+        field = _field_of(bad)
+        value = bad.split("=", 1)[1] if "=" in bad else None
+        current = config
+        for part in field.split("."):
+            current = current[part]
+        got = "no value" if value is None else repr(value)
+        if isinstance(current, ml_collections.ConfigDict):
+            raise ValueError(f"--config.{field} is a section ({', '.join(sorted(current.keys()))}); set one of its "
+                             f"fields, e.g. --config.{field}.{sorted(current.keys())[0]}=...; got {got}.") from None
+        raise ValueError(f"--config.{field} must be {_kind(current)} (its default is {current!r}); got {got}.") from None
+    return fv.config
+
+
+def run(prepare: Callable, execute: Callable, *, config_default: str | None = None,
+        config_example: str | None = None, argv: list[str] | None = None) -> None:
+    """`app.run` for an entry point: parse the flags (and the config, when `config_example` is set), call
+    `prepare(config)` (or `prepare()`), which raises ValueError or OSError on bad input, then
+    `execute(prepared)`. A bad input exits with one sentence before `execute` starts."""
+    parsed: dict[str, Any] = {}
+
+    def parser(argv):
+        try:
+            if config_example:
+                _, _, rest = split_config_args(argv)
+                parsed["config"] = parse_config(argv, config_default, config_example)
+            else:
+                rest = argv
+            flags.FLAGS.unparse_flags()  # defaults first: in-process reruns must not inherit values
+            positional = flags.FLAGS(rest)
+        except flags.Error as err:
+            fail(err)
+        except ValueError as err:
+            fail(err)
+        if len(positional) > 1:
+            fail(f"unexpected arguments {' '.join(positional[1:])!r}; every option is a --flag (see --help).")
+        return positional
+
+    def main(_):
+        try:
+            prepared = prepare(parsed["config"]) if config_example else prepare()
+        except (ValueError, OSError) as err:  # bad input: one sentence, no traceback, nothing written
+            fail(err)
+        execute(prepared)
+
+    app.run(main, argv=argv, flags_parser=parser)
