@@ -1,7 +1,12 @@
-"""Compare alpha sweeps by the area under the test-reward-vs-alpha curve (YRC-Bench's headline metric).
+"""Compare cost sweeps by the area under the test-reward-vs-alpha curve (YRC-Bench's headline metric).
 
-`python -m duo_jax.report SWEEP_DIR [SWEEP_DIR ...] --out reports/coinrun` reads each `sweep.json`
-and writes report.json, report.md and report.png with one row per (method, selection).
+    python -m duo_jax.report SWEEP_DIR [SWEEP_DIR ...] --out reports/<env>      # report.{json,md,png}
+    python -m duo_jax.report --summary REPORT_DIR [...] --out reports           # summary.{json,md,png}
+
+A method's sweeps (one per seed) are pooled: its test episodes at each alpha are the concatenation over
+seeds. Rows are (method, selection); each has the AUC with a bootstrap interval, the paper's subsample
+statistic, its paired AUC difference to always_novice and to the best method, and its fraction of the
+skyline's AUC. The statistics are in `duo_jax.stats`, the cross-environment summary in `duo_jax.summary`.
 """
 from __future__ import annotations
 
@@ -15,50 +20,39 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from duo_jax import stats
+from duo_jax.stats import auc, bootstrap_auc
+
 # sweep.json names the validation split a policy was chosen on; the paper names the test evaluation.
 SELECTIONS = {"val_sim": "eval_sim", "val_true": "eval_true"}
 TEST_KEYS = ("reward_mean", "reward_ci95", "expert_fraction")
+NOVICE, EXPERT, SKYLINE = "always_novice", "always_expert", "skyline"
+BASELINES = (NOVICE, EXPERT, "random_fixed")
+PAPER_SUBSAMPLES = 1000
 
 
-def _trapezoid(alphas: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Trapezoid rule along axis 0 (numpy 1.26 has no `np.trapezoid`); `values` may carry extra axes."""
-    dx = np.diff(alphas).reshape((-1,) + (1,) * (values.ndim - 1))
-    return np.sum(dx * (values[1:] + values[:-1]) / 2, axis=0)
+def method_name(sweep: dict) -> str:
+    """The sweep's method without the game prefix the gridworld configs add (distshift_ppo -> ppo)."""
+    method, game = sweep["method"], sweep.get("game")
+    return method[len(game) + 1:] if isinstance(game, str) and method.startswith(game + "_") else method
 
 
-def auc(alphas, rewards) -> float:
-    alphas, rewards = np.asarray(alphas, float), np.asarray(rewards, float)
-    if alphas.ndim != 1 or len(alphas) < 2 or alphas.shape != rewards.shape:
-        raise ValueError(f"auc needs at least 2 alphas and one reward per alpha, got {alphas.shape} and {rewards.shape}.")
-    if np.any(np.diff(alphas) <= 0):
-        raise ValueError(f"auc needs strictly increasing alphas, got {alphas.tolist()}.")
-    return float(_trapezoid(alphas, rewards))
+def is_skyline(method: str) -> bool:
+    return method == SKYLINE or method.startswith(SKYLINE + "_")
 
 
-def bootstrap_auc(alphas, episode_rewards: list[np.ndarray], num_samples: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """95% interval of the AUC over episode resamples.
-
-    Equal episode counts mean the same fixed test levels at every alpha, so one set of resampled
-    indices is shared by all alphas (the paired bootstrap); otherwise each alpha is resampled alone.
-    """
-    episodes = [np.asarray(r, float).ravel() for r in episode_rewards]
-    if any(r.size == 0 for r in episodes) or num_samples < 1:
-        raise ValueError("bootstrap_auc needs at least one episode per alpha and num_samples >= 1.")
-    auc(alphas, [r.mean() for r in episodes])   # validates the alphas against the episodes
-    rng = np.random.default_rng(seed)
-    sizes = {r.size for r in episodes}
-    shared = rng.integers(0, episodes[0].size, (num_samples, episodes[0].size)) if len(sizes) == 1 else None
-    means = np.stack([r[shared if shared is not None else rng.integers(0, r.size, (num_samples, r.size))].mean(axis=1)
-                      for r in episodes])                                     # (alphas, samples)
-    lo, hi = np.percentile(_trapezoid(np.asarray(alphas, float), means), [2.5, 97.5])
-    return float(lo), float(hi)
+def _label(sweep: dict) -> str:
+    return sweep.get("name", sweep["method"])
 
 
 def _check_sweep(sweep: dict, where: str) -> None:
     alphas = sweep.get("alphas")
     selections = sweep.get("selections")
-    if not isinstance(alphas, list) or not isinstance(selections, dict) or "method" not in sweep:
+    if not isinstance(alphas, list) or not isinstance(selections, dict) or not isinstance(sweep.get("method"), str):
         raise ValueError(f"{where} needs 'method', 'alphas' (a list) and 'selections' (an object).")
+    for field in ("seed", "eval_seed"):
+        if not isinstance(sweep.get(field, 0), int):
+            raise ValueError(f"{where} has {field} {sweep[field]!r}; it should be an integer.")
     if not any(k in selections for k in SELECTIONS):
         raise ValueError(f"{where} has none of the selections {list(SELECTIONS)}.")
     for key, entries in selections.items():
@@ -91,54 +85,275 @@ def load_sweeps(paths: list[str]) -> list[dict]:
     return sweeps
 
 
-def build_table(sweeps: list[dict], num_samples: int = 1000, seed: int = 0) -> list[dict]:
+# ---------------------------------------------------------------- pooling seeds
+
+def _weighted(values, weights) -> float:
+    return float(np.dot(values, weights) / np.sum(weights))
+
+
+def _pool_selection(group: list[dict], key: str, alphas) -> dict:
+    """One selection of a method's sweeps, pooled over seeds (sorted by eval_seed)."""
+    per_seed = []
+    for s in group:
+        try:
+            per_seed.append(stats.episode_matrix(alphas, [e["episode_rewards"] for e in s["selections"][key]]))
+        except ValueError as e:
+            raise ValueError(f"sweep '{_label(s)}' selection '{key}': {e}") from None
+    counts = [m.shape[1] for m in per_seed]
+    entries = [[s["selections"][key][j] for s in group] for j in range(len(alphas))]   # [alpha][seed]
+    steps = [[e["test"].get("episode_length_mean", 1.0) * n for e, n in zip(row, counts)] for row in entries]
+    val = None
+    if all(isinstance(e.get("val"), dict) and "reward_mean" in e["val"] for row in entries for e in row):
+        val = [_weighted([e["val"]["reward_mean"] for e in row], [e["val"].get("episodes", 1) for e in row])
+               for row in entries]
+    return {
+        "episodes": np.concatenate(per_seed, axis=1),
+        "strata": np.repeat([s.get("eval_seed", 0) for s in group], counts),
+        "per_seed": per_seed, "episodes_per_seed": counts,
+        "expert_fraction": [_weighted([e["test"]["expert_fraction"] for e in row], w) for row, w in zip(entries, steps)],
+        "val_reward_mean": val,
+    }
+
+
+def pool_sweeps(sweeps: list[dict]) -> list[dict]:
+    """Group sweeps by method and pool each method's seeds; returns one entry per method, in input order."""
     if not sweeps:
-        raise ValueError("build_table needs at least one sweep.")
+        raise ValueError("a report needs at least one sweep.")
     first = sweeps[0]
     for s in sweeps[1:]:
         if len(s["alphas"]) != len(first["alphas"]) or not np.allclose(s["alphas"], first["alphas"]):
-            raise ValueError(f"sweeps '{first.get('name', first['method'])}' and '{s.get('name', s['method'])}' have "
-                             f"different alphas ({first['alphas']} vs {s['alphas']}), so their AUCs do not compare.")
-    rows = []
+            raise ValueError(f"sweeps '{_label(first)}' and '{_label(s)}' have different alphas "
+                             f"({first['alphas']} vs {s['alphas']}), so their AUCs do not compare.")
+        if (s.get("env"), s.get("game")) != (first.get("env"), first.get("game")):
+            raise ValueError(f"sweeps '{_label(first)}' and '{_label(s)}' ran on different environments "
+                             f"({first.get('game') or first.get('env')} vs {s.get('game') or s.get('env')}); "
+                             "report one environment at a time.")
+    alphas = [float(a) for a in first["alphas"]]
+    groups: dict[str, list[dict]] = {}
     for s in sweeps:
-        for key, selection in SELECTIONS.items():
-            if key not in s["selections"]:
-                continue
-            entries = s["selections"][key]
-            cols = {k: [float(e["test"][k]) for e in entries] for k in TEST_KEYS}
-            rows.append({
-                "name": s.get("name", s["method"]), "method": s["method"], "selection": selection,
-                "alphas": [float(a) for a in s["alphas"]], **cols, "auc": auc(s["alphas"], cols["reward_mean"]),
-                "auc_ci95": list(bootstrap_auc(s["alphas"], [e["episode_rewards"] for e in entries], num_samples, seed)),
-            })
+        groups.setdefault(method_name(s), []).append(s)
+    pooled = []
+    for method, group in groups.items():
+        group = sorted(group, key=lambda s: s.get("eval_seed", 0))
+        for a, b in zip(group, group[1:]):
+            if a.get("eval_seed", 0) == b.get("eval_seed", 0):
+                raise ValueError(f"sweeps '{_label(a)}' and '{_label(b)}' of method '{method}' share eval_seed "
+                                 f"{a.get('eval_seed', 0)}; pool only sweeps run with different seeds.")
+        keys = [k for k in SELECTIONS if k in group[0]["selections"]]
+        for s in group[1:]:
+            other = [k for k in SELECTIONS if k in s["selections"]]
+            if other != keys:
+                raise ValueError(f"sweeps '{_label(group[0])}' and '{_label(s)}' of method '{method}' have different "
+                                 f"selections ({keys} vs {other}), so their seeds do not pool.")
+        pooled.append({
+            "method": method, "sweeps": [_label(s) for s in group], "alphas": alphas,
+            "env": first.get("game") or first.get("env"),
+            "seeds": [s.get("seed", 0) for s in group], "eval_seeds": [s.get("eval_seed", 0) for s in group],
+            "selections": {SELECTIONS[k]: _pool_selection(group, k, alphas) for k in keys},
+        })
+    return pooled
+
+
+# ---------------------------------------------------------------- rows and their comparisons
+
+def _row(p: dict, selection: str, d: dict, num_samples: int, seed: int) -> dict:
+    alphas, episodes = p["alphas"], d["episodes"]
+    n = episodes.shape[1]
+    return {
+        "env": p["env"], "method": p["method"], "selection": selection, "sweeps": p["sweeps"],
+        "seeds": p["seeds"], "eval_seeds": p["eval_seeds"], "num_seeds": len(p["seeds"]),
+        "episodes_per_seed": d["episodes_per_seed"], "num_episodes": n, "alphas": alphas,
+        "reward_mean": episodes.mean(axis=1).tolist(),
+        "reward_ci95": (1.96 * episodes.std(axis=1) / np.sqrt(n)).tolist(),   # as the evaluator's summary
+        "expert_fraction": d["expert_fraction"], "val_reward_mean": d["val_reward_mean"],
+        "auc": auc(alphas, episodes.mean(axis=1)),
+        "auc_ci95": list(bootstrap_auc(alphas, episodes, num_samples, seed, strata=d["strata"])),
+        "auc_per_seed": [auc(alphas, m.mean(axis=1)) for m in d["per_seed"]],
+        "auc_subsample": stats.subsample_auc(alphas, episodes, PAPER_SUBSAMPLES, seed=seed),
+    }
+
+
+def _pair_reason(a: dict, b: dict) -> str | None:
+    """Why rows a and b are not paired observations of the same test episodes (None when they are)."""
+    if a["eval_seeds"] != b["eval_seeds"]:
+        return f"{a['method']} has eval seeds {a['eval_seeds']} and {b['method']} {b['eval_seeds']}"
+    if a["episodes_per_seed"] != b["episodes_per_seed"]:
+        return (f"{a['method']} has {a['episodes_per_seed']} test episodes per seed and "
+                f"{b['method']} {b['episodes_per_seed']}")
+    return None
+
+
+def _compare(a: dict, b: dict, data: dict, num_samples: int, seed: int) -> dict:
+    """AUC(a) - AUC(b), with a paired bootstrap interval when both met the same test episodes."""
+    out = {"to": b["method"], "diff": a["auc"] - b["auc"], "paired": None}
+    reason = _pair_reason(a, b)
+    if reason is not None:
+        out["reason"] = reason
+        return out
+    ea, strata = data[a["method"], a["selection"]]
+    eb, _ = data[b["method"], b["selection"]]
+    d = stats.paired_difference(a["alphas"], ea, eb, strata, num_samples, seed)
+    out["diff"], out["paired"] = d["diff"], {"ci95": d["ci95"], "significant": d["significant"]}
+    return out
+
+
+def _skyline(rows: list[dict], data: dict) -> tuple[dict | None, str | None]:
+    """The skyline row: of the skyline_<feature> rows, the one with the best val_true reward (mean over alphas)."""
+    candidates = [r for r in rows if is_skyline(r["method"]) and r["selection"] == "eval_true"]
+    if not candidates:
+        return None, None
+    plain = [r for r in candidates if r["method"] == SKYLINE]
+    if plain:
+        if len(candidates) > 1:
+            raise ValueError(f"sweeps of method '{SKYLINE}' and of {[r['method'] for r in candidates if r not in plain]} "
+                             "both claim the skyline; name each skyline sweep skyline_<feature>.")
+        plain[0].update(chosen_feature=None, skyline_candidates={SKYLINE: None})
+        return plain[0], None
+    missing = [r["method"] for r in candidates if r["val_reward_mean"] is None]
+    if missing:
+        raise ValueError(f"skyline sweeps {missing} have no val reward_mean in their entries, so no skyline can be chosen.")
+    scores = {r["method"]: float(np.mean(r["val_reward_mean"])) for r in candidates}
+    chosen = max(candidates, key=lambda r: scores[r["method"]])
+    row = {**chosen, "method": SKYLINE, "chosen_method": chosen["method"],
+           "chosen_feature": chosen["method"][len(SKYLINE) + 1:], "skyline_candidates": scores}
+    data[SKYLINE, "eval_true"] = data[chosen["method"], "eval_true"]
+    return row, rows.index(candidates[0])
+
+
+def build_table(sweeps: list[dict], num_samples: int = 1000, seed: int = 0) -> list[dict]:
+    """One row per (method, selection) with every per-environment statistic (see the module docstring)."""
+    rows, data = [], {}
+    for p in pool_sweeps(sweeps):
+        for selection, d in p["selections"].items():
+            rows.append(_row(p, selection, d, num_samples, seed))
+            data[p["method"], selection] = (d["episodes"], d["strata"])
+    sky, at = _skyline(rows, data)
+    if sky is not None and at is not None:
+        rows.insert(at, sky)
+    by_key = {(r["method"], r["selection"]): r for r in rows}
+    for selection in SELECTIONS.values():
+        ranked = sorted((r for r in rows if r["selection"] == selection and not is_skyline(r["method"])),
+                        key=lambda r: -r["auc"])
+        for rank, r in enumerate(ranked, 1):
+            r["rank"] = rank
+            r["vs_best"] = _compare(r, ranked[0], data, num_samples, seed)
+    for r in rows:
+        novice = by_key.get((NOVICE, r["selection"]))
+        r["vs_novice"] = _compare(r, novice, data, num_samples, seed) if novice else None
+        r["ratio_to_skyline"] = (r["auc"] / sky["auc"]) if sky is not None and sky["auc"] > 0 else None
+        sim = by_key.get((r["method"], "eval_sim"))
+        if r["selection"] == "eval_true" and sim is not None:
+            r["sim_true_gap"] = _compare(r, sim, data, num_samples, seed)
     return rows
 
 
-def _md_table(header: list[str], body: list[list[str]]) -> str:
+def within_best(row: dict) -> bool | None:
+    """Whether the paired interval of AUC(row) - AUC(best) holds 0; None when the two are not paired."""
+    paired = row["vs_best"]["paired"]
+    return None if paired is None else not paired["significant"]
+
+
+def analyses(rows: list[dict]) -> dict:
+    """What report.json holds besides the rows: rankings, the skyline's choice, the eval_sim/eval_true gaps."""
+    ranking = {}
+    for selection in SELECTIONS.values():
+        ranked = sorted((r for r in rows if r["selection"] == selection and "rank" in r), key=lambda r: r["rank"])
+        if ranked:
+            ranking[selection] = [{"method": r["method"], "auc": r["auc"], "ratio_to_skyline": r["ratio_to_skyline"],
+                                   "within_best": within_best(r)} for r in ranked]
+    sky = next((r for r in rows if r["method"] == SKYLINE and r["selection"] == "eval_true"), None)
+    return {
+        "env": rows[0]["env"] if rows else None,
+        "ranking": ranking,
+        "skyline": None if sky is None else {"auc": sky["auc"], "chosen_feature": sky["chosen_feature"],
+                                             "val_true_reward_by_candidate": sky["skyline_candidates"]},
+        "sim_true_gap": [{"method": r["method"], **r["sim_true_gap"]} for r in rows if "sim_true_gap" in r],
+    }
+
+
+# ---------------------------------------------------------------- markdown and plot
+
+def md_table(header: list[str], body: list[list[str]]) -> str:
     lines = [header, ["---"] * len(header), *body]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
+def format_diff(c: dict | None) -> str:
+    """'+0.31 [0.12, 0.50]*' (* = the paired interval excludes 0), or the unpaired difference and why."""
+    if c is None:
+        return "—"
+    if c["paired"] is None:
+        return f"{c['diff']:+.3f} (unpaired: {c['reason']})"
+    lo, hi = c["paired"]["ci95"]
+    return f"{c['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("*" if c["paired"]["significant"] else "")
+
+
+def _paper(r: dict) -> str:
+    s = r["auc_subsample"]
+    return f"{s['mean']:.3f} ± {s['std']:.3f}"
+
+
 def to_markdown(rows) -> str:
-    alphas = [f"α={a:g}" for a in rows[0]["alphas"]] if rows else []
-    reward = [[r["method"], r["selection"],
-               *(f"{m:.2f} ± {c:.2f}" for m, c in zip(r["reward_mean"], r["reward_ci95"])),
-               f"{r['auc']:.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}]"] for r in rows]
+    if not rows:
+        return ""
+    alphas = [f"α={a:g}" for a in rows[0]["alphas"]]
+    reward = [[r["method"], r["selection"], *(f"{m:.2f} ± {c:.2f}" for m, c in zip(r["reward_mean"], r["reward_ci95"])),
+               f"{r['auc']:.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}]", _paper(r),
+               ",".join(map(str, r["eval_seeds"])), str(r["num_episodes"])] for r in rows]
     expert = [[r["method"], r["selection"], *(f"{f:.3f}" for f in r["expert_fraction"])] for r in rows]
-    return ("## Test reward (mean ± 95% CI) and AUC over alpha [95% bootstrap CI]\n\n"
-            + _md_table(["method", "selection", *alphas, "AUC [lo, hi]"], reward)
-            + "\n\n## Expert fraction of test steps\n\n"
-            + _md_table(["method", "selection", *alphas], expert) + "\n")
+    size = rows[0]["auc_subsample"]["size"]
+    text = [f"# Cost sweep on {rows[0]['env']}\n",
+            "## Test reward (mean ± 95% CI) and AUC over alpha\n",
+            "AUC [95% bootstrap over test episodes, stratified by seed]; paper: mean ± std of the AUC over "
+            f"{PAPER_SUBSAMPLES} subsamples of {size} episodes per alpha (YRC-Bench's statistic).\n",
+            md_table(["method", "selection", *alphas, "AUC [95% CI]", "AUC (paper)", "eval seeds", "episodes"], reward),
+            "\n## Expert fraction of test steps\n", md_table(["method", "selection", *alphas], expert)]
+    for selection in SELECTIONS.values():
+        ranked = sorted((r for r in rows if r["selection"] == selection and "rank" in r), key=lambda r: r["rank"])
+        if not ranked:
+            continue
+        body = [[str(r["rank"]), r["method"], f"{r['auc']:.3f}", format_diff(r["vs_novice"]), format_diff(r["vs_best"]),
+                 "—" if r["ratio_to_skyline"] is None else f"{r['ratio_to_skyline']:.2f}"] for r in ranked]
+        text += [f"\n## Ranking on {selection} by test AUC (best: {ranked[0]['method']})\n",
+                 "Differences are paired (the same test episodes), with 95% bootstrap intervals; * = the interval "
+                 "excludes 0.\n",
+                 md_table(["rank", "method", "AUC", f"AUC − {NOVICE}", "AUC − best", "fraction of skyline"], body)]
+    gaps = [[r["method"], format_diff(r["sim_true_gap"])] for r in rows if "sim_true_gap" in r]
+    if gaps:
+        text += ["\n## eval_true − eval_sim (choice on the real pair minus choice on the simulated pair)\n",
+                 md_table(["method", "AUC(eval_true) − AUC(eval_sim)"], gaps)]
+    sky = next((r for r in rows if r["method"] == SKYLINE and r["selection"] == "eval_true"), None)
+    if sky is not None and sky["chosen_feature"] is not None:
+        body = [[m, f"{v:.3f}", "chosen" if m == sky["chosen_method"] else ""] for m, v in sky["skyline_candidates"].items()]
+        text += [f"\n## Skyline: {sky['chosen_method']}, the best val_true reward (mean over alphas)\n",
+                 md_table(["skyline feature", "val_true reward", ""], body)]
+    return "\n".join(text) + "\n"
+
+
+def _plotted(rows, top: int = 5) -> list[str]:
+    """Methods on the plot: all when few, else the baselines, the skyline and the `top` best others."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    if any(m == SKYLINE for m in methods):
+        methods = [m for m in methods if m == SKYLINE or not is_skyline(m)]
+    if len(methods) <= 10:
+        return methods
+    best = {}
+    for r in rows:
+        best[r["method"]] = max(best.get(r["method"], -np.inf), r["auc"])
+    others = sorted((m for m in methods if m not in BASELINES and m != SKYLINE), key=lambda m: -best[m])[:top]
+    return [m for m in methods if m in BASELINES or m == SKYLINE or m in others]
 
 
 def plot(rows, path: str) -> None:
     fig = Figure(figsize=(14, 5.5))
     FigureCanvasAgg(fig)   # Agg without pyplot: no global figure state, no display needed
     ax_r, ax_e = fig.subplots(1, 2)
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    methods = _plotted(rows)
     cmap = matplotlib.colormaps["tab10" if len(methods) <= 10 else "tab20"]
     colours = {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
     for r in rows:
+        if r["method"] not in colours:
+            continue
         style = dict(color=colours[r["method"]], linestyle="-" if r["selection"] == "eval_true" else "--", marker="o")
         mean, ci = np.asarray(r["reward_mean"]), np.asarray(r["reward_ci95"])
         ax_r.plot(r["alphas"], mean, label=f"{r['method']} {r['selection']} (AUC {r['auc']:.2f})", **style)
@@ -147,12 +362,13 @@ def plot(rows, path: str) -> None:
     ax_r.set(xlabel="alpha (expert cost weight)", ylabel="test reward", title="Test reward vs alpha (shaded: 95% CI)")
     ax_e.set(xlabel="alpha (expert cost weight)", ylabel="expert fraction", title="Expert fraction vs alpha")
     fig.legend(*ax_r.get_legend_handles_labels(), loc="center right", fontsize="small", frameon=False)
-    fig.suptitle("Cost sweep on test: eval_true solid, eval_sim dashed")
+    shown = "" if len(methods) == len({r["method"] for r in rows}) else " (baselines, skyline and the top 5 by AUC)"
+    fig.suptitle(f"Cost sweep on test{shown}: eval_true solid, eval_sim dashed")
     fig.tight_layout(rect=(0, 0, 0.76, 1))
     fig.savefig(path, format="png", dpi=120)
 
 
-def _atomic(path: str, write) -> None:
+def atomic_write(path: str, write) -> None:
     """Write to a temp file in the same directory, then rename, so readers never see half a file."""
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")   # umask perms, unlike mkstemp
     try:
@@ -163,7 +379,7 @@ def _atomic(path: str, write) -> None:
             os.remove(tmp)
 
 
-def _write_text(text: str):
+def write_text(text: str):
     def write(tmp: str) -> None:
         with open(tmp, "w") as f:
             f.write(text)
@@ -173,26 +389,36 @@ def _write_text(text: str):
 def write_report(rows, out_dir: str) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, f"report.{k}") for k in ("json", "md", "png")}
-    _atomic(paths["json"], _write_text(json.dumps({"rows": rows}, indent=2) + "\n"))
-    _atomic(paths["md"], _write_text(to_markdown(rows)))
-    _atomic(paths["png"], lambda tmp: plot(rows, tmp))
+    atomic_write(paths["json"], write_text(json.dumps({**analyses(rows), "rows": rows}, indent=2) + "\n"))
+    atomic_write(paths["md"], write_text(to_markdown(rows)))
+    atomic_write(paths["png"], lambda tmp: plot(rows, tmp))
     return paths
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m duo_jax.report", description="Report alpha sweeps: AUC of test reward vs alpha.")
-    parser.add_argument("sweeps", nargs="+", help="sweep directories (or sweep.json files)")
-    parser.add_argument("--out", required=True, help="output directory for report.{json,md,png}")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC interval")
+    parser = argparse.ArgumentParser(
+        prog="python -m duo_jax.report",
+        description="Report alpha sweeps of one environment (AUC of test reward vs alpha), or with --summary "
+                    "summarise the reports of several environments.")
+    parser.add_argument("inputs", nargs="+", metavar="DIR",
+                        help="sweep directories (or sweep.json files); with --summary, report directories")
+    parser.add_argument("--summary", action="store_true", help="summarise report directories across environments")
+    parser.add_argument("--out", required=True, help="output directory for report.* (or summary.*)")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
-        rows = build_table(load_sweeps(args.sweeps), args.bootstrap, args.seed)
-        paths = write_report(rows, args.out)
+        if args.summary:
+            from duo_jax import summary   # rliable (and its pandas/arch) only when summarising
+            result = summary.summarize(summary.load_reports(args.inputs), args.bootstrap, args.seed)
+            paths, text = summary.write_summary(result, args.out), summary.to_markdown(result)
+        else:
+            rows = build_table(load_sweeps(args.inputs), args.bootstrap, args.seed)
+            paths, text = write_report(rows, args.out), to_markdown(rows)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
-    print(to_markdown(rows))
+    print(text)
     print("wrote " + ", ".join(paths.values()))
 
 

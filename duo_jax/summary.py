@@ -1,0 +1,236 @@
+"""Across environments: win counts, fractions of the skyline, paired differences, sim/true gaps, rliable.
+
+`python -m duo_jax.report --summary reports/coinrun reports/distshift ... --out reports` reads each
+environment's report.json (written by `duo_jax.report`) and writes summary.{json,md,png}.
+
+Aggregates (rliable's IQM and optimality gap with stratified-bootstrap intervals, and performance
+profiles) use a normalised AUC per environment: 0 is always_novice's AUC and 1 the AUC of the expert
+if asking were free (always_expert's reward at alpha = 0 times the width of the alpha range), so the
+optimality gap is the distance to "expert performance at no cost". The runs of a task are the seeds
+(each seed's own AUC, normalised with the pooled constants), so the intervals resample seeds within
+each environment and have zero width with one seed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from rliable import library as rly
+from rliable import metrics
+
+from duo_jax.report import (EXPERT, NOVICE, SELECTIONS, SKYLINE, format_diff, md_table, atomic_write, is_skyline,
+                            within_best, write_text)
+
+NUM_TAUS = 21
+
+
+def load_reports(paths: list[str]) -> list[dict]:
+    reports = []
+    for path in paths:
+        file = os.path.join(path, "report.json") if os.path.isdir(path) else path
+        if not os.path.isfile(file):
+            raise ValueError(f"no report found at {path} (expected a report directory or a report.json file).")
+        try:
+            with open(file) as f:
+                report = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{file} is not valid JSON ({e}).") from None
+        if not isinstance(report, dict) or not isinstance(report.get("rows"), list) or not report["rows"]:
+            raise ValueError(f"{file} should hold a report with rows (written by python -m duo_jax.report).")
+        if "auc_per_seed" not in report["rows"][0]:
+            raise ValueError(f"{file} was written by an older duo_jax.report; rerun the report on its sweeps.")
+        report.setdefault("env", os.path.basename(os.path.dirname(os.path.abspath(file))))
+        reports.append(report)
+    return reports
+
+
+def _normaliser(report: dict, selection: str) -> tuple[tuple[float, float] | None, str | None]:
+    """(lo, hi) of the normalised AUC: always_novice's AUC and the AUC of a free always_expert."""
+    rows = {r["method"]: r for r in report["rows"] if r["selection"] == selection}
+    if NOVICE not in rows or EXPERT not in rows:
+        return None, f"{report['env']} has no {NOVICE} or no {EXPERT} sweep"
+    alphas = rows[EXPERT]["alphas"]
+    if alphas[0] != 0:
+        return None, f"{report['env']}'s alphas start at {alphas[0]}, not 0, so the expert's free reward is unknown"
+    lo, hi = rows[NOVICE]["auc"], rows[EXPERT]["reward_mean"][0] * (alphas[-1] - alphas[0])
+    if hi <= lo:
+        return None, f"on {report['env']} the free expert ({hi:.3f}) is no better than always_novice ({lo:.3f})"
+    return (lo, hi), None
+
+
+def _rliable(reports: list[dict], selection: str, num_samples: int, seed: int) -> dict:
+    """IQM, optimality gap and performance profiles of the normalised AUC, with rliable's intervals."""
+    bounds, excluded_envs = {}, []
+    for rep in reports:
+        b, why = _normaliser(rep, selection)
+        if b is None:
+            excluded_envs.append(why)
+        else:
+            bounds[rep["env"]] = b
+    envs = [rep["env"] for rep in reports if rep["env"] in bounds]
+    rows = {rep["env"]: {r["method"]: r for r in rep["rows"] if r["selection"] == selection} for rep in reports}
+    methods = list(dict.fromkeys(m for e in envs for m in rows[e] if m == SKYLINE or not is_skyline(m)))
+    scores, excluded = {}, {}
+    for m in methods:
+        missing = [e for e in envs if m not in rows[e]]
+        seeds = {rows[e][m]["num_seeds"] for e in envs if m in rows[e]}
+        if missing:
+            excluded[m] = f"no {selection} row on {', '.join(missing)}"
+        elif len(seeds) > 1:
+            excluded[m] = f"different numbers of seeds across environments ({sorted(seeds)})"
+        else:
+            scores[m] = np.array([[(auc - bounds[e][0]) / (bounds[e][1] - bounds[e][0]) for auc, e in zip(seed, envs)]
+                                  for seed in zip(*(rows[e][m]["auc_per_seed"] for e in envs))])  # (seeds, envs)
+    out = {"envs": envs, "excluded_envs": excluded_envs, "excluded_methods": excluded, "normalised_auc": {},
+           "iqm": {}, "optimality_gap": {}, "profile": {"tau": [], "fraction": {}, "ci95": {}}}
+    if not scores:
+        return out
+    every = np.concatenate([s.ravel() for s in scores.values()])
+    taus = np.linspace(min(every.min(), 0.0), max(every.max(), 1.0), NUM_TAUS)
+
+    def aggregate(s: np.ndarray) -> np.ndarray:
+        return np.concatenate([[metrics.aggregate_iqm(s), metrics.aggregate_optimality_gap(s, 1.0)],
+                               rly.score_distributions(s, taus)])
+
+    with warnings.catch_warnings():   # arch deprecates the RandomState that rliable passes it
+        warnings.simplefilter("ignore", FutureWarning)
+        points, cis = rly.get_interval_estimates(scores, aggregate, reps=num_samples,
+                                                 random_state=np.random.RandomState(seed))
+    out["profile"]["tau"] = taus.tolist()
+    for m in scores:
+        out["normalised_auc"][m] = scores[m].tolist()
+        out["iqm"][m] = {"value": float(points[m][0]), "ci95": cis[m][:, 0].tolist()}
+        out["optimality_gap"][m] = {"value": float(points[m][1]), "ci95": cis[m][:, 1].tolist()}
+        out["profile"]["fraction"][m] = points[m][2:].tolist()
+        out["profile"]["ci95"][m] = cis[m][:, 2:].tolist()
+    return out
+
+
+def _paper_within(row: dict, best: dict) -> bool:
+    """Paper-style tie: the intervals mean ± 1.96 std of the subsample AUCs overlap."""
+    a, b = row["auc_subsample"], best["auc_subsample"]
+    return bool(a["mean"] + 1.96 * a["std"] >= b["mean"] - 1.96 * b["std"])
+
+
+def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> dict:
+    envs = [rep["env"] for rep in reports]
+    if not reports:
+        raise ValueError("a summary needs at least one report.")
+    if len(set(envs)) != len(envs):
+        raise ValueError(f"the reports cover environments {envs}; each environment should appear once.")
+    out = {"envs": envs, "selections": {}}
+    for selection in SELECTIONS.values():
+        per_env = {rep["env"]: [r for r in rep["rows"] if r["selection"] == selection] for rep in reports}
+        methods = list(dict.fromkeys(r["method"] for rows in per_env.values() for r in rows
+                                     if r["method"] == SKYLINE or not is_skyline(r["method"])))
+        if not methods:
+            continue
+        wins = {m: {"best": 0, "within_best": 0, "within_best_paper": 0, "envs": 0} for m in methods if m != SKYLINE}
+        table = {m: {} for m in methods}
+        for env, rows in per_env.items():
+            ranked = sorted((r for r in rows if "rank" in r), key=lambda r: r["rank"])
+            for r in rows:
+                if r["method"] not in table:
+                    continue
+                table[r["method"]][env] = {
+                    "auc": r["auc"], "auc_ci95": r["auc_ci95"], "auc_subsample": r["auc_subsample"],
+                    "rank": r.get("rank"), "ratio_to_skyline": r["ratio_to_skyline"],
+                    "vs_novice": r["vs_novice"], "vs_best": r.get("vs_best"), "sim_true_gap": r.get("sim_true_gap")}
+            for r in ranked:
+                w = wins[r["method"]]
+                w["envs"] += 1
+                w["best"] += r["rank"] == 1
+                w["within_best"] += bool(within_best(r))
+                w["within_best_paper"] += _paper_within(r, ranked[0])
+        out["selections"][selection] = {"methods": methods, "wins": wins, "per_env": table,
+                                        "rliable": _rliable(reports, selection, num_samples, seed)}
+    return out
+
+
+def _cell(entry: dict | None, field: str) -> str:
+    if entry is None:
+        return "—"
+    if field == "auc":
+        s = entry["auc_subsample"]
+        rank = "" if entry["rank"] is None else f" #{entry['rank']}"
+        return f"{entry['auc']:.3f} ({s['mean']:.3f} ± {s['std']:.3f}){rank}"
+    if field == "ratio_to_skyline":
+        return "—" if entry[field] is None else f"{entry[field]:.2f}"
+    c = entry[field]
+    if c is None:
+        return "—"
+    return format_diff(c).split(" (unpaired")[0] + (" (unpaired)" if c["paired"] is None else "")
+
+
+def _interval(d: dict) -> str:
+    return f"{d['value']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"
+
+
+def to_markdown(summary: dict) -> str:
+    envs = summary["envs"]
+    text = [f"# Summary over {len(envs)} environments: {', '.join(envs)}\n",
+            "Paired differences and 'within best' use the paired bootstrap interval over each environment's test "
+            "episodes (* = excludes 0); 'within best (paper)' means the mean ± 1.96 std intervals of the paper's "
+            "subsample AUC overlap the best's. AUC cells: pooled AUC (paper's mean ± std) #rank.\n"]
+    for selection, s in summary["selections"].items():
+        methods = s["methods"]
+        text.append(f"\n## {selection}\n")
+        wins = [[m, str(w["best"]), str(w["within_best"]), str(w["within_best_paper"]), str(w["envs"])]
+                for m, w in sorted(s["wins"].items(), key=lambda kv: (-kv[1]["best"], -kv[1]["within_best"]))]
+        text += ["### Wins (number of environments)\n",
+                 md_table(["method", "best", "within best (paired CI)", "within best (paper)", "environments"], wins)]
+        for title, field in (("Test AUC", "auc"), ("Fraction of the skyline's AUC", "ratio_to_skyline"),
+                             (f"AUC − {NOVICE} (paired)", "vs_novice"),
+                             ("AUC(eval_true) − AUC(eval_sim) (paired)", "sim_true_gap")):
+            body = [[m, *(_cell(s["per_env"][m].get(e), field) for e in envs)] for m in methods]
+            if all(c == "—" for row in body for c in row[1:]):
+                continue
+            text += [f"\n### {title}\n", md_table(["method", *envs], body)]
+        r = s["rliable"]
+        text.append("\n### Aggregates of the normalised AUC (rliable; 0 = always_novice, 1 = expert at no cost)\n")
+        if r["iqm"]:
+            body = [[m, _interval(r["iqm"][m]), _interval(r["optimality_gap"][m]), str(len(r["normalised_auc"][m]))]
+                    for m in sorted(r["iqm"], key=lambda m: -r["iqm"][m]["value"])]
+            text += [f"Over {', '.join(r['envs'])}; 95% stratified-bootstrap intervals over seeds.\n",
+                     md_table(["method", "IQM", "optimality gap", "seeds"], body)]
+        else:
+            text.append("No method has a normalised AUC on every environment.")
+        for why in r["excluded_envs"]:
+            text.append(f"\n- left out: {why}")
+        for m, why in r["excluded_methods"].items():
+            text.append(f"\n- {m} left out: {why}")
+    return "\n".join(text) + "\n"
+
+
+def plot(summary: dict, path: str, top: int = 6) -> None:
+    """Performance profiles (fraction of seed x environment scores above tau), one panel per selection."""
+    selections = [(k, s) for k, s in summary["selections"].items() if s["rliable"]["iqm"]]
+    fig = Figure(figsize=(7 * max(len(selections), 1), 5))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, max(len(selections), 1), squeeze=False)[0]
+    for ax, (selection, s) in zip(axes, selections):
+        r = s["rliable"]
+        ordered = sorted(r["iqm"], key=lambda m: -r["iqm"][m]["value"])
+        shown = [m for m in ordered if m in (NOVICE, EXPERT, SKYLINE)] + [m for m in ordered if m not in (NOVICE, EXPERT, SKYLINE)][:top]
+        for m in shown:
+            lo, hi = np.asarray(r["profile"]["ci95"][m])
+            line, = ax.plot(r["profile"]["tau"], r["profile"]["fraction"][m], label=m)
+            ax.fill_between(r["profile"]["tau"], lo, hi, color=line.get_color(), alpha=0.15)
+        ax.set(xlabel="normalised AUC τ (0 = always_novice, 1 = expert at no cost)", ylabel="fraction of runs > τ",
+               title=f"Performance profiles, {selection}")
+        ax.legend(fontsize="small", frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=120)
+
+
+def write_summary(summary: dict, out_dir: str) -> dict:
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {k: os.path.join(out_dir, f"summary.{k}") for k in ("json", "md", "png")}
+    atomic_write(paths["json"], write_text(json.dumps(summary, indent=2) + "\n"))
+    atomic_write(paths["md"], write_text(to_markdown(summary)))
+    atomic_write(paths["png"], lambda tmp: plot(summary, tmp))
+    return paths
