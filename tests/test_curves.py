@@ -1,5 +1,6 @@
 """Training curves: TensorBoard events and the CSV hold the same scalars, a resumed writer never repeats a
 step, a tiny Deep SVDD run on a gridworld leaves its curves in the experiment, and they plot."""
+import importlib.util
 import os
 
 import numpy as np
@@ -69,6 +70,12 @@ def test_sinks_follow_config(tmp_path):
 def test_bad_logging_config_is_one_sentence(logging, message):
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         check_logging(logging)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed")
+def test_wandb_without_the_package_is_one_sentence():
+    with pytest.raises(ValueError, match=r"logging.wandb=True needs the wandb package; install it with pip install -e '\.\[wandb\]'\.$"):
+        check_logging({"wandb": True})
 
 
 def test_bad_logging_stops_a_run_at_start_up(make_config):
