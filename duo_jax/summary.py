@@ -16,6 +16,7 @@ import json
 import os
 import warnings
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -212,14 +213,17 @@ def plot(summary: dict, path: str, top: int = 6) -> None:
     fig = Figure(figsize=(7 * max(len(selections), 1), 5))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, max(len(selections), 1), squeeze=False)[0]
+    every = list(dict.fromkeys(m for _, s in selections for m in s["rliable"]["iqm"]))
+    cmap = matplotlib.colormaps["tab10" if len(every) <= 10 else "tab20"]
+    colours = {m: cmap(i % cmap.N) for i, m in enumerate(every)}   # one colour per method in every panel
     for ax, (selection, s) in zip(axes, selections):
         r = s["rliable"]
         ordered = sorted(r["iqm"], key=lambda m: -r["iqm"][m]["value"])
         shown = [m for m in ordered if m in (NOVICE, EXPERT, SKYLINE)] + [m for m in ordered if m not in (NOVICE, EXPERT, SKYLINE)][:top]
         for m in shown:
             lo, hi = np.asarray(r["profile"]["ci95"][m])
-            line, = ax.plot(r["profile"]["tau"], r["profile"]["fraction"][m], label=m)
-            ax.fill_between(r["profile"]["tau"], lo, hi, color=line.get_color(), alpha=0.15)
+            ax.plot(r["profile"]["tau"], r["profile"]["fraction"][m], label=m, color=colours[m])
+            ax.fill_between(r["profile"]["tau"], lo, hi, color=colours[m], alpha=0.15)
         ax.set(xlabel="normalised AUC τ (0 = always_novice, 1 = expert at no cost)", ylabel="fraction of runs > τ",
                title=f"Performance profiles, {selection}")
         ax.legend(fontsize="small", frameon=False)
