@@ -1,5 +1,7 @@
 """PPO pieces: GAE against a plain loop (bootstrap from V(s_T)), and the return normaliser."""
+import json
 import os
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -81,25 +83,35 @@ def test_return_normalizer_clips_and_restores():
     out = norm(np.array([1e3, -1e3]), np.array([False, True]))
     np.testing.assert_array_equal(out, [10.0, -10.0])
     assert norm.ret[1] == 0.0 and norm.ret[0] == 1e3
-    restored = ReturnNormalizer(num_envs=2, gamma=0.99, state=norm.state())
+    restored = ReturnNormalizer(num_envs=2, gamma=0.99, state=json.loads(json.dumps(norm.state())))  # as checkpointed
     assert restored.state() == norm.state()
-    assert set(norm.state()) == {"count", "mean", "var"}
+    assert set(norm.state()) == {"count", "mean", "var", "ret"}
+    reward, done = np.array([0.5, 2.0]), np.array([True, False])
+    np.testing.assert_array_equal(restored(reward, done), norm(reward, done))   # the per-env returns came back too
+    np.testing.assert_array_equal(restored.ret, norm.ret)
 
 
 class _CycleEnv:
-    """Constant frames; reward 1 for action 1; every episode lasts 4 steps. After a multiple of 4
-    steps it is exactly a fresh env, so a resumed run must match an uninterrupted one."""
+    """Frames that show the step of the episode; reward 1 for action 1; every episode lasts 3 steps, so episodes
+    cross the iterations' boundaries. Its state (the step counter) saves and restores like Procgen's."""
 
     def __init__(self, num_envs: int):
         self.num_envs, self.t = num_envs, 0
 
     def reset(self):
-        return np.full((self.num_envs, 24, 24, 3), 128, np.uint8)
+        return np.full((self.num_envs, 24, 24, 3), 60 * (self.t % 3), np.uint8)
 
     def step(self, action):
         self.t += 1
-        done = np.full(self.num_envs, self.t % 4 == 0)
+        done = np.full(self.num_envs, self.t % 3 == 0)
         return self.reset(), (np.asarray(action) == 1).astype(np.float32), done
+
+    def get_state(self):
+        return [int(self.t).to_bytes(8, "little")] * self.num_envs
+
+    def set_state(self, states):
+        self.t = int.from_bytes(states[0], "little")
+        return self.reset()
 
 
 def _ppo_config(out_dir, total_steps):
@@ -128,7 +140,7 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     resumed, resumed_cfg = load_checkpoint(str(tmp_path / "resumed" / "agent"))
     assert full_cfg["train_steps"] == resumed_cfg["train_steps"] == 96
     for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        assert np.array_equal(a, b)
 
 
 def test_snapshots_keep_earlier_agents(tmp_path):

@@ -2,11 +2,14 @@
 
 The env steps on the host; acting is one jit call per env step, GAE one jit call
 per iteration, each minibatch step one more. Training resumes from the last
-checkpoint under `<out_dir>/state`; the latest params are also saved as the
-`<out_dir>/agent` checkpoint that `load_agent` reads.
+checkpoint under `<out_dir>/state` exactly where it stopped (params, optimizer, key,
+return normaliser, episode statistics and the envs' own states), so a killed run
+rerun ends with the params of an uninterrupted one; the latest params are also saved
+as the `<out_dir>/agent` checkpoint that `load_agent` reads.
 """
 from __future__ import annotations
 
+import base64
 import json
 from absl import logging
 import os
@@ -166,6 +169,8 @@ class ReturnNormalizer:
         self.count, self.mean, self.var = 1e-4, 0.0, 1.0
         if state:
             self.count, self.mean, self.var = state["count"], state["mean"], state["var"]
+            if "ret" in state:  # checkpoints before the per-env returns were saved restart them at 0
+                self.ret = np.asarray(state["ret"], np.float64)
 
     def __call__(self, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         self.ret = self.ret * self.gamma + reward
@@ -178,11 +183,55 @@ class ReturnNormalizer:
         return np.clip(reward / np.sqrt(self.var + 1e-8), -10, 10).astype(np.float32)
 
     def state(self) -> dict:
-        return {"count": float(self.count), "mean": float(self.mean), "var": float(self.var)}
+        """JSON-ready and exact (floats round-trip through JSON)."""
+        return {"count": float(self.count), "mean": float(self.mean), "var": float(self.var), "ret": self.ret.tolist()}
+
+
+class Diverged(RuntimeError):
+    """A loss or the params stopped being finite; the last checkpoint was left as it was."""
+
+
+@jax.jit
+def _all_finite(tree) -> jnp.ndarray:
+    return jnp.all(jnp.stack([jnp.isfinite(x).all() for x in jax.tree_util.tree_leaves(tree)]))
+
+
+def check_finite(metrics: dict, params, iteration: int, checkpoint_dir: str) -> None:
+    """Raise `Diverged` (one sentence) if a loss or a param is not finite after `iteration`'s update; checked on
+    the host before anything is saved, so the checkpoint in `checkpoint_dir` stays the last good one."""
+    values = {k: np.asarray(v).ravel() for k, v in metrics.items()}
+    bad = [(k, float(v[~np.isfinite(v)][0])) for k, v in sorted(values.items(), key=lambda kv: not kv[0].endswith("loss"))
+           if not np.isfinite(v).all()]  # the losses first
+    if not bad and not bool(_all_finite(params)):
+        bad = [("a parameter", float("nan"))]
+    if bad:
+        name, value = bad[0]
+        where = (f"the last good checkpoint is at {checkpoint_dir}" if checkpoint.latest_step(checkpoint_dir) is not None
+                 else "no checkpoint had been written yet")
+        raise Diverged(f"training diverged at iteration {iteration}: {name} is {value}; {where}.")
+
+
+def save_env_state(env) -> list[str] | None:
+    """The envs' own states as JSON text (base64), or None for an env without `get_state`."""
+    get = getattr(env, "get_state", None)
+    return None if get is None else [base64.b64encode(s).decode("ascii") for s in get()]
+
+
+def restore_env_state(env, states: list[str] | None, obs: np.ndarray) -> np.ndarray:
+    """Put the envs back where `save_env_state` left them and return their frames; an env that cannot save its
+    state starts afresh (the run then resumes, but not exactly)."""
+    if states is not None and hasattr(env, "set_state"):
+        return np.asarray(env.set_state([base64.b64decode(s) for s in states]))
+    logging.warning("The env cannot restore its state (no get_state/set_state): it starts afresh, so the resumed "
+                    "run will differ from an uninterrupted one.")
+    return obs
 
 
 def train(config: ml_collections.ConfigDict, make_env) -> str:
-    """Train (or resume) a base agent; returns the path of its `agent` checkpoint."""
+    """Train (or resume) a base agent; returns the path of its `agent` checkpoint.
+
+    `make_env(game, split, num_envs, seed)` returns a host vector env; with `get_state()` (bytes per env) and
+    `set_state(states) -> obs` a resumed run continues bit for bit (Procgen has both)."""
     cfg = config.ppo
     out_dir = os.path.abspath(config.out_dir)
     env = make_env(config.env.game, config.env.split, cfg.num_envs, config.seed)
@@ -197,12 +246,17 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
     )
     params, opt_state = agent.params, tx.init(agent.params)
     start_iter, norm_state = 0, None
+    ep_ret = np.zeros(cfg.num_envs)
+    ep_len = np.zeros(cfg.num_envs, dtype=np.int64)
     state_dir = os.path.join(out_dir, "state")
     if checkpoint.latest_step(state_dir) is not None:
         target = {"params": params, "opt_state": opt_state, "key": key}
         restored, meta = checkpoint.load_checkpoint(state_dir, target=target)
         params, opt_state, key = restored["params"], restored["opt_state"], restored["key"]
         start_iter, norm_state = meta["iteration"], meta["normalizer"]
+        obs = restore_env_state(env, meta.get("env"), obs)
+        if "episodes" in meta:
+            ep_ret, ep_len = np.asarray(meta["episodes"]["ret"], np.float64), np.asarray(meta["episodes"]["len"], np.int64)
         logging.info("Resumed from %s at iteration %d", state_dir, start_iter)
     normalizer = ReturnNormalizer(cfg.num_envs, cfg.gamma, norm_state)
     update = make_update(agent.apply, tx, cfg)
@@ -214,8 +268,6 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
         logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
         return action, logp, value
 
-    ep_ret = np.zeros(cfg.num_envs)
-    ep_len = np.zeros(cfg.num_envs, dtype=np.int64)
     finished_ret, finished_len = [], []
     T, B = cfg.num_steps, cfg.num_envs
     buf = {k: np.zeros((T, B), np.float32) for k in ("logp", "value", "reward", "done")}
@@ -239,6 +291,7 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
         _, _, last_value = act(params, obs, k1)
         batch = Batch(buf_obs, buf_act, buf["logp"], buf["value"], buf["reward"], buf["done"])
         params, opt_state, metrics = update(params, opt_state, batch, last_value, k2)
+        check_finite(metrics, params, it + 1, state_dir)
         step = (it + 1) * T * B
         if finished_ret:
             metrics = {k: float(v) for k, v in metrics.items()}
@@ -254,7 +307,10 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
             if step - T * B < snap <= step:
                 checkpoint.save_checkpoint(os.path.join(out_dir, f"snapshot_{snap}"), params, agent_config)
         if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == num_iters:
-            meta = {"iteration": it + 1, "normalizer": normalizer.state(), "config": config.to_dict()}
-            checkpoint.save_checkpoint(state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1)
+            # The agent first, the training state last: a run killed between the two redoes these iterations.
             checkpoint.save_checkpoint(os.path.join(out_dir, "agent"), params, agent_config, step=step, max_to_keep=1)
+            # Everything the next iterations read; the per-iteration logging lists are empty here.
+            meta = {"iteration": it + 1, "normalizer": normalizer.state(), "config": config.to_dict(),
+                    "episodes": {"ret": ep_ret.tolist(), "len": ep_len.tolist()}, "env": save_env_state(env)}
+            checkpoint.save_checkpoint(state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1)
     return os.path.join(out_dir, "agent")

@@ -26,7 +26,7 @@ import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent
-from duo_jax.agents.ppo import gae, scan_update
+from duo_jax.agents.ppo import check_finite, gae, scan_update
 from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
@@ -161,7 +161,9 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
 
     After each chunk, all alphas' policies are validated in one rollout per validation split, each scored
     at its own alpha, and the best so far per alpha and split is kept. `<task.workdir>/last` holds the
-    training state and those bests; a rerun resumes from it. Returns one AlgorithmResult per alpha.
+    training state (the whole runner: env states included) and those bests; a rerun resumes from it exactly.
+    A loss or params that stop being finite raise `Diverged` before anything is saved. Returns one
+    AlgorithmResult per alpha.
     """
     a = config.algorithm
     A, num_iters, steps_per_iter = len(alphas), num_iterations(config), a.num_envs * a.num_steps
@@ -198,7 +200,11 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     it = int(runner.iteration[0])
     while it < num_iters:
         n = min(a.eval_every, num_iters - it)
-        runner, _ = run_chunk(runner, alpha_arr, n)
+        runner, metrics = run_chunk(runner, alpha_arr, n)
+        # Before anything is saved: the first iteration of the chunk where a metric of any alpha is not finite.
+        m = jax.device_get(metrics)
+        bad = next((i for i in range(n) if not all(np.isfinite(v[i]).all() for v in m.values())), n - 1)
+        check_finite({k: v[bad] for k, v in m.items()}, runner.params, it + bad + 1, last_dir)
         it += n
         for s, validator in validators.items():
             k_eval, k = jax.random.split(k_eval)

@@ -7,7 +7,10 @@ step are jit calls too (the env steps on the host, so the iteration is a host lo
 
 Every `eval_every` iterations the policy is evaluated on each validation split, on its fixed levels;
 the best so far per split is saved as `<workdir>/best_<split>`, the training state as `<workdir>/last`,
-from which an interrupted run resumes. The final policy is evaluated and saved as `<workdir>/final`.
+from which an interrupted run resumes exactly (params, optimizer, key, return normaliser, episode statistics,
+the envs' own states where the env has `get_state`/`set_state`, as Procgen does). A loss or params that stop
+being finite stop training (`Diverged`) before anything is saved. The final policy is evaluated and saved as
+`<workdir>/final`.
 The skyline is this algorithm with `algorithm.train_split="test"` (the test pair and distribution).
 
 On a JAX-native env (gridworlds) all of this runs in jitted chunks instead (`jax_ppo_coordinator.train_alphas`),
@@ -26,7 +29,7 @@ import numpy as np
 import optax
 from absl import logging
 
-from duo_jax.agents.ppo import Batch, ReturnNormalizer, make_update
+from duo_jax.agents.ppo import Batch, ReturnNormalizer, check_finite, make_update, restore_env_state, save_env_state
 from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
 from duo_jax.core import checkpoint
@@ -132,12 +135,20 @@ def ppo(key, policy, task: TrainTask, validators, config):
 
     last_dir = os.path.join(task.workdir, "last")
     start, norm_state, history, best = 0, None, {s: [] for s in validators}, {}
+    first, prev = np.ones(B, bool), np.zeros(B, np.int32)
+    ep_ret, ep_len, ep_expert = np.zeros(B), np.zeros(B, np.int64), np.zeros(B, np.int64)
     if checkpoint.latest_step(last_dir) is not None:
         restored, meta = checkpoint.load_checkpoint(last_dir, target={"params": params, "opt_state": opt_state, "key": key})
         params, opt_state, key = restored["params"], restored["opt_state"], restored["key"]
         start, norm_state, history = meta["iteration"], meta["normalizer"], meta["history"]
         for split, summary in meta["best"].items():
             best[split] = (checkpoint.load_checkpoint(os.path.join(task.workdir, f"best_{split}"), target=params)[0], summary)
+        obs = restore_env_state(env, meta.get("env"), obs)
+        if "rollout" in meta:
+            r = meta["rollout"]
+            first, prev = np.asarray(r["first"], bool), np.asarray(r["prev"], np.int32)
+            ep_ret, ep_len, ep_expert = (np.asarray(r["ret"], np.float64), np.asarray(r["len"], np.int64),
+                                         np.asarray(r["expert"], np.int64))
         logging.info("PPO resumed from %s at iteration %d of %d", last_dir, start, num_iters)
     normalizer = ReturnNormalizer(B, a.gamma, norm_state)
 
@@ -156,8 +167,6 @@ def ppo(key, policy, task: TrainTask, validators, config):
         return out
 
     buf = _Buffer(T, B)
-    first, prev = np.ones(B, bool), np.zeros(B, np.int32)
-    ep_ret, ep_len, ep_expert = np.zeros(B), np.zeros(B, np.int64), np.zeros(B, np.int64)
     finished = []
     t0 = time.time()
     for it in range(start, num_iters):
@@ -183,6 +192,7 @@ def ppo(key, policy, task: TrainTask, validators, config):
         key, k_last, k_upd, k_eval = jax.random.split(key, 4)
         last_value = step(params, novice_params, expert_params, obs, prev, first, task.costs, k_last)[3]
         params, opt_state, metrics = update(params, opt_state, buf.batch(), last_value, k_upd)
+        check_finite(metrics, params, it + 1, last_dir)
         if finished:
             r, l, e = np.mean(finished, axis=0)
             logging.info(
@@ -193,8 +203,11 @@ def ppo(key, policy, task: TrainTask, validators, config):
             finished = []
         if (it + 1) % a.eval_every == 0 or it + 1 == num_iters:
             evaluate(params, it + 1, k_eval)
+            # Everything the next iterations read (`finished` was emptied by the log line above).
             meta = {"iteration": it + 1, "normalizer": normalizer.state(), "history": history,
-                    "best": {s: summary for s, (_, summary) in best.items()}}
+                    "best": {s: summary for s, (_, summary) in best.items()}, "env": save_env_state(env),
+                    "rollout": {"first": first.tolist(), "prev": prev.tolist(), "ret": ep_ret.tolist(),
+                                "len": ep_len.tolist(), "expert": ep_expert.tolist()}}
             checkpoint.save_checkpoint(last_dir, {"params": params, "opt_state": opt_state, "key": key}, meta,
                                        step=it + 1, max_to_keep=1)
     _save_policy(os.path.join(task.workdir, "final"), params, config, iteration=num_iters)

@@ -103,6 +103,15 @@ class ProcgenEnv:
         reward, obs, first = self._env.observe()
         return obs["rgb"], reward.astype(np.float32), first.astype(bool)
 
+    def get_state(self) -> list[bytes]:
+        """Each env's whole game (level, positions, its random generators), for a trainer's checkpoint."""
+        return self._env.callmethod("get_state")
+
+    def set_state(self, states: list[bytes]) -> np.ndarray:
+        """Continue exactly where `get_state` was taken (any env of the same game and split); returns the frames."""
+        self._env.callmethod("set_state", list(states))
+        return self.observe()
+
 
 class ProcgenLevelEnv(ProcgenEnv):
     """Slots that play chosen fixed levels (a `LevelEnv`): a level's start state is captured once from a
