@@ -15,6 +15,7 @@ import ml_collections
 from absl import app, flags
 from ml_collections import config_flags
 
+from duo_jax.agents.ppo import Diverged
 from duo_jax.config import load_config
 from duo_jax.validate import leaves
 
@@ -144,6 +145,9 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
             prepared = prepare(parsed["config"]) if config_example else prepare()
         except (ValueError, OSError) as err:  # bad input: one sentence, no traceback, nothing written
             fail(err)
-        execute(prepared)
+        try:
+            execute(prepared)
+        except Diverged as err:  # a NaN in training: one sentence; the last good checkpoint is kept
+            fail(err)
 
     app.run(main, argv=argv, flags_parser=parser)
