@@ -9,7 +9,7 @@ import ml_collections
 def get_config():
     c = ml_collections.ConfigDict()
     c.seed = 0
-    c.out_dir = "agents/coinrun/novice"
+    c.out_dir = "experiments/agents/coinrun_novice"   # shipped agents (agents/) are written only when named
     c.env = ml_collections.ConfigDict(dict(game="coinrun", split="train", num_actions=15))
     c.model = ml_collections.ConfigDict(dict(name="small_cnn"))
     c.ppo = ml_collections.ConfigDict(

@@ -64,15 +64,13 @@ def _check_field(config: ml_collections.ConfigDict, field: str) -> None:
     node, done = config, []
     for part in field.split("."):
         if not isinstance(node, ml_collections.ConfigDict) or part not in node:
-            fields = [f for f, _ in leaves(config)]
-            near = difflib.get_close_matches(field, fields, n=3, cutoff=0.6)
-            if near:
-                hint = f"did you mean {' or '.join(near)}?"
-            elif isinstance(node, ml_collections.ConfigDict):
-                where = ".".join(done) or "the config"
-                hint = f"the fields of {where} are {', '.join(sorted(node.keys()))}."
-            else:
+            near = difflib.get_close_matches(field, [f for f, _ in leaves(config)], n=3, cutoff=0.6)
+            if not isinstance(node, ml_collections.ConfigDict):
                 hint = f"{'.'.join(done)} is a value, not a section."
+            elif near:
+                hint = f"did you mean {' or '.join(near)}?"
+            else:
+                hint = f"the fields of {'.'.join(done) or 'the config'} are {', '.join(sorted(node.keys()))}."
             raise ValueError(f"--config.{field}: the config has no field {field!r}; {hint}")
         node, done = node[part], done + [part]
 

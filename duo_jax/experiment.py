@@ -23,7 +23,7 @@ from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import Policy
-from duo_jax.core.registry import AlgorithmSpec
+from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
 from duo_jax.core.task import TrainTask
 from duo_jax.validate import validate_experiment
 
@@ -68,6 +68,10 @@ class ExperimentDir:
     def write_json(self, name: str, data: Any) -> None:
         with open(self.path(name), "w") as f:
             json.dump(data, f, indent=2)
+
+    def write_text(self, name: str, text: str) -> None:
+        with open(self.path(name), "w") as f:
+            f.write(text)
 
     def close_log(self) -> None:
         logging.get_absl_logger().removeHandler(self._handler)
@@ -177,6 +181,7 @@ def setup(config) -> Setup:
     exp_name = config.name if config.mode == "train" else f"{config.name}_eval"
     experiment = ExperimentDir(config.experiments_dir, exp_name, config.overwrite)
     import_plugins(config.get("plugins", ()))
+    ENVIRONMENTS.check(config.env.name, "env.name")
     env = make_environment(config.env)
     ev = config.evaluation
     for field, splits in (
@@ -191,6 +196,8 @@ def setup(config) -> Setup:
     check_logging(config.get("logging"))
     algorithm, params = None, None
     if config.mode == "train":
+        POLICIES.check(config.policy.name, "policy.name")
+        ALGORITHMS.check(config.algorithm.name, "algorithm.name")
         policy = make_policy(config.policy.name, config.policy)
         algorithm = make_algorithm(config.algorithm.name)
         algorithm.check(config)

@@ -16,6 +16,7 @@ from duo_jax.api import save_policy
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import Setup, setup
+from duo_jax.tables import results_markdown
 
 
 # The per-split fields of results.json.
@@ -83,8 +84,11 @@ def execute(s: Setup) -> dict:
     for split, entry in results["splits"].items():
         logging.info("RESULT %s %s: %s", split, entry["best_params"], format_summary(entry["summary"]))
     s.experiment.write_json("results.json", results)
+    table = results_markdown(results)
+    s.experiment.write_text("results.md", table)
     path = s.experiment.commit()
-    logging.info("Wrote %s/results.json in %.1f s", path, results["wall_time_s"])
+    logging.info("Wrote %s/results.json and results.md in %.1f s", path, results["wall_time_s"])
+    print(table)
     return results
 
 

@@ -20,7 +20,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from duo_jax import stats
+from duo_jax import cli, stats
 from duo_jax.stats import auc, bootstrap_auc
 
 # sweep.json names the validation split a policy was chosen on; the paper names the test evaluation.
@@ -395,8 +395,15 @@ def write_report(rows, out_dir: str) -> dict:
     return paths
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose complaints are one `error:` line like every other entry point's."""
+
+    def error(self, message):
+        cli.fail(f"{message} (see --help).")
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m duo_jax.report",
         description="Report alpha sweeps of one environment (AUC of test reward vs alpha), or with --summary "
                     "summarise the reports of several environments.")
@@ -407,6 +414,8 @@ def main(argv=None) -> None:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.bootstrap < 1:
+        cli.fail(f"--bootstrap must be a positive integer; got {args.bootstrap}.")
     try:
         if args.summary:
             from duo_jax import summary   # rliable (and its pandas/arch) only when summarising
@@ -416,8 +425,7 @@ def main(argv=None) -> None:
             rows = build_table(load_sweeps(args.inputs), args.bootstrap, args.seed)
             paths, text = write_report(rows, args.out), to_markdown(rows)
     except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+        cli.fail(e)
     print(text)
     print("wrote " + ", ".join(paths.values()))
 

@@ -26,6 +26,7 @@ from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
+from duo_jax.tables import sweep_markdown
 
 
 
@@ -144,8 +145,11 @@ def execute_sweep(s: Setup, alphas) -> dict:
         "selections": selections, "wall_time_s": round(time.time() - start, 2),
     }
     s.experiment.write_json("sweep.json", result)
+    table = sweep_markdown(result)
+    s.experiment.write_text("sweep.md", table)
     path = s.experiment.commit()
-    logging.info("Wrote %s/sweep.json in %.1f s", path, result["wall_time_s"])
+    logging.info("Wrote %s/sweep.json and sweep.md in %.1f s", path, result["wall_time_s"])
+    print(table)
     return result
 
 

@@ -111,6 +111,7 @@ AGENT_TRAIN_RULES: dict[str, Rule] = {
     "env.eval_task": TEXT,
     "env.num_eval_episodes": POSITIVE_INT,
     "env.eval_seed": INT,
+    "env.action_noise": UNIT,
     "model.name": NAME,
     "ppo.total_steps": POSITIVE_INT,
     "ppo.num_envs": POSITIVE_INT,

@@ -35,7 +35,7 @@ def test_unknown_algorithm(make_config):
     c = make_config()
     c.algorithm.name = "nope"
     msg = setup_error(c)
-    assert msg.startswith("Unknown algorithm 'nope'; registered algorithms are: ")
+    assert msg.startswith("algorithm.name: Unknown algorithm 'nope'; registered algorithms are: ")
     for name in ALGORITHMS.names():
         assert name in msg
     assert {"always", "ask_every_k", "random"} <= set(ALGORITHMS.names())
@@ -45,7 +45,7 @@ def test_unknown_policy(make_config):
     c = make_config()
     c.policy.name = "nope"
     msg = setup_error(c)
-    assert msg.startswith("Unknown policy 'nope'; registered policies are: ")
+    assert msg.startswith("policy.name: Unknown policy 'nope'; registered policies are: ")
     for name in POLICIES.names():
         assert name in msg
 
@@ -54,7 +54,7 @@ def test_unknown_environment(make_config):
     c = make_config()
     c.env.name = "nope"
     msg = setup_error(c)
-    assert msg.startswith("Unknown environment 'nope'") and "procgen" in msg
+    assert msg.startswith("env.name: Unknown environment 'nope'") and "procgen" in msg
 
 
 def test_game_not_procgen(make_config):

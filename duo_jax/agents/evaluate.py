@@ -1,58 +1,101 @@
 """Measure a base agent on a split and store the stats in its checkpoint (BP comes from the expert's).
 
     python -m duo_jax.agents.evaluate --agent=agents/coinrun/expert/agent --split=test
+    python -m duo_jax.agents.evaluate --agent=agents/distshift/expert/agent --split=test
+
+Procgen and gridworld agents alike: the agent's `game` picks the env family, and the agent plays the
+split's fixed levels through the same evaluator as `duo_jax.main` (gridworld: one jitted scan).
 """
 from __future__ import annotations
 
-import sys
-
 import jax
-from absl import app, flags, logging
+import ml_collections
+from absl import flags, logging
 
+from duo_jax import cli
 from duo_jax.agents.agent import Agent, load_agent
+from duo_jax.api import make_environment
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs
-from duo_jax.core.evaluator import Evaluator, format_summary
+from duo_jax.core.environment import EnvFamily
+from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import stack_params
-from duo_jax.envs.procgen import check_split, make_eval_env
+from duo_jax.envs import procgen
+from duo_jax.envs.gridworld import family as gridworld
 from duo_jax.policies.baselines import always_policy
+from duo_jax.tables import agent_table
 
-_AGENT = flags.DEFINE_string("agent", None, "Agent checkpoint directory.")
-_SPLIT = flags.DEFINE_string("split", "test", "Split to evaluate on.")
+_AGENT = flags.DEFINE_string("agent", None, "Agent checkpoint directory (e.g. agents/coinrun/expert/agent).")
+_SPLIT = flags.DEFINE_string("split", "test", "Split to evaluate on: train, val_sim, val_true or test.")
 _EPISODES = flags.DEFINE_integer("num_episodes", 256, "Episodes (one per fixed level).")
+_ENVS = flags.DEFINE_integer("num_envs", 64, "Env slots; each plays episodes until none is left.")
 _STEPS = flags.DEFINE_integer("max_num_steps", 1000, "Step cap per episode (Procgen's own time limit is 1000).")
 _SEED = flags.DEFINE_integer("seed", 0, "Level and sampling seed.")
+
+
+def env_family(agent: Agent, path: str = "agent") -> EnvFamily:
+    """The env family of the game the agent was trained on."""
+    game = agent.config.get("game")
+    for name, games in (("procgen", procgen.GAMES), ("gridworld", gridworld.GAMES)):
+        if game in games:
+            return make_environment(ml_collections.ConfigDict(dict(name=name, game=game)))
+    raise ValueError(f"--agent: {path} was trained on game {game!r}, which is neither a Procgen game nor a gridworld "
+                     f"({', '.join(gridworld.GAMES)}).")
 
 
 def evaluate_agent(agent: Agent, split: str, num_episodes: int, max_num_steps: int, seed: int = 0,
                    num_envs: int = 64) -> dict:
     """The agent acting alone on the split's fixed levels: the always-novice policy with itself as both agents,
     the episodes scheduled onto `num_envs` slots."""
-    game = agent.config["game"]
+    env = env_family(agent)
 
     def make_env(num_slots):
-        return make_eval_env(game, split, num_episodes, num_slots, seed)
+        return env.make_eval_env(split, num_episodes, num_slots, seed)
 
-    evaluator = Evaluator(split, make_env, agent, agent, Costs(0.0, 0.0, 0.0), num_episodes, num_envs, max_num_steps)
+    args = (split, make_env, agent, agent, Costs(0.0, 0.0, 0.0), num_episodes, num_envs, max_num_steps)
+    if env.jax_split is not None:
+        evaluator = JaxEvaluator(*args, seed=seed, jax_split=env.jax_split(split))
+    else:
+        evaluator = Evaluator(*args, seed=seed)
     return evaluator.evaluate(always_policy(), stack_params([{"expert": 0}]), jax.random.PRNGKey(seed))[0]
 
 
-def main(argv):
-    del argv
+def prepare() -> Agent:
+    """Every flag checked and the agent loaded, before any episode."""
+    if not _AGENT.value:
+        raise ValueError("--agent must name an agent checkpoint directory, e.g. --agent=agents/coinrun/expert/agent.")
+    for flag in (_EPISODES, _ENVS, _STEPS):
+        if flag.value <= 0:
+            raise ValueError(f"--{flag.name} must be a positive integer; got {flag.value}.")
+    if _EPISODES.value % min(_ENVS.value, _EPISODES.value):
+        raise ValueError(f"--num_episodes ({_EPISODES.value}) must be divisible by --num_envs ({_ENVS.value}).")
     try:
-        if not _AGENT.value:
-            raise ValueError("--agent must name an agent checkpoint directory.")
-        check_split(_SPLIT.value)
         agent = load_agent(_AGENT.value)
-    except (FileNotFoundError, ValueError) as err:  # bad input: one sentence, nothing written
-        sys.exit(f"error: {err}")
-    summary = evaluate_agent(agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value)
-    logging.info("%s on %s: %s", _AGENT.value, _SPLIT.value, format_summary(summary))
+    except FileNotFoundError as err:
+        raise ValueError(f"--agent: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"--agent: {err}") from None
+    env = env_family(agent, _AGENT.value)
+    if _SPLIT.value not in env.splits:
+        raise ValueError(f"--split must be one of {', '.join(env.splits)}; got {_SPLIT.value!r}.")
+    return agent
+
+
+def execute(agent: Agent) -> dict:
+    summary = evaluate_agent(agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value,
+                             min(_ENVS.value, _EPISODES.value))
     stats = dict(summary, split=_SPLIT.value, max_num_steps=_STEPS.value)
     step = checkpoint.latest_step(_AGENT.value) + 1
     checkpoint.save_checkpoint(_AGENT.value, agent.params, dict(agent.config, stats=stats), step=step, max_to_keep=1)
     logging.info("Stored stats in %s (step %d)", _AGENT.value, step)
+    print(agent_table(_AGENT.value, stats))
+    return stats
+
+
+def main(argv=None):
+    cli.run(prepare, execute, argv=argv)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -11,8 +11,8 @@ import functools
 
 import jax
 import numpy as np
-from tqdm.auto import tqdm
 
+from duo_jax.core.progress import progress_bar
 from duo_jax.agents.agent import sample_action
 from duo_jax.core.task import TrainTask
 
@@ -35,7 +35,7 @@ def novice_rollouts(key: jax.Array, task: TrainTask, num_episodes: int, num_envs
     rng = np.random.default_rng(np.asarray(key))
     rows = {"novice_logits": [], "novice_hidden": [], **({"base_obs": []} if with_obs else {})}
     rounds = num_episodes // num_envs
-    bar = tqdm(total=rounds * max_num_steps, desc=f"novice on {task.split}", disable=not progress, leave=False)
+    bar = progress_bar(total=rounds * max_num_steps, desc=f"novice on {task.split}", disable=not progress, leave=False)
     env = task.make_fixed_env(num_episodes, num_envs, seed)
     for r in range(rounds):
         env.load(np.arange(num_envs), r * num_envs + np.arange(num_envs))

@@ -12,8 +12,8 @@ from typing import Any, Callable
 import jax
 import numpy as np
 from absl import logging
-from tqdm.auto import tqdm
 
+from duo_jax.core.progress import progress_bar
 from duo_jax.agents.agent import Agent
 from duo_jax.core.coordination import CoordState, Costs, cost_of, episode_keys, make_coord_step, switched
 from duo_jax.core.policy import EXPERT, Policy
@@ -109,7 +109,7 @@ class Evaluator:
         env.load(np.arange(sched.episode.size), sched.episode.ravel())
         obs, first, prev = env.observe(), np.ones(sched.episode.size, bool), np.zeros(sched.episode.size, np.int32)
         state = init(sched.episode.size)
-        bar = tqdm(total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+        bar = progress_bar(total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
         while True:
             keys = _episode_keys(key, np.maximum(sched.episode, 0).ravel(), sched.t.ravel())
             env_action, action, _, state = step(params, state, obs, first, NO_COSTS, keys)

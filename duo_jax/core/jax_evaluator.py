@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-from tqdm.auto import tqdm
 
+from duo_jax.core.progress import progress_bar
 from duo_jax.core.coordination import coord_step_fn, episode_keys, init_coord_state
 from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step, stream_key
 from duo_jax.core.policy import Policy
@@ -119,7 +119,7 @@ class JaxEvaluator(Evaluator):
         keys = self.jax_split.level_keys(self.num_episodes, self.seed)
         parts, capped = [], 0
         for r in range(self.num_episodes // N):
-            _BAR[0] = tqdm(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+            _BAR[0] = progress_bar(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
             try:
                 episodes = jnp.arange(r * N, (r + 1) * N)
                 counts, active = run(params, self.novice.params, self.expert.params, self.jax_split.env_params,

@@ -50,6 +50,13 @@ class Registry(Generic[T]):
         """Where `name` was registered (file:line)."""
         return self._places[name]
 
+    def check(self, name: str, field: str) -> None:
+        """`name` (the value of config field `field`) is registered; else one sentence naming the field."""
+        try:
+            self.get(name)
+        except ValueError as err:
+            raise ValueError(f"{field}: {err}") from None
+
     def get(self, name: str) -> T:
         if name not in self._entries:
             near = difflib.get_close_matches(str(name), self.names(), n=1)
