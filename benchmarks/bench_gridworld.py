@@ -79,8 +79,7 @@ def raw_env(env, batch: int, steps: int, auto_reset: bool = True):
     if auto_reset:
         step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
     else:
-        step_env = jax.vmap(env.step_env, in_axes=(0, 0, None))
-        step = lambda keys, state, action, params: step_env(state, action, params)  # noqa: E731
+        step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
 
     @jax.jit
     def run(key):

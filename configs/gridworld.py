@@ -23,7 +23,8 @@ def get_config(arg: str = "distshift,ask_every_k"):
         raise ValueError(f"configs/gridworld.py takes '<game>,<method>' with game in {', '.join(MAX_STEPS)}; got {arg!r}.")
     c = load_config(os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{method}.py"))
     c.name = f"{game}_{c.name}"
-    c.env = ml_collections.ConfigDict(dict(name="gridworld", game=game))
+    # action_noise: YRC-Bench's MiniGrid noise (the env takes a uniformly random action with this probability).
+    c.env = ml_collections.ConfigDict(dict(name="gridworld", game=game, action_noise=0.1))
     c.evaluation.max_num_steps = MAX_STEPS[game]
     c.evaluation.num_episodes = c.evaluation.num_envs = 1024
     if "time_limit" in c.algorithm:            # PPO: the env's own truncation

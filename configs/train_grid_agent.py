@@ -14,7 +14,10 @@ def get_config():
     c.seed = 0
     c.out_dir = "experiments/agents/doorkey_expert"   # shipped agents (agents/) are written only when named
     c.env = ml_collections.ConfigDict(
-        dict(name="gridworld", task="DoorKey-8x8", eval_task="", num_eval_episodes=1024, eval_seed=12345)
+        # action_noise: YRC-Bench's MiniGrid noise, in training and evaluation (the env takes a uniformly
+        # random action with this probability).
+        dict(name="gridworld", task="DoorKey-8x8", eval_task="", num_eval_episodes=1024, eval_seed=12345,
+             action_noise=0.1)
     )
     c.model = ml_collections.ConfigDict(dict(name="grid_mlp"))
     c.ppo = ml_collections.ConfigDict(
@@ -33,6 +36,8 @@ def get_config():
             vf_coef=0.5,
             max_grad_norm=0.5,
             log_every=50,               # iterations between progress lines
+            checkpoint_every=100,       # iterations between training-state checkpoints (<out_dir>/state)
+            snapshots=(),               # steps at which to also keep the agent as <out_dir>/snapshot_<steps>
         )
     )
     return c

@@ -220,7 +220,7 @@ def test_dynamics_match_farama(farama, name):
     max_steps = 20
     fenv = farama(env, max_steps=max_steps)
     params = env.default_params()._replace(max_steps=max_steps)
-    step, observe = jitted(name, "step_env"), jitted(name, "observe")
+    step, observe = jitted(name, "transition"), jitted(name, "observe")
     rng = np.random.default_rng(NAMES.index(name))
     seen = dict.fromkeys(["truncated", "goal", "lava", "pickup", "drop", "unlock", "swing"], 0)
     episode = 0
@@ -298,7 +298,7 @@ def test_goal_reward_and_fresh_random_episode():
     obs, state, reward, terminated, truncated, info = step(reset_key, state, FORWARD, params)
     assert bool(terminated) and not bool(truncated)
     assert np.isclose(reward, 1 - 0.9 * 10 / 250) and np.isclose(info["episode_return"], reward)
-    fresh_obs, fresh = reset(reset_key, params)
+    fresh_obs, fresh = reset(jax.random.split(reset_key)[1], params)   # step's reset key
     jax.tree.map(np.testing.assert_array_equal, state, fresh)
     np.testing.assert_array_equal(obs, fresh_obs)
     assert cells(fresh, GOAL) == [(3, 3)]
@@ -331,3 +331,21 @@ def test_vmapped_scan_rollout(name):
     np.testing.assert_array_equal(count[done], 0)
     np.testing.assert_array_equal(count[1:][~done[1:]], count[:-1][~done[1:]] + 1)
     np.testing.assert_array_equal(obs, again)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.1, 1.0])
+def test_action_noise_replaces_the_action_by_a_uniform_one(noise):
+    """DistShift1's agent starts facing right: LEFT turns it up (dir 3), RIGHT down (1), the other five
+    actions leave its direction. With noise p, LEFT is taken with probability 1 - p + p/7."""
+    env = make("DistShift1")
+    params = env.default_params(action_noise=noise)
+    _, state = env.reset(jax.random.PRNGKey(0), params)
+    keys = jax.random.split(jax.random.PRNGKey(1), 20000)
+    _, after, *_ = jax.jit(jax.vmap(env.step_env, in_axes=(0, None, None, None)))(keys, state, LEFT, params)
+    dirs = np.asarray(after.agent_dir)
+    assert int(state.agent_dir) == 0
+    np.testing.assert_allclose((dirs == 3).mean(), 1 - noise + noise / 7, atol=0.01)
+    np.testing.assert_allclose((dirs == 1).mean(), noise / 7, atol=0.01)
+    if noise == 0.0:   # no noise: exactly the deterministic transition
+        jax.tree.map(np.testing.assert_array_equal, env.transition(state, LEFT, params)[1],
+                     jax.tree.map(lambda x: x[0], after))

@@ -15,8 +15,9 @@ from helpers import const_agent, uniform_agent
 COSTS = Costs(0.5, 0.25, 0.02)
 
 
-def family(game="lavagap"):
-    return make_environment(ml_collections.ConfigDict(dict(name="gridworld", game=game)))
+def family(game="lavagap", action_noise=0.0):
+    """Noise-free by default: the host envs draw action noise from their own stream (see gridworld_family)."""
+    return make_environment(ml_collections.ConfigDict(dict(name="gridworld", game=game, action_noise=action_noise)))
 
 
 def test_splits_play_train_and_test_tasks():
@@ -24,6 +25,15 @@ def test_splits_play_train_and_test_tasks():
         assert [task_of(game, s) for s in ("train", "val_sim", "val_true", "test")] == [train, train, test, test]
     f = family()
     assert f.splits == ("train", "val_sim", "val_true", "test") and f.num_actions == 7 and f.obs_shape == (7, 7, 3)
+
+
+def test_action_noise_defaults_to_the_papers_and_is_checked():
+    default = make_environment(ml_collections.ConfigDict(dict(name="gridworld", game="doorkey")))
+    assert float(default.jax_split("test").env_params.action_noise) == 0.1
+    assert float(family("doorkey", 0.3).jax_split("val_sim").env_params.action_noise) == 0.3
+    for bad in (-0.1, 1.5, float("nan"), "high"):
+        with pytest.raises(ValueError, match=r"^env.action_noise must be a probability between 0 and 1; got "):
+            family("doorkey", bad)
 
 
 def test_unknown_game_is_one_sentence():
@@ -72,8 +82,8 @@ def _evaluators(split, num_episodes=6, max_num_steps=40, num_envs=3, novice=None
 
     # The expert moves forward (action 2), the novice turns left (action 0): only the expert can reach the goal or lava.
     args = (split, make_env, novice or const_agent(0, 7), expert or const_agent(2, 7), COSTS, num_episodes, num_envs,
-            max_num_steps, False, 1.0, False)
-    return Evaluator(*args), JaxEvaluator(*args, jax_split=f.jax_split(split), seed=0)
+            max_num_steps, False, 1.0, False, 0)
+    return Evaluator(*args), JaxEvaluator(*args, jax_split=f.jax_split(split))
 
 
 @pytest.mark.parametrize("split", ["val_sim", "test"])

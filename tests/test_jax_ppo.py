@@ -27,7 +27,8 @@ def trained(tmp_path_factory):
     c = load_config("train_grid_agent")
     c.env.task, c.env.num_eval_episodes = "LavaGapS5", 256
     c.out_dir = str(tmp_path_factory.mktemp("grid") / "lavagap")
-    c.ppo.update(total_steps=160 * 16 * 64, num_envs=16, num_steps=64, learning_rate=1e-3, log_every=1000)
+    c.ppo.update(total_steps=160 * 16 * 64, num_envs=16, num_steps=64, learning_rate=1e-3, log_every=1000,
+                 snapshots=(40 * 16 * 64,))
     return jax_ppo.train_and_save(c)
 
 
@@ -38,6 +39,30 @@ def test_ppo_learns_lavagap(trained):
                                     make("LavaGapS5"), make("LavaGapS5").default_params(), 256, jax.random.PRNGKey(0))
     assert random["reward_mean"] < 0.15
     assert stats["reward_mean"] > 0.3, stats  # 0.95 with seed 0; 0.37 to 0.95 over seeds 0-3
+
+
+def test_snapshot_is_an_earlier_agent_of_the_same_run(trained):
+    """YRC-0's simulated novice: a snapshot shares the final agent's run_id and seed, with fewer steps."""
+    import os
+
+    final = load_agent(trained).config
+    snap = load_agent(os.path.join(os.path.dirname(trained), f"snapshot_{40 * 16 * 64}")).config
+    assert snap["run_id"] == final["run_id"] and len(final["run_id"]) == 12
+    assert (snap["seed"], final["seed"]) == (0, 0)
+    assert snap["train_steps"] == 40 * 16 * 64 < final["train_steps"] == 160 * 16 * 64
+    assert final["action_noise"] == snap["action_noise"] == final["stats"]["action_noise"] == 0.1
+    for c in (snap, final):
+        assert c["train_task_stats"]["task"] == "LavaGapS5" and c["train_task_stats"]["episodes"] == 256
+
+
+def test_run_id_follows_the_config_not_the_out_dir():
+    from duo_jax.agents.agent import provenance
+
+    a, b = load_config("train_grid_agent"), load_config("train_grid_agent")
+    b.out_dir, b.ppo.log_every, b.ppo.snapshots, b.env.num_eval_episodes = "elsewhere", 1, (100,), 8
+    assert provenance(a, 5) == provenance(b, 5) == {**provenance(a, 5), "train_steps": 5, "seed": 0}
+    b.seed = 1
+    assert provenance(a, 5)["run_id"] != provenance(b, 5)["run_id"]
 
 
 def test_saved_agent_loads_with_stats(trained):
@@ -115,3 +140,58 @@ def test_family():
     assert [jax_ppo.family(t) for t in ("DistShift2", "LavaGapS7", "DoorKey-5x5")] == ["distshift", "lavagap", "doorkey"]
     with pytest.raises(ValueError):
         jax_ppo.family("Empty-5x5")
+
+
+def _train_cli(out_dir, *extra):
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    args = [sys.executable, "-m", "duo_jax.agents.train", "--config", "configs/train_grid_agent.py",
+            "--config.env.task=DistShift1", "--config.env.num_eval_episodes=16", f"--config.out_dir={out_dir}",
+            "--config.ppo.total_steps=24576", "--config.ppo.num_envs=8", "--config.ppo.num_steps=64",
+            "--config.ppo.checkpoint_every=4", *extra]
+    return subprocess.Popen(args, cwd=REPO, env=dict(os.environ, JAX_PLATFORMS="cpu"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_killed_training_resumes_bit_identical(tmp_path):
+    """SIGKILL after the first training-state checkpoint, rerun: the same params as an uninterrupted run."""
+    import os
+    import signal
+    import time
+
+    from duo_jax.core.checkpoint import latest_step
+
+    full = _train_cli(tmp_path / "full")
+    killed = _train_cli(tmp_path / "killed", "--config.ppo.log_every=1")
+    deadline = time.time() + 240
+    while latest_step(str(tmp_path / "killed" / "state")) is None and killed.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert killed.poll() is None, "the run finished before its first checkpoint: raise total_steps"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not os.path.exists(tmp_path / "killed" / "agent")
+    resumed = _train_cli(tmp_path / "killed")
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and "Resumed from" in out, out
+    assert full.wait(timeout=300) == 0
+    a, b = load_agent(str(tmp_path / "full" / "agent")), load_agent(str(tmp_path / "killed" / "agent"))
+    jax.tree.map(np.testing.assert_array_equal, a.params, b.params)
+    assert a.config["run_id"] == b.config["run_id"]
+
+
+def test_resume_with_another_config_is_refused(tmp_path):
+    first = _train_cli(tmp_path / "run", "--config.ppo.total_steps=4096")
+    first.communicate(timeout=300)
+    from duo_jax.agents import jax_ppo as trainer  # noqa: F401  (same process: no recompilation cost below)
+
+    c = load_config("train_grid_agent")
+    c.env.task, c.out_dir = "DistShift1", str(tmp_path / "run")
+    c.ppo.update(total_steps=4096, num_envs=8, num_steps=64, checkpoint_every=4)
+    # 4096 steps = 8 iterations: the state after iteration 4 is on disk, with the CLI's config.
+    c.env.num_eval_episodes, c.ppo.learning_rate = 16, 1e-3
+    with pytest.raises(ValueError, match="holds a training run with a different config"):
+        jax_ppo.train_and_save(c)

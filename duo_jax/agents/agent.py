@@ -1,6 +1,8 @@
 """A trained base agent (novice or expert): a flax model plus its params, as pure functions."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, NamedTuple
 
 import jax
@@ -31,6 +33,32 @@ def init_agent(key: jax.Array, model: str, num_actions: int, obs_shape: tuple) -
     module = make_model(model, num_actions)
     params = module.init(key, jnp.zeros((1, *obs_shape), jnp.uint8))
     return Agent(module.apply, params, {"model": model, "num_actions": num_actions, "obs_shape": list(obs_shape)})
+
+
+# Training-config fields that do not change what a run trains: where it writes, what it logs and saves,
+# and how it evaluates the result.
+NOT_TRAINING = ("out_dir", "ppo.log_every", "ppo.checkpoint_every", "ppo.snapshots", "env.eval_task",
+                "env.num_eval_episodes", "env.eval_seed")
+
+
+def training_identity(train_config) -> dict:
+    """The training config less `NOT_TRAINING`: two runs with the same identity train the same agent."""
+    run = json.loads(json.dumps(train_config.to_dict(), default=str))
+    for field in NOT_TRAINING:
+        *parents, name = field.split(".")
+        node = run
+        for parent in parents:
+            node = node.get(parent, {})
+        node.pop(name, None)
+    return run
+
+
+def provenance(train_config, train_steps: int) -> dict:
+    """`run_id`, `train_steps` and `seed` for an agent checkpoint's config. The run id hashes the
+    `training_identity`, so every snapshot of one run, resumed or not, carries the same one: YRC-0's
+    simulated novice must be an earlier snapshot of the novice's own run."""
+    run_id = hashlib.sha1(json.dumps(training_identity(train_config), sort_keys=True).encode()).hexdigest()[:12]
+    return {"run_id": run_id, "train_steps": int(train_steps), "seed": int(train_config.seed)}
 
 
 def load_agent(path: str) -> Agent:

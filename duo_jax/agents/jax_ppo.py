@@ -5,6 +5,10 @@ iterations, each a `lax.scan` rollout over vmapped envs, GAE, then epochs x mini
 The model has no convolutions, so everything, updates included, stays inside the scan (unlike
 `duo_jax.agents.ppo`, whose host env and CNNs want one jit call per step). GAE and the loss are
 that module's.
+
+`train_and_save` runs the same iterations in jitted chunks instead, so that it can checkpoint the whole
+training state (a killed run resumes bit for bit) and keep snapshots at given steps (YRC-0's simulated
+novice is an earlier snapshot of the novice's own run).
 """
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ import numpy as np
 import optax
 from absl import logging
 
-from duo_jax.agents.agent import Agent, init_agent, make_model, sample_action
-from duo_jax.agents.ppo import gae, scan_update
+from duo_jax.agents.agent import Agent, init_agent, make_model, provenance, sample_action, training_identity
+from duo_jax.agents.ppo import check_finite, gae, scan_update
 from duo_jax.core import checkpoint
 from duo_jax.core.evaluator import format_summary, summarize
 
@@ -75,6 +79,17 @@ def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Calla
     configs/train_grid_agent.py). `log_fn(iteration, metrics)`, if given, is called on the host after
     every iteration (through `jax.debug.callback`).
     """
+    init, iteration = make_iteration(config, env, env_params, log_fn)
+
+    def train(key: jax.Array):
+        runner, metrics = jax.lax.scan(iteration, init(key), jnp.arange(num_iterations(config.ppo)))
+        return runner.params, metrics
+
+    return train
+
+
+def make_iteration(config: ml_collections.ConfigDict, env, env_params, log_fn: Callable | None = None):
+    """`(init(key) -> RunnerState, iteration(runner, it) -> (runner, metrics))`: `make_train`'s pieces."""
     cfg = config.ppo
     T, B = cfg.num_steps, cfg.num_envs
     num_iters = num_iterations(cfg)
@@ -122,15 +137,13 @@ def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Calla
             jax.debug.callback(log_fn, it, metrics)
         return RunnerState(params, opt_state, runner.env_state, runner.obs, key), metrics
 
-    def train(key: jax.Array):
+    def init(key: jax.Array) -> RunnerState:
         key, k_init, k_reset = jax.random.split(key, 3)
         params = init_agent(k_init, config.model.name, env.num_actions, env.obs_shape).params
         obs, env_state = reset(jax.random.split(k_reset, B), env_params)
-        runner = RunnerState(params, tx.init(params), env_state, obs, key)
-        runner, metrics = jax.lax.scan(iteration, runner, jnp.arange(num_iters))
-        return runner.params, metrics
+        return RunnerState(params, tx.init(params), env_state, obs, key)
 
-    return train
+    return init, iteration
 
 
 def evaluate_agent(agent: Agent, env, env_params, num_episodes: int, key: jax.Array, max_steps: int | None = None) -> dict:
@@ -180,50 +193,103 @@ def family(task: str) -> str:
 
 
 def _progress_logger(num_iters: int, steps_per_iter: int, every: int):
-    t0 = time.time()
+    t0, first = time.time(), [None]
 
-    def log(it, metrics):
-        it = int(np.asarray(it).ravel()[0]) + 1
+    def log(it: int, metrics: dict):
+        it += 1
+        first[0] = it if first[0] is None else first[0]
         if it % every and it != num_iters:
             return
         m = {k: float(np.mean(v)) for k, v in metrics.items()}
         logging.info(
             "iter %d/%d steps %d | return %.3f len %.1f (%d eps) | entropy %.3f kl %.4f | %.0f steps/s",
             it, num_iters, it * steps_per_iter, m["return_mean"], m["length_mean"], m["episodes"], m["entropy"],
-            m["approx_kl"], it * steps_per_iter / (time.time() - t0),
+            m["approx_kl"], (it - first[0] + 1) * steps_per_iter / (time.time() - t0),
         )
 
     return log
 
 
-def train_and_save(config: ml_collections.ConfigDict) -> str:
-    """Train on `config.env.task`, evaluate on `config.env.eval_task`, save `<out_dir>/agent`; returns its path."""
-    from duo_jax.envs.gridworld import make
+def check_snapshots(snapshots, total_steps: int) -> tuple[int, ...]:
+    snapshots = tuple(snapshots)
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= total_steps for s in snapshots):
+        raise ValueError(f"ppo.snapshots must be env-step counts between 1 and the run's {total_steps} steps; "
+                         f"got {snapshots!r}.")
+    return snapshots
 
-    task, eval_task = config.env.task, config.env.eval_task or config.env.task
-    env, eval_env = make(task), make(eval_task)
+
+def _evaluate(agent: Agent, env, params, config) -> dict:
+    stats = evaluate_agent(agent, env, params, config.env.num_eval_episodes, jax.random.PRNGKey(config.env.eval_seed))
+    return dict(stats, task=env.name, max_num_steps=int(env.max_steps), action_noise=float(params.action_noise))
+
+
+def _save_agent(path: str, params, config, step: int, wall: float, envs) -> dict:
+    """Evaluate `params` on the test task (`stats`, whose BP the costs use) and the training task
+    (`train_task_stats`), and save them as an agent checkpoint with its provenance."""
+    (env, env_params), (eval_env, eval_params) = envs
+    agent = Agent(make_model(config.model.name, env.num_actions).apply, params, {})
+    stats = _evaluate(agent, eval_env, eval_params, config)
+    train_stats = _evaluate(agent, env, env_params, config)
+    logging.info("%s at %d steps, on %s: %s", env.name, step, eval_env.name, format_summary(stats))
+    logging.info("%s at %d steps, on %s: %s", env.name, step, env.name, format_summary(train_stats))
+    agent_config = {
+        "model": config.model.name, "num_actions": env.num_actions, "obs_shape": list(env.obs_shape),
+        "game": family(env.name), "trained_on": env.name, "action_noise": float(env_params.action_noise),
+        **provenance(config, step), "train_seconds": round(wall, 1),
+        "stats": dict(stats, split="test"), "train_task_stats": train_stats,
+        "train_config": config.to_dict(),  # to reproduce it
+    }
+    checkpoint.save_checkpoint(path, params, agent_config)
+    return agent_config
+
+
+def train_and_save(config: ml_collections.ConfigDict) -> str:
+    """Train (or resume) on `config.env.task` under `config.env.action_noise`, and save `<out_dir>/agent`,
+    evaluated on `config.env.eval_task` (and the training task); returns its path.
+
+    Every `ppo.checkpoint_every` iterations the whole training state goes to `<out_dir>/state`, and a rerun
+    of the same config resumes from it bit for bit. At each step count in `ppo.snapshots` the agent is also
+    saved as `<out_dir>/snapshot_<steps>`, with the same `run_id`. A non-finite loss stops the run, leaving
+    the last checkpoint as it was.
+    """
+    from duo_jax.envs.gridworld import make
+    from duo_jax.envs.gridworld.family import check_action_noise
+
+    noise = check_action_noise(config.env.action_noise)
+    env, eval_env = make(config.env.task), make(config.env.eval_task or config.env.task)
+    envs = ((env, env.default_params(noise)), (eval_env, eval_env.default_params(noise)))
     cfg = config.ppo
     num_iters, steps_per_iter = num_iterations(cfg), cfg.num_envs * cfg.num_steps
+    snapshots = check_snapshots(cfg.snapshots, num_iters * steps_per_iter)
+    init, iteration = make_iteration(config, env, envs[0][1])
+    iteration = jax.jit(iteration)
     log = _progress_logger(num_iters, steps_per_iter, cfg.log_every)
-    t0 = time.time()
-    train = jax.jit(make_train(config, env, env.default_params(), log))
-    params, metrics = jax.block_until_ready(train(jax.random.PRNGKey(config.seed)))
-    wall = time.time() - t0
-    train_steps = num_iters * steps_per_iter
-    logging.info("Trained on %s: %d steps in %.1fs (compile included)", task, train_steps, wall)
-    agent = Agent(make_model(config.model.name, env.num_actions).apply, params, {
-        "model": config.model.name, "num_actions": env.num_actions, "obs_shape": list(env.obs_shape),
-    })
-    stats = evaluate_agent(agent, eval_env, eval_env.default_params(), config.env.num_eval_episodes,
-                           jax.random.PRNGKey(config.env.eval_seed))
-    logging.info("%s on %s: %s", task, eval_task, format_summary(stats))
-    agent_config = dict(
-        agent.config, game=family(task), trained_on=task, train_steps=train_steps, train_seconds=round(wall, 1),
-        stats=dict(stats, split="test", task=eval_task, max_num_steps=int(eval_env.max_steps)),
-        train_config=config.to_dict(),  # to reproduce it
-    )
-    path = os.path.join(os.path.abspath(config.out_dir), "agent")
-    checkpoint.save_checkpoint(path, params, agent_config)
-    final = {k: float(v[-1]) for k, v in metrics.items()}
-    logging.info("Final iteration: %s", final)
+    out_dir = os.path.abspath(config.out_dir)
+    state_dir = os.path.join(out_dir, "state")
+    runner, start, wall = jax.jit(init)(jax.random.PRNGKey(config.seed)), 0, 0.0
+    if checkpoint.latest_step(state_dir) is not None:
+        restored, meta = checkpoint.load_checkpoint(state_dir, target=runner)
+        if meta["identity"] != training_identity(config):
+            raise ValueError(f"out_dir {config.out_dir!r} holds a training run with a different config; "
+                             "choose another out_dir or delete it.")
+        runner = jax.tree.unflatten(jax.tree.structure(runner), jax.tree.leaves(restored))
+        start, wall = meta["iteration"], meta["train_seconds"]
+        logging.info("Resumed from %s at iteration %d", state_dir, start)
+    t0 = time.time() - wall
+    for it in range(start, num_iters):
+        runner, metrics = iteration(runner, it)
+        metrics = jax.device_get(metrics)
+        check_finite(metrics, runner.params, it + 1, state_dir)
+        log(it, metrics)
+        step = (it + 1) * steps_per_iter
+        for snap in snapshots:
+            if step - steps_per_iter < snap <= step:  # an earlier agent of the same run
+                _save_agent(os.path.join(out_dir, f"snapshot_{snap}"), runner.params, config, step, time.time() - t0, envs)
+        if (it + 1) % cfg.checkpoint_every == 0 and it + 1 < num_iters:
+            meta = {"iteration": it + 1, "train_seconds": time.time() - t0, "identity": training_identity(config)}
+            checkpoint.save_checkpoint(state_dir, runner, meta)
+    path = os.path.join(out_dir, "agent")
+    agent_config = _save_agent(path, runner.params, config, num_iters * steps_per_iter, time.time() - t0, envs)
+    logging.info("Trained on %s: %d steps in %.1fs (compile included)", env.name, agent_config["train_steps"],
+                 agent_config["train_seconds"])
     return path

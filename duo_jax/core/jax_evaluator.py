@@ -26,7 +26,7 @@ from duo_jax.core.policy import Policy
 
 class JaxSplit(NamedTuple):
     """A split of a JAX-native env family: the env (`reset(key, params)`, `step(key, state, action, params)`,
-    optionally `step_env(state, action, params)` without auto-reset), its params, and
+    optionally `step_env(key, state, action, params)` without auto-reset), its params, and
     `level_keys(num_episodes, seed) -> [num_episodes] reset keys` (its fixed levels)."""
 
     env: Any
@@ -67,8 +67,7 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
     reset = jax.vmap(env.reset, in_axes=(0, None))
     if hasattr(env, "step_env"):
         # Only first episodes count, so ended episodes need no reset: step without the auto-reset's work.
-        step_only = jax.vmap(env.step_env, in_axes=(0, 0, None))
-        env_step = lambda keys, state, action, params: step_only(state, action, params)  # noqa: E731
+        env_step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
     else:
         env_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 

@@ -19,6 +19,9 @@ from duo_jax.envs.gridworld.grid import can_overlap, can_pickup, observe
 
 class EnvParams(NamedTuple):
     max_steps: int | jnp.ndarray  # episodes are truncated when step_count reaches it
+    # YRC-Bench's MiniGrid noise: with this probability the env takes a uniformly random action instead
+    # of the chosen one (every agent, training and evaluation). Farama's own envs have none.
+    action_noise: float | jnp.ndarray = 0.0
 
 
 class EnvState(NamedTuple):
@@ -46,8 +49,8 @@ class GridEnv:
     num_actions: ClassVar[int] = NUM_ACTIONS
     obs_shape: ClassVar[tuple[int, int, int]] = (VIEW_SIZE, VIEW_SIZE, 3)
 
-    def default_params(self) -> EnvParams:
-        return EnvParams(max_steps=self.max_steps)
+    def default_params(self, action_noise: float = 0.0) -> EnvParams:
+        return EnvParams(max_steps=self.max_steps, action_noise=action_noise)
 
     def observe(self, state: EnvState) -> jnp.ndarray:
         """uint8 [7, 7, 3], exactly Farama's `gen_obs()['image']`."""
@@ -59,7 +62,7 @@ class GridEnv:
         state = EnvState(layout.grid, layout.agent_pos, layout.agent_dir, jnp.asarray(CARRIED_NOTHING), jnp.int32(0))
         return self.observe(state), state
 
-    def step_env(
+    def transition(
         self, state: EnvState, action: jnp.ndarray, params: EnvParams
     ) -> tuple[jnp.ndarray, EnvState, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
         """`MiniGridEnv.step` without auto-reset (deterministic): -> (obs, state, reward, terminated, truncated)."""
@@ -95,18 +98,30 @@ class GridEnv:
         state = EnvState(grid, agent_pos, agent_dir.astype(jnp.int32), carrying, step_count)
         return self.observe(state), state, reward, terminated, truncated
 
+    def step_env(
+        self, key: jax.Array, state: EnvState, action: jnp.ndarray, params: EnvParams
+    ) -> tuple[jnp.ndarray, EnvState, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+        """One step without auto-reset (gymnax's `step_env`): the action noise drawn with `key`, then
+        `transition`. -> (obs, state, reward, terminated, truncated)."""
+        k_flip, k_action = jax.random.split(key)
+        noisy = jax.random.uniform(k_flip) < params.action_noise
+        action = jnp.where(noisy, jax.random.randint(k_action, (), 0, self.num_actions), action)
+        return self.transition(state, action, params)
+
     def step(
         self, key: jax.Array, state: EnvState, action: jnp.ndarray, params: EnvParams
     ) -> tuple[jnp.ndarray, EnvState, jnp.ndarray, jnp.ndarray, jnp.ndarray, dict[str, Any]]:
-        """One step; an ended episode (terminated | truncated) is replaced by a fresh one drawn with `key`.
+        """One step (`step_env`); an ended episode (terminated | truncated) is replaced by a fresh one drawn
+        with `key`.
 
         reward/terminated/truncated are the step's. info: `final_obs` (the obs the step reached, before any
         reset: bootstrap truncated episodes from it), `episode_length` and `episode_return` (MiniGrid only
         rewards an episode's last step, so its return is this step's reward), meaningful where done.
         """
-        final_obs, stepped, reward, terminated, truncated = self.step_env(state, action, params)
+        k_step, k_reset = jax.random.split(key)
+        final_obs, stepped, reward, terminated, truncated = self.step_env(k_step, state, action, params)
         done = terminated | truncated
-        _, fresh = self.reset(key, params)
+        _, fresh = self.reset(k_reset, params)
         state = jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, stepped)
         info = {"final_obs": final_obs, "episode_length": stepped.step_count, "episode_return": reward}
         return self.observe(state), state, reward, terminated, truncated, info
