@@ -154,6 +154,8 @@ def test_snapshots_keep_earlier_agents(tmp_path):
     _, first = load_checkpoint(str(tmp_path / "run" / "snapshot_32"))
     _, later = load_checkpoint(str(tmp_path / "run" / "snapshot_70"))
     assert (first["train_steps"], later["train_steps"]) == (32, 96)
+    _, final = load_checkpoint(str(tmp_path / "run" / "agent"))
+    assert first["run_id"] == later["run_id"] == final["run_id"] and (first["seed"], final["seed"]) == (0, 0)
 
 
 def test_microbatched_gradient_equals_full_minibatch_gradient():

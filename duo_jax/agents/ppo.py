@@ -23,7 +23,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from duo_jax.agents.agent import init_agent, sample_action
+from duo_jax.agents.agent import init_agent, provenance, sample_action
 from duo_jax.core import checkpoint
 
 
@@ -301,7 +301,7 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
                 (it + 1 - start_iter) * T * B / (time.time() - t0), json.dumps({k: round(v, 4) for k, v in metrics.items()}),
             )
             finished_ret, finished_len = [], []
-        agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, train_steps=step)
+        agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, **provenance(config, step))
         for snap in cfg.get("snapshots", ()):
             # An earlier checkpoint of the same run: YRC-0's simulated novice shares the novice's features.
             if step - T * B < snap <= step:
