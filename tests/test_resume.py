@@ -2,6 +2,7 @@
 uninterrupted run ends, and a NaN stops training with one sentence and the last good checkpoint intact."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -13,6 +14,7 @@ import jax
 import numpy as np
 import pytest
 
+import duo_jax.config
 from duo_jax.agents import ppo
 from duo_jax.core.checkpoint import latest_step, load_checkpoint
 from helpers import REPO, load_config
@@ -31,14 +33,32 @@ def jax_cache(tmp_path_factory):
     return str(tmp_path_factory.mktemp("jax_cache"))
 
 
-def train_agent(jax_cache, out_dir, *overrides, wait=True):
-    cmd = [sys.executable, "-m", "duo_jax.agents.train", "--config", os.path.join(REPO, "configs", "train_agent.py"),
-           f"--config.out_dir={out_dir}", *TINY_AGENT, *overrides]
+def launch(jax_cache, module, *args, wait=True):
+    """`python -m module args` from the repository root, on the shared compilation cache."""
+    cmd = [sys.executable, "-m", module, *args]
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=jax_cache,
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     if wait:
         return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def train_agent(jax_cache, out_dir, *overrides, wait=True):
+    return launch(jax_cache, "duo_jax.agents.train", "--config", os.path.join(REPO, "configs", "train_agent.py"),
+                  f"--config.out_dir={out_dir}", *TINY_AGENT, *overrides, wait=wait)
+
+
+def kill_after_first_checkpoint(proc, checkpoint_dir: str, max_delay: float) -> tuple[float, int]:
+    """SIGKILL `proc` a random moment (up to `max_delay` s) after its first checkpoint under `checkpoint_dir` is
+    complete; returns (the delay, the last complete checkpoint's step)."""
+    while latest_step(checkpoint_dir) is None:
+        assert proc.poll() is None, "the run ended before its first checkpoint"
+        time.sleep(0.05)
+    delay = random.uniform(0.0, max_delay)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    return delay, latest_step(checkpoint_dir)
 
 
 def assert_same_bits(a, b):
@@ -55,14 +75,7 @@ def test_procgen_agent_trainer_killed_at_a_random_moment_resumes_bit_identical(t
     assert full.returncode == 0, full.stderr[-3000:]
     killed = train_agent(jax_cache, tmp_path / "killed", wait=False)
     state = tmp_path / "killed" / "state"
-    while latest_step(str(state)) is None:                        # its first checkpoint is complete
-        assert killed.poll() is None, "the run ended before its first checkpoint"
-        time.sleep(0.05)
-    delay = random.uniform(0.0, 0.5)                               # an iteration takes longer (two saves)
-    time.sleep(delay)
-    killed.send_signal(signal.SIGKILL)
-    assert killed.wait() == -signal.SIGKILL
-    stopped_at = latest_step(str(state))
+    delay, stopped_at = kill_after_first_checkpoint(killed, str(state), 0.5)  # an iteration is longer (two saves)
     assert 1 <= stopped_at < ITERATIONS, (delay, stopped_at)     # killed mid-run, not after the end
 
     rerun = train_agent(jax_cache, tmp_path / "killed")
@@ -126,3 +139,51 @@ def test_agent_trainer_stops_on_nan_and_keeps_the_last_good_checkpoint(tmp_path)
     agent, agent_meta = load_checkpoint(str(tmp_path / "agent"))
     assert agent_meta["train_steps"] == 2 * 32
     assert_same_bits(agent, good["params"])
+
+
+def test_killed_gridworld_ppo_sweep_resumes_to_the_same_sweep_json(tmp_path, jax_cache):
+    """The JAX PPO coordinator through `duo_jax.sweep` (both alphas trained at once), checkpointed after every
+    iteration, killed at a random moment and rerun: the same sweep.json as an uninterrupted sweep."""
+    def sweep(root, wait=True):
+        return launch(jax_cache, "duo_jax.sweep", "--config", os.path.join(REPO, "configs", "gridworld.py") + ":distshift,ppo",
+                      f"--config.experiments_dir={root}", "--config.policy.feature_type=dist",
+                      "--config.policy.hidden_dim=16", "--config.algorithm.num_envs=16", "--config.algorithm.num_steps=16",
+                      f"--config.algorithm.total_steps={ITERATIONS * 256}", "--config.algorithm.num_minibatches=2",
+                      "--config.algorithm.num_epochs=1", "--config.algorithm.eval_every=1",
+                      "--config.evaluation.num_episodes=8", "--config.evaluation.num_envs=8",
+                      "--config.evaluation.progress=False", "--config.sweep.alphas=(0.0,1.0)", wait=wait)
+
+    def result(root):
+        with open(root / "distshift_ppo_sweep" / "sweep.json") as f:
+            out = json.load(f)
+        out.pop("wall_time_s")
+        return out
+
+    full = sweep(tmp_path / "full")
+    assert full.returncode == 0, full.stderr[-3000:]
+    killed = sweep(tmp_path / "killed", wait=False)
+    last = tmp_path / "killed" / ".distshift_ppo_sweep.partial" / "train_state" / "last"
+    delay, stopped_at = kill_after_first_checkpoint(killed, str(last), 0.3)
+    assert 1 <= stopped_at < ITERATIONS, (delay, stopped_at)
+    rerun = sweep(tmp_path / "killed")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"PPO resumed from {last} at iteration {stopped_at} of {ITERATIONS}" in rerun.stderr
+    assert result(tmp_path / "killed") == result(tmp_path / "full")
+
+
+def test_jax_ppo_coordinator_stops_on_nan(tmp_path):
+    """A NaN cost weight makes every reward NaN: training stops after the first iteration, nothing saved."""
+    from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
+    from duo_jax.experiment import setup
+
+    c = duo_jax.config.load_config(os.path.join(REPO, "configs", "gridworld.py") + ":distshift,ppo")
+    c.experiments_dir = str(tmp_path)
+    c.policy.feature_type, c.policy.hidden_dim = "dist", 16
+    c.algorithm.update(num_envs=8, num_steps=8, total_steps=2 * 64, num_minibatches=2, num_epochs=1, eval_every=2)
+    c.evaluation.update(num_episodes=8, num_envs=8, progress=False)
+    s = setup(c)
+    task = s.task("train")
+    with pytest.raises(ppo.Diverged) as err:
+        train_alphas(jax.random.PRNGKey(0), s.policy, task, {"val_sim": s.evaluator("val_sim")}, c, (0.0, float("nan")))
+    assert str(err.value) == "training diverged at iteration 1: pg_loss is nan; no checkpoint had been written yet."
+    assert latest_step(os.path.join(task.workdir, "last")) is None
