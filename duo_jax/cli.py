@@ -114,6 +114,9 @@ def parse_config(argv: list[str], default: str | None, example: str) -> ml_colle
     return fv.config
 
 
+HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull")
+
+
 def run(prepare: Callable, execute: Callable, *, config_default: str | None = None,
         config_example: str | None = None, argv: list[str] | None = None) -> None:
     """`app.run` for an entry point: parse the flags (and the config, when `config_example` is set), call
@@ -122,12 +125,14 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
     parsed: dict[str, Any] = {}
 
     def parser(argv):
+        helping = any(arg in HELP_FLAGS for arg in argv[1:])
+        if helping and config_example:  # absl's help (the module's docstring, its flags) follows
+            print(f"--config=FILE[:ARG] (e.g. --config={config_example}) and --config.FIELD=VALUE for any of its "
+                  "fields.\n")
         try:
-            if config_example:
-                _, _, rest = split_config_args(argv)
+            rest = split_config_args(argv)[2] if config_example else argv
+            if config_example and not helping:
                 parsed["config"] = parse_config(argv, config_default, config_example)
-            else:
-                rest = argv
             flags.FLAGS.unparse_flags()  # defaults first: in-process reruns must not inherit values
             positional = flags.FLAGS(rest)
         except flags.Error as err:
