@@ -6,15 +6,14 @@ vector env (`set_state`), so every candidate and every method sees the same leve
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.registry import register_environment
+from duo_jax.envs.procgen_compat import Games
 
 GAMES = (
     "bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
@@ -50,15 +49,6 @@ def check_split(split: str) -> None:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}.")
 
 
-def _gym3_env(**kwargs):
-    # Imported lazily, and quietly: importing procgen imports gym, which prints an "unmaintained" notice to
-    # stderr every time; duo_jax uses gym3's interface only.
-    with contextlib.redirect_stderr(io.StringIO()):
-        from procgen import ProcgenGym3Env
-
-    return ProcgenGym3Env(**kwargs)
-
-
 def split_levels(split: str, num_episodes: int, seed: int = 0) -> np.ndarray:
     """The fixed level seeds of a split: distinct levels drawn with `seed` (all of them if the split is small)."""
     check_split(split)
@@ -70,8 +60,7 @@ def split_levels(split: str, num_episodes: int, seed: int = 0) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4096)  # ~38 KB a level
 def _level_state(game: str, mode: str, level: int) -> bytes:
-    env = _gym3_env(num=1, env_name=game, num_levels=1, start_level=int(level), distribution_mode=mode)
-    return env.callmethod("get_state")[0]
+    return Games(1, game, mode, num_levels=1, start_level=int(level), rand_seed=0).get_state()[0]
 
 
 class ProcgenEnv:
@@ -89,11 +78,10 @@ class ProcgenEnv:
         self._env = self._make(num_levels=s.num_levels, start_level=s.start_level, rand_seed=seed)
 
     def _make(self, **kwargs):
-        return _gym3_env(num=self.num_envs, env_name=self.game,
-                         distribution_mode=SPLITS[self.split].distribution_mode, **kwargs)
+        return Games(self.num_envs, self.game, SPLITS[self.split].distribution_mode, **kwargs)
 
     def observe(self) -> np.ndarray:
-        return self._env.observe()[1]["rgb"]
+        return self._env.observe()[1]
 
     def reset(self) -> np.ndarray:
         return self.observe()
@@ -101,15 +89,18 @@ class ProcgenEnv:
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._env.act(np.asarray(action, dtype=np.int32))
         reward, obs, first = self._env.observe()
-        return obs["rgb"], reward.astype(np.float32), first.astype(bool)
+        return obs, reward.astype(np.float32), first.astype(bool)
 
     def get_state(self) -> list[bytes]:
         """Each env's whole game (level, positions, its random generators), for a trainer's checkpoint."""
-        return self._env.callmethod("get_state")
+        return self._env.get_state()
 
     def set_state(self, states: list[bytes]) -> np.ndarray:
         """Continue exactly where `get_state` was taken (any env of the same game and split); returns the frames."""
-        self._env.callmethod("set_state", list(states))
+        if len(states) != self.num_envs:
+            raise ValueError(f"set_state takes one state per env ({self.num_envs}); got {len(states)}.")
+        for slot, state in enumerate(states):
+            self._env.set_state(slot, state)
         return self.observe()
 
 
@@ -128,14 +119,14 @@ class ProcgenLevelEnv(ProcgenEnv):
 
     def _set_states(self, slots, states) -> None:
         for slot, state in zip(np.asarray(slots).tolist(), states):
-            self._env.call_c_func("set_state", slot, state, len(state))
+            self._env.set_state(slot, state)
 
     def load(self, slots: np.ndarray, episodes: np.ndarray) -> None:
         mode = SPLITS[self.split].distribution_mode
         self._set_states(slots, [_level_state(self.game, mode, int(self.levels[e])) for e in episodes])
 
     def compact(self, slots: np.ndarray) -> "ProcgenLevelEnv":
-        states = self._env.callmethod("get_state")
+        states = self._env.get_state()
         new = ProcgenLevelEnv(self.game, self.split, len(slots), self.levels, self._seed)
         new._set_states(range(len(slots)), [states[i] for i in np.asarray(slots).tolist()])
         return new
