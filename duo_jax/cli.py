@@ -17,6 +17,7 @@ from ml_collections import config_flags
 
 from duo_jax.agents.ppo import Diverged
 from duo_jax.config import load_config
+from duo_jax.core import distributed
 from duo_jax.validate import leaves
 
 
@@ -145,6 +146,8 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
 
     def main(_):
         try:
+            if config_example:  # before anything touches a device: join the other processes, if any
+                distributed.initialize(parsed["config"])
             prepared = prepare(parsed["config"]) if config_example else prepare()
         except (ValueError, OSError) as err:  # bad input: one sentence, no traceback, nothing written
             fail(err)

@@ -43,6 +43,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.sweep = ml_collections.ConfigDict(dict(alphas=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)))
     # Training curves under experiments/<name>/curves (duo_jax.core.curves); wandb needs the `wandb` extra.
     c.logging = ml_collections.ConfigDict(dict(tensorboard=True, csv=True, wandb=False, wandb_project="duo_jax"))
+    # Several processes (duo_jax.core.distributed, docs/scaling.md): JAX-native envs only; auto=True reads the cluster
+    # (Slurm, Cloud TPU, Open MPI). Not part of what a rerun must match to resume.
+    c.distributed = ml_collections.ConfigDict(dict(coordinator="", num_processes=1, process_id=0, auto=False))
     return c
 
 

@@ -13,10 +13,13 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
+import jax
+import numpy as np
 from absl import logging
 
 from duo_jax.agents.agent import Agent, load_agent
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy
+from duo_jax.core import distributed
 from duo_jax.core.coordination import Costs
 from duo_jax.core.curves import check_logging
 from duo_jax.core.environment import EnvFamily
@@ -51,42 +54,53 @@ class ExperimentDir:
 
         A partial directory left by a run with the same config (ignoring `overwrite`) is kept, so
         algorithms that checkpoint into it (PPO) resume; any other partial directory is discarded.
+        Several processes (`duo_jax.core.distributed`): process 0 writes, the others follow its choice.
         """
-        resume = _same_config(os.path.join(self.work, "config.json"), config)
-        if not resume:
-            shutil.rmtree(self.work, ignore_errors=True)
-            os.makedirs(self.work)
-        self._handler = pylogging.FileHandler(os.path.join(self.work, "log.txt"))
-        self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(message)s"))
-        logging.get_absl_logger().addHandler(self._handler)
-        self.write_json("config.json", config)
-        return resume
+        resume = False
+        if distributed.is_main():
+            resume = _same_config(os.path.join(self.work, "config.json"), config)
+            if not resume:
+                shutil.rmtree(self.work, ignore_errors=True)
+                os.makedirs(self.work)
+            self._handler = pylogging.FileHandler(os.path.join(self.work, "log.txt"))
+            self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(message)s"))
+            logging.get_absl_logger().addHandler(self._handler)
+            self.write_json("config.json", config)
+        return bool(distributed.broadcast(np.bool_(resume)))
 
     def path(self, *parts: str) -> str:
         return os.path.join(self.work, *parts)
 
     def write_json(self, name: str, data: Any) -> None:
+        if not distributed.is_main():
+            return
         with open(self.path(name), "w") as f:
             json.dump(data, f, indent=2)
 
     def write_text(self, name: str, text: str) -> None:
+        if not distributed.is_main():
+            return
         with open(self.path(name), "w") as f:
             f.write(text)
 
     def close_log(self) -> None:
+        if self._handler is None:  # not process 0
+            return
         logging.get_absl_logger().removeHandler(self._handler)
         self._handler.close()
 
     def commit(self) -> str:
         self.close_log()
-        old = None
-        if os.path.exists(self.final):
-            old = self.final + ".old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.rename(self.final, old)
-        os.rename(self.work, self.final)
-        if old:
-            shutil.rmtree(old)
+        if distributed.is_main():
+            old = None
+            if os.path.exists(self.final):
+                old = self.final + ".old"
+                shutil.rmtree(old, ignore_errors=True)
+                os.rename(self.final, old)
+            os.rename(self.work, self.final)
+            if old:
+                shutil.rmtree(old)
+        distributed.barrier("experiment_commit")
         return self.final
 
 
@@ -98,7 +112,7 @@ def _same_config(path: str, config: dict) -> bool:
             old = json.load(f)
     except (OSError, ValueError):
         return False
-    strip = lambda c: {k: v for k, v in c.items() if k != "overwrite"}  # noqa: E731
+    strip = lambda c: {k: v for k, v in c.items() if k not in ("overwrite", "distributed")}  # noqa: E731
     return strip(old) == strip(json.loads(json.dumps(config)))
 
 
@@ -183,6 +197,9 @@ def setup(config) -> Setup:
     import_plugins(config.get("plugins", ()))
     ENVIRONMENTS.check(config.env.name, "env.name")
     env = make_environment(config.env)
+    if jax.process_count() > 1 and env.jax_split is None:
+        raise ValueError(f"distributed: several processes need a JAX-native env (gridworld); env.name {env.name!r} "
+                         "steps its envs on the host, so run it as one process.")
     ev = config.evaluation
     for field, splits in (
         ("evaluation.validation_splits", ev.validation_splits), ("evaluation.test_split", (ev.test_split,)),

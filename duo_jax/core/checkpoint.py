@@ -10,6 +10,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
+from duo_jax.core import distributed
+
 
 @contextlib.contextmanager
 def _quiet():
@@ -23,7 +25,15 @@ def _quiet():
 
 
 def _manager(path: str, max_to_keep: int | None = None, create: bool = True) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create)
+    if jax.process_count() == 1:
+        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create)
+    else:  # several processes: each uses Orbax alone (no barriers); process 0 writes, every process reads
+        if create:
+            os.makedirs(path, exist_ok=True)
+        me = jax.process_index()
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, create=False,
+            multiprocessing_options=ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me}))
     return ocp.CheckpointManager(os.path.abspath(path), options=options)
 
 
@@ -32,8 +42,11 @@ def save_checkpoint(path: str, tree: Any, config: dict, step: int | None = None,
 
     Without `step`, the checkpoint replaces what is there: it is written as the next step and the older
     ones are removed only once it is complete, so an interrupted save never loses the previous one.
+    Several processes: every process calls it (arrays spread over processes are gathered), process 0 writes.
     """
-    tree = jax.tree_util.tree_map(np.asarray, tree)
+    tree = jax.tree_util.tree_map(np.asarray, distributed.to_host(tree))
+    if not distributed.is_main():
+        return
     if step is None:
         latest = latest_step(path)
         step, max_to_keep = (0 if latest is None else latest + 1), 1

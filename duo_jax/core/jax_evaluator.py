@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import logging
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.progress import progress_bar
 from duo_jax.core.coordination import coord_step_fn, episode_keys, init_coord_state
 from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step, stream_key
@@ -32,18 +32,6 @@ class JaxSplit(NamedTuple):
     env: Any
     env_params: Any
     level_keys: Any
-
-
-def shard_batch(tree: Any, axis: int = 0) -> Any:
-    """Spread the env batch (axis `axis` of every leaf) over every visible device, a Mesh with one "data"
-    axis; jitted code then runs data-parallel (same results as one device). A leaf whose batch does not
-    divide by the device count stays where it is."""
-    devices = jax.devices()
-    if len(devices) == 1:
-        return tree
-    mesh = Mesh(np.asarray(devices), ("data",))
-    spec = NamedSharding(mesh, PartitionSpec(*[None] * axis, "data"))
-    return jax.tree_util.tree_map(lambda x: x if x.shape[axis] % len(devices) else jax.device_put(x, spec), tree)
 
 
 # The progress bar of the rollout in flight, advanced from inside the scan by a host callback.
@@ -121,9 +109,10 @@ class JaxEvaluator(Evaluator):
             _BAR[0] = progress_bar(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
             try:
                 episodes = jnp.arange(r * N, (r + 1) * N)
-                counts, active = run(params, self.novice.params, self.expert.params, self.jax_split.env_params,
-                                     shard_batch(keys[episodes]), shard_batch(episodes), key)
-                counts, active = jax.device_get((counts, active))
+                # Several processes: the episodes are spread over all their devices, the rest replicated.
+                counts, active = run(*replicate((params, self.novice.params, self.expert.params, self.jax_split.env_params)),
+                                     shard_batch(keys[episodes]), shard_batch(episodes), replicate(key))
+                counts, active = to_host((counts, active))
             finally:
                 _BAR[0].close()
                 _BAR[0] = None
