@@ -8,6 +8,7 @@ or OSError `prepare` raises.
 from __future__ import annotations
 
 import difflib
+import logging as pylogging
 import sys
 from typing import Any, Callable, NoReturn
 
@@ -156,4 +157,6 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
         except Diverged as err:  # a NaN in training: one sentence; the last good checkpoint is kept
             fail(err)
 
+    # jax logs each backend it does not find (libtpu on a CPU machine) at INFO: noise on every command.
+    pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.WARNING)
     app.run(main, argv=argv, flags_parser=parser)
