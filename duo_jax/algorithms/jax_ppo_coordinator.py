@@ -31,7 +31,7 @@ from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
 from duo_jax.core.evaluator import summaries
-from duo_jax.core.jax_evaluator import shard_batch
+from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.task import TrainTask
 from duo_jax.policies.features import extract
 from duo_jax.policies.ppo import CoordinatorNet
@@ -196,13 +196,15 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
         logging.info("PPO resumed from %s at iteration %d of %d", last_dir, int(runner.iteration[0]), num_iters)
     envs = shard_batch((runner.env_state, runner.obs, runner.prev_action, runner.first), axis=1)  # [alphas, envs]
     runner = runner._replace(env_state=envs[0], obs=envs[1], prev_action=envs[2], first=envs[3])
+    # Several processes: everything but the envs on every device (one process: unchanged).
+    runner, best_params, k_eval = replicate((runner, best_params, k_eval))
 
     it = int(runner.iteration[0])
     while it < num_iters:
         n = min(a.eval_every, num_iters - it)
         runner, metrics = run_chunk(runner, alpha_arr, n)
         # Before anything is saved: the first iteration of the chunk where a metric of any alpha is not finite.
-        m = jax.device_get(metrics)
+        m = to_host(metrics)
         bad = next((i for i in range(n) if not all(np.isfinite(v[i]).all() for v in m.values())), n - 1)
         check_finite({k: v[bad] for k, v in m.items()}, runner.params, it + bad + 1, last_dir)
         it += n
@@ -224,5 +226,6 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
                                    {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
                                    step=it, max_to_keep=1)
     unstack = lambda tree, i: jax.tree.map(lambda x: x[i], tree)  # noqa: E731
+    best_params = to_host(best_params)
     return [AlgorithmResult({s: unstack(best_params[s], i) for s in validators}, {s: best[s][i] for s in validators},
                             {s: history[s][i] for s in validators}) for i in range(A)]
