@@ -26,6 +26,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from duo_jax.core import distributed
+
 CSV_NAME = "scalars.csv"
 SINKS = ("tensorboard", "csv", "wandb")
 DEFAULTS = {"tensorboard": True, "csv": True, "wandb": False, "wandb_project": "duo_jax"}
@@ -60,7 +62,8 @@ class CurveWriter:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.logdir) and any(self._sinks.values())
+        # Several processes (duo_jax.core.distributed) log the same numbers; process 0 writes them.
+        return bool(self.logdir) and any(self._sinks.values()) and distributed.is_main()
 
     def _open(self, first_step: int) -> None:
         os.makedirs(self.logdir, exist_ok=True)
