@@ -203,7 +203,7 @@ def check_finite(metrics: dict, params, iteration: int, checkpoint_dir: str) -> 
     bad = [(k, float(v[~np.isfinite(v)][0])) for k, v in sorted(values.items(), key=lambda kv: not kv[0].endswith("loss"))
            if not np.isfinite(v).all()]  # the losses first
     if not bad and not bool(_all_finite(params)):
-        bad = [("a parameter", float("nan"))]
+        bad = [("a parameter", "not finite")]
     if bad:
         name, value = bad[0]
         where = (f"the last good checkpoint is at {checkpoint_dir}" if checkpoint.latest_step(checkpoint_dir) is not None
@@ -222,8 +222,8 @@ def restore_env_state(env, states: list[str] | None, obs: np.ndarray) -> np.ndar
     state starts afresh (the run then resumes, but not exactly)."""
     if states is not None and hasattr(env, "set_state"):
         return np.asarray(env.set_state([base64.b64decode(s) for s in states]))
-    logging.warning("The env cannot restore its state (no get_state/set_state): it starts afresh, so the resumed "
-                    "run will differ from an uninterrupted one.")
+    why = "the checkpoint holds no env states" if states is None else "the env has no set_state"
+    logging.warning("The envs start afresh (%s), so the resumed run will differ from an uninterrupted one.", why)
     return obs
 
 
