@@ -7,6 +7,7 @@ or OSError `prepare` raises.
 """
 from __future__ import annotations
 
+import argparse
 import difflib
 import logging as pylogging
 import sys
@@ -25,6 +26,13 @@ from duo_jax.validate import leaves
 def fail(message: Any) -> NoReturn:
     print("error: " + " ".join(str(message).split()), file=sys.stderr)
     sys.exit(1)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse (for the entry points without a config) whose complaints are one `error:` line."""
+
+    def error(self, message):
+        fail(f"{message} (see --help).")
 
 
 def _is_config_flag(arg: str) -> bool:

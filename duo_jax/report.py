@@ -10,10 +10,8 @@ skyline's AUC. The statistics are in `duo_jax.stats`, the cross-environment summ
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 
 import numpy as np
 import matplotlib
@@ -395,15 +393,8 @@ def write_report(rows, out_dir: str) -> dict:
     return paths
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose complaints are one `error:` line like every other entry point's."""
-
-    def error(self, message):
-        cli.fail(f"{message} (see --help).")
-
-
 def main(argv=None) -> None:
-    parser = _Parser(
+    parser = cli.ArgumentParser(
         prog="python -m duo_jax.report",
         description="Report alpha sweeps of one environment (AUC of test reward vs alpha), or with --summary "
                     "summarise the reports of several environments.")

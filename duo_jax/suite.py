@@ -1,0 +1,171 @@
+"""A whole environment's benchmark, as the paper reports it: every method and variant, several seeds, one report.
+
+    python -m duo_jax.suite --env distshift                      # 31 methods x seeds 0,1,2, then reports/distshift
+    python -m duo_jax.suite --env coinrun --methods always_novice,always_expert,logit_max_logit --seeds 0
+    python -m duo_jax.suite --env lavagap --list                 # the methods and their config overrides
+
+Each (method, seed) is one `duo_jax.sweep` into `<out>/<env>/seed_<s>/<method>_sweep`, with `seed` and
+`evaluation.seed` both `s`: seed s trains with seed s and tests on the levels and random streams of
+evaluation seed s, the same for every method (paired comparisons). A finished sweep is skipped and an
+interrupted one resumes, so rerunning the command after a kill continues where it stopped. When every
+sweep of the environment exists, `duo_jax.report` pools the seeds into `<report_dir>/<env>`.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import time
+
+from absl import logging
+
+from duo_jax import cli
+from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
+from duo_jax.policies.features import FEATURE_TYPES
+from duo_jax.policies.logit import METRICS
+
+ENVS = ("coinrun", *GRID_GAMES)
+
+
+def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """name -> (method config, its overrides): the paper's rows (always_novice ... skyline_<feature>)."""
+    table = {
+        "always_novice": ("always", ("algorithm.agent=novice",)),
+        "always_expert": ("always", ("algorithm.agent=expert",)),
+        "random_fixed": ("random_fixed", ()),
+        "random": ("random", ()),
+        "ask_every_k": ("ask_every_k", ("algorithm.candidates=(1,2,3,5,10,20)",)),
+        **{f"logit_{m}": ("logit", (f"policy.metric={m}",)) for m in METRICS},
+        **{f"ood_{f}": ("ood", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
+        **{f"ppo_{f}": ("ppo", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
+        **{f"skyline_{f}": ("skyline", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
+    }
+    if env == "coinrun":  # PPO steps Procgen on the host: half a million steps per alpha keeps it to minutes
+        table = {k: (c, o + ("algorithm.total_steps=491520",) if c in ("ppo", "skyline") else o)
+                 for k, (c, o) in table.items()}
+    return table
+
+
+def config_path(env: str, method_config: str, repo: str) -> str:
+    configs = os.path.join(repo, "configs")
+    if env == "coinrun":
+        return os.path.join(configs, f"{method_config}.py")
+    return f"{os.path.join(configs, 'gridworld.py')}:{env},{method_config}"
+
+
+def sweep_dir(out: str, env: str, seed: int, name: str) -> str:
+    return os.path.join(out, env, f"seed_{seed}", f"{name}_sweep")
+
+
+def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...], repo: str):
+    """The sweep's config, with every override checked as on the command line."""
+    method_config, overrides = methods(env)[name]
+    argv = ["suite", f"--config={config_path(env, method_config, repo)}",
+            *[f"--config.{o}" for o in (*overrides, *extra)],
+            f"--config.name={name}", f"--config.seed={seed}", f"--config.evaluation.seed={seed}",
+            f"--config.experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "--config.evaluation.progress=False"]
+    return cli.parse_config(argv, None, "configs/logit.py")
+
+
+def _parse_list(text: str, allowed, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in items if t not in allowed]
+    if not items or unknown:
+        raise ValueError(f"--{what} must be a comma-separated list of {', '.join(allowed)}; got {text!r}.")
+    return items
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must be distinct integers >= 0 separated by commas, e.g. 0,1,2; got {text!r}.")
+    return seeds
+
+
+def prepare(args) -> list[tuple[str, int, object]]:
+    """Every (method, seed, config) the run needs, all checked before the first sweep starts."""
+    if args.env not in ENVS:
+        raise ValueError(f"--env must be one of {', '.join(ENVS)}; got {args.env!r}.")
+    table = methods(args.env)
+    names = list(table) if args.methods == "all" else _parse_list(args.methods, list(table), "methods")
+    seeds = _parse_seeds(args.seeds)
+    from duo_jax.sweep import prepare as prepare_sweep
+
+    units = []
+    for seed in seeds:
+        for name in names:
+            config = build_config(args.env, name, seed, args.out, tuple(args.override), args.repo)
+            units.append((name, seed, config))
+    todo = [c for name, seed, c in units if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))]
+    for config in todo[:1]:
+        prepare_sweep(config)  # loads the agents and checks the config as the sweeps will
+    return units
+
+
+def run_units(units, env: str, out: str) -> list[str]:
+    """Each sweep that has no sweep.json yet, in order; returns every sweep directory."""
+    from duo_jax.sweep import run as run_sweep
+
+    done = []
+    for i, (name, seed, config) in enumerate(units):
+        path = sweep_dir(out, env, seed, name)
+        if os.path.isfile(os.path.join(path, "sweep.json")):
+            logging.info("[%d/%d] %s seed %d: done", i + 1, len(units), name, seed)
+        else:
+            start = time.time()
+            logging.info("[%d/%d] %s seed %d: sweeping into %s", i + 1, len(units), name, seed, path)
+            run_sweep(config)
+            logging.info("[%d/%d] %s seed %d: %.0f s", i + 1, len(units), name, seed, time.time() - start)
+        done.append(path)
+    return done
+
+
+def report(env: str, out: str, report_dir: str) -> None:
+    """The pooled report over every finished sweep of the environment (all seeds)."""
+    from duo_jax import report as rep
+
+    paths = sorted(glob.glob(os.path.join(out, env, "seed_*", "*_sweep", "sweep.json")))
+    rows = rep.build_table(rep.load_sweeps([os.path.dirname(p) for p in paths]))
+    written = rep.write_report(rows, os.path.join(report_dir, env))
+    print(rep.to_markdown(rows))
+    print("wrote " + ", ".join(written.values()))
+
+
+def main(argv=None) -> None:
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n")[0])
+    parser.add_argument("--env", required=True, help=f"one of {', '.join(ENVS)}")
+    parser.add_argument("--methods", default="all", help="comma-separated method names (default: all; see --list)")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--out", default="experiments/suite", help="where the sweeps go: <out>/<env>/seed_<s>/")
+    parser.add_argument("--report_dir", default="reports", help="the report goes to <report_dir>/<env>")
+    parser.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a config override for every sweep, e.g. --override=evaluation.num_episodes=256")
+    parser.add_argument("--list", action="store_true", help="print the methods and their overrides, and stop")
+    parser.add_argument("--no_report", action="store_true", help="run the sweeps only")
+    args = parser.parse_args(argv)
+    args.repo = repo
+    if args.list:
+        if args.env not in ENVS:
+            cli.fail(f"--env must be one of {', '.join(ENVS)}; got {args.env!r}.")
+        for name, (config, overrides) in methods(args.env).items():
+            print(f"{name:24s} {config:14s} {' '.join(overrides)}")
+        return
+    logging.set_verbosity(logging.INFO)
+    try:
+        units = prepare(args)
+    except (ValueError, OSError) as err:
+        cli.fail(err)
+    run_units(units, args.env, args.out)
+    if not args.no_report:
+        try:
+            report(args.env, args.out, args.report_dir)
+        except (ValueError, OSError) as err:
+            cli.fail(err)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The suite runner: every (method, seed) sweep in its place, skipped once done, pooled into one report."""
+import json
+import os
+
+import pytest
+
+from duo_jax import suite
+
+METHODS = "always_novice,random"
+
+
+def _run(tmp_path, *extra):
+    suite.main(["--env", "distshift", "--methods", METHODS, "--seeds", "0,1", "--out", str(tmp_path / "suite"),
+                "--report_dir", str(tmp_path / "reports"), "--override=evaluation.num_episodes=8",
+                "--override=evaluation.num_envs=8", "--override=sweep.alphas=(0.0,1.0)", *extra])
+
+
+def test_suite_runs_every_method_and_seed_and_pools_them(tmp_path, capsys):
+    _run(tmp_path)
+    for seed in (0, 1):
+        for name in METHODS.split(","):
+            with open(tmp_path / "suite" / "distshift" / f"seed_{seed}" / f"{name}_sweep" / "sweep.json") as f:
+                sweep = json.load(f)
+            assert (sweep["method"], sweep["seed"], sweep["eval_seed"]) == (name, seed, seed)
+            assert sweep["num_test_episodes"] == 8
+    with open(tmp_path / "reports" / "distshift" / "report.json") as f:
+        rows = json.load(f)["rows"]
+    assert {r["method"] for r in rows} == set(METHODS.split(","))
+    assert all(r["num_seeds"] == 2 and r["seeds"] == [0, 1] for r in rows)
+    assert "always_novice" in capsys.readouterr().out
+    # Everything is done: a rerun sweeps nothing and rewrites the same report.
+    mtime = os.path.getmtime(tmp_path / "suite" / "distshift" / "seed_0" / "always_novice_sweep" / "sweep.json")
+    _run(tmp_path)
+    assert os.path.getmtime(tmp_path / "suite" / "distshift" / "seed_0" / "always_novice_sweep" / "sweep.json") == mtime
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--env", "pong"], "--env must be one of coinrun, distshift, lavagap, doorkey; got 'pong'."),
+    (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
+    (["--env", "distshift", "--methods", "ppo_pixels"], "--methods must be a comma-separated list of"),
+    (["--env", "distshift", "--override=evaluation.num_epsiodes=3"], "evaluation.num_episodes"),
+    (["--env", "distshift", "--override=evaluation.num_episodes=0"], "evaluation.num_episodes"),
+])
+def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        suite.main([*args, "--out", str(tmp_path / "s"), "--report_dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 1 and err.startswith("error: ") and message in err and "\n" not in err
+    assert not os.path.exists(tmp_path / "s")
