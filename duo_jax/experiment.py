@@ -173,6 +173,10 @@ def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
         raise ValueError(
             f"agents.{field} has {agent.config['num_actions']} actions but {env.name} has {env.num_actions}."
         )
+    trained, noise = agent.config.get("action_noise"), config.env.get("action_noise")
+    if trained is not None and noise is not None and trained != noise:
+        logging.warning("agents.%s was trained and measured with action_noise %g, but env.action_noise is %g: "
+                        "its stats (and the BP derived from them) come from the other noise level.", field, trained, noise)
     return agent
 
 

@@ -35,11 +35,13 @@ _SEED = flags.DEFINE_integer("seed", 0, "Level and sampling seed.")
 
 
 def env_family(agent: Agent, path: str = "agent") -> EnvFamily:
-    """The env family of the game the agent was trained on."""
+    """The env family of the game the agent was trained on (a gridworld with the agent's action noise)."""
     game = agent.config.get("game")
-    for name, games in (("procgen", procgen.GAMES), ("gridworld", gridworld.GAMES)):
-        if game in games:
-            return make_environment(ml_collections.ConfigDict(dict(name=name, game=game)))
+    if game in gridworld.GAMES:
+        noise = agent.config.get("action_noise", 0.0)  # agents from before the noise played without it
+        return make_environment(ml_collections.ConfigDict(dict(name="gridworld", game=game, action_noise=noise)))
+    if game in procgen.GAMES:
+        return make_environment(ml_collections.ConfigDict(dict(name="procgen", game=game)))
     raise ValueError(f"--agent: {path} was trained on game {game!r}, which is neither a Procgen game nor a gridworld "
                      f"({', '.join(gridworld.GAMES)}).")
 
