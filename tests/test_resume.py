@@ -40,7 +40,11 @@ def launch(jax_cache, module, *args, wait=True):
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     if wait:
         return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(os.path.join(jax_cache, f"{module}.{time.time_ns()}.log"), "w")  # read when it fails
+    with log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log = log.name
+    return proc
 
 
 def train_agent(jax_cache, out_dir, *overrides, wait=True):
@@ -52,7 +56,9 @@ def kill_after_first_checkpoint(proc, checkpoint_dir: str, max_delay: float) -> 
     """SIGKILL `proc` a random moment (up to `max_delay` s) after its first checkpoint under `checkpoint_dir` is
     complete; returns (the delay, the last complete checkpoint's step)."""
     while latest_step(checkpoint_dir) is None:
-        assert proc.poll() is None, "the run ended before its first checkpoint"
+        if proc.poll() is not None:
+            with open(proc.log) as f:
+                pytest.fail(f"the run ended before its first checkpoint: {f.read()[-3000:]}")
         time.sleep(0.05)
     delay = random.uniform(0.0, max_delay)
     time.sleep(delay)
