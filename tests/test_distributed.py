@@ -30,6 +30,8 @@ def launch(args_of, devices: int, n: int = 2, timeout: int = 240) -> list[subpro
     out = []
     for p in procs:
         stdout, stderr = p.communicate(timeout=timeout)
+        # jaxlib 0.10's gloo prints "[Gloo] Rank i is connected to ..." on stdout (C++): not the process's output.
+        stdout = "".join(line for line in stdout.splitlines(True) if not line.startswith("[Gloo] "))
         out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
     return out
 
