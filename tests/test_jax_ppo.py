@@ -55,6 +55,20 @@ def test_snapshot_is_an_earlier_agent_of_the_same_run(trained):
         assert c["train_task_stats"]["task"] == "LavaGapS5" and c["train_task_stats"]["episodes"] == 256
 
 
+def test_training_curves_cover_every_iteration(trained):
+    import os
+
+    from duo_jax.core.curves import read_csv, read_events
+
+    logdir = os.path.join(os.path.dirname(trained), "curves")
+    csv_curves, events = read_csv(logdir), read_events(logdir)
+    steps, returns = csv_curves["train/return_mean"]
+    assert steps.tolist() == [16 * 64 * (i + 1) for i in range(160)]
+    assert returns[-10:].mean() > returns[:10].mean()          # it learns
+    assert {"loss/entropy", "train/episodes"} <= set(csv_curves)
+    np.testing.assert_allclose(events["train/return_mean"][1], returns, rtol=1e-6)
+
+
 def test_run_id_follows_the_config_not_the_out_dir():
     from duo_jax.agents.agent import provenance
 

@@ -26,6 +26,7 @@ from absl import logging
 from duo_jax.agents.agent import Agent, init_agent, make_model, provenance, sample_action, training_identity
 from duo_jax.agents.ppo import check_finite, gae, scan_update
 from duo_jax.core import checkpoint
+from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary, summarize
 
 
@@ -249,7 +250,7 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
 
     Every `ppo.checkpoint_every` iterations the whole training state goes to `<out_dir>/state`, and a rerun
     of the same config resumes from it bit for bit. At each step count in `ppo.snapshots` the agent is also
-    saved as `<out_dir>/snapshot_<steps>`, with the same `run_id`. A non-finite loss stops the run, leaving
+    saved as `<out_dir>/snapshot_<steps>`, with the same `run_id`. Training curves go to `<out_dir>/curves`. A non-finite loss stops the run, leaving
     the last checkpoint as it was.
     """
     from duo_jax.envs.gridworld import make
@@ -276,18 +277,22 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
         start, wall = meta["iteration"], meta["train_seconds"]
         logging.info("Resumed from %s at iteration %d", state_dir, start)
     t0 = time.time() - wall
+    curves = open_curves(os.path.join(out_dir, "curves"), config)
     for it in range(start, num_iters):
         runner, metrics = iteration(runner, it)
         metrics = jax.device_get(metrics)
         check_finite(metrics, runner.params, it + 1, state_dir)
         log(it, metrics)
         step = (it + 1) * steps_per_iter
+        curves.write(step, {f"{'train' if k.endswith('mean') or k == 'episodes' else 'loss'}/{k}": v
+                            for k, v in metrics.items()})
         for snap in snapshots:
             if step - steps_per_iter < snap <= step:  # an earlier agent of the same run
                 _save_agent(os.path.join(out_dir, f"snapshot_{snap}"), runner.params, config, step, time.time() - t0, envs)
         if (it + 1) % cfg.checkpoint_every == 0 and it + 1 < num_iters:
             meta = {"iteration": it + 1, "train_seconds": time.time() - t0, "identity": training_identity(config)}
             checkpoint.save_checkpoint(state_dir, runner, meta)
+    curves.close()
     path = os.path.join(out_dir, "agent")
     agent_config = _save_agent(path, runner.params, config, num_iters * steps_per_iter, time.time() - t0, envs)
     logging.info("Trained on %s: %d steps in %.1fs (compile included)", env.name, agent_config["train_steps"],
