@@ -46,7 +46,10 @@ def test_each_python_gets_one_procgen_numpy_and_matching_jax(version):
 def test_this_environment_has_what_pyproject_asks_for():
     """Catches a venv that drifted from pyproject.toml (the README's one install command makes it again)."""
     for r in requirements():
-        installed = importlib.metadata.version(r.name)
+        try:
+            installed = importlib.metadata.version(r.name)
+        except importlib.metadata.PackageNotFoundError:
+            pytest.fail(f"{r.name} is not installed: pip install -e '.[test]'")
         assert r.specifier.contains(installed, prereleases=True), f"{r.name} {installed} is not {r}"
     names = {r.name for r in requirements()}
     assert procgen_compat.package() in names
