@@ -72,16 +72,12 @@ class ExperimentDir:
         return os.path.join(self.work, *parts)
 
     def write_json(self, name: str, data: Any) -> None:
-        if not distributed.is_main():
-            return
-        with open(self.path(name), "w") as f:
-            json.dump(data, f, indent=2)
+        if distributed.is_main():
+            _write_atomic(self.path(name), json.dumps(data, indent=2))
 
     def write_text(self, name: str, text: str) -> None:
-        if not distributed.is_main():
-            return
-        with open(self.path(name), "w") as f:
-            f.write(text)
+        if distributed.is_main():
+            _write_atomic(self.path(name), text)
 
     def close_log(self) -> None:
         if self._handler is None:  # not process 0
@@ -102,6 +98,19 @@ class ExperimentDir:
                 shutil.rmtree(old)
         distributed.barrier("experiment_commit")
         return self.final
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """`path` holds its old contents or `text`, never part of it: a run killed mid-write that left a half
+    config.json would have its partial directory discarded by the rerun instead of resumed."""
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _same_config(path: str, config: dict) -> bool:
@@ -202,7 +211,7 @@ def setup(config) -> Setup:
     ENVIRONMENTS.check(config.env.name, "env.name")
     env = make_environment(config.env)
     if jax.process_count() > 1 and env.jax_split is None:
-        raise ValueError(f"distributed: several processes need a JAX-native env (gridworld); env.name {env.name!r} "
+        raise ValueError(f"distributed: several processes need a JAX-native env (gridworld); env.name {config.env.name!r} "
                          "steps its envs on the host, so run it as one process.")
     ev = config.evaluation
     for field, splits in (

@@ -76,6 +76,19 @@ def test_cli_bad_distributed_field_is_one_sentence():
         "error: distributed.process_id must be in [0, 2) for distributed.num_processes=2; got -1.")
 
 
+def test_procgen_refuses_several_processes(tmp_path):
+    port = free_port()
+    procs = launch(lambda i: [sys.executable, "-m", "duo_jax.main", "--config=configs/ask_every_k.py",
+                              f"--config.experiments_dir={tmp_path}",
+                              f"--config.distributed.coordinator=localhost:{port}", "--config.distributed.num_processes=2",
+                              f"--config.distributed.process_id={i}"], devices=1, timeout=120)
+    for p in procs:
+        assert p.returncode == 1
+        assert p.stderr.strip().splitlines()[-1] == (
+            "error: distributed: several processes need a JAX-native env (gridworld); env.name 'procgen' steps its "
+            "envs on the host, so run it as one process.")
+
+
 PLACEMENT = """
 import sys, numpy as np, ml_collections
 from duo_jax.config import base_config
