@@ -37,3 +37,25 @@ def test_existing_experiment_needs_overwrite(tmp_path):
     os.makedirs(tmp_path / "exp")
     with pytest.raises(ValueError, match="already exists; set --config.overwrite=True"):
         ExperimentDir(str(tmp_path), "exp", overwrite=False)
+
+
+def test_killed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    """config.json (and every file written through the experiment) is replaced in one step: a run killed while
+    writing leaves the old file, so the rerun still finds its config and resumes."""
+    d, _ = _open(tmp_path, {"a": 1})
+    d.close_log()
+
+    def killed(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        d.write_json("config.json", {"a": 1, "b": list(range(10_000))})
+    monkeypatch.undo()
+    assert sorted(os.listdir(d.work)) == ["config.json", "log.txt"]   # no temporary file left behind
+    d, resumed = _open(tmp_path, {"a": 1})
+    assert resumed
+    d.write_text("results.md", "| table |\n")
+    with open(d.path("results.md")) as f:
+        assert f.read() == "| table |\n"
+    d.close_log()
