@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from duo_jax.agents.ppo import ReturnNormalizer, gae
+from duo_jax.core.curves import read_csv, read_events
 
 
 def gae_loop(reward, value, done, last_value, gamma, lam):
@@ -141,6 +142,18 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert full_cfg["train_steps"] == resumed_cfg["train_steps"] == 96
     for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
         assert np.array_equal(a, b)
+    # The curves: every iteration's losses and episodes at its env step count, the resumed run's the same.
+    want = read_csv(str(tmp_path / "full" / "curves"))
+    assert sorted(want) == ["loss/approx_kl", "loss/entropy", "loss/pg_loss", "loss/vf_loss", "train/episodes",
+                            "train/length_mean", "train/return_mean"]
+    assert all(steps.tolist() == [32, 64, 96] for steps, _ in want.values())
+    np.testing.assert_array_equal(want["train/length_mean"][1], 3.0)          # every episode lasts 3 steps
+    np.testing.assert_array_equal(want["train/episodes"][1], [8, 12, 12])     # 4 envs end one at steps 3, 6, ...
+    for got in (read_csv(str(tmp_path / "resumed" / "curves")), read_events(str(tmp_path / "resumed" / "curves"))):
+        assert sorted(got) == sorted(want)
+        for tag, (steps, values) in want.items():
+            np.testing.assert_array_equal(got[tag][0], steps, err_msg=tag)
+            np.testing.assert_allclose(got[tag][1], values, rtol=1e-6, err_msg=tag)
 
 
 def test_snapshots_keep_earlier_agents(tmp_path):

@@ -25,6 +25,7 @@ import optax
 
 from duo_jax.agents.agent import init_agent, provenance, sample_action
 from duo_jax.core import checkpoint
+from duo_jax.core.curves import open_curves
 
 
 
@@ -231,7 +232,9 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
     """Train (or resume) a base agent; returns the path of its `agent` checkpoint.
 
     `make_env(game, split, num_envs, seed)` returns a host vector env; with `get_state()` (bytes per env) and
-    `set_state(states) -> obs` a resumed run continues bit for bit (Procgen has both)."""
+    `set_state(states) -> obs` a resumed run continues bit for bit (Procgen has both). Training curves go to
+    `<out_dir>/curves`, at every iteration's env step count: `loss/<pg_loss|vf_loss|entropy|approx_kl>` and,
+    when episodes ended in it, `train/return_mean`, `train/length_mean`, `train/episodes`."""
     cfg = config.ppo
     out_dir = os.path.abspath(config.out_dir)
     env = make_env(config.env.game, config.env.split, cfg.num_envs, config.seed)
@@ -274,43 +277,49 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
     buf_obs = np.zeros((T, B, *obs.shape[1:]), np.uint8)
     buf_act = np.zeros((T, B), np.int32)
     t0 = time.time()
-    for it in range(start_iter, num_iters):
-        for t in range(T):
-            key, k = jax.random.split(key)
-            action, logp, value = jax.device_get(act(params, obs, k))
-            buf_obs[t], buf_act[t], buf["logp"][t], buf["value"][t] = obs, action, logp, value
-            obs, reward, done = env.step(action)
-            ep_ret += reward
-            ep_len += 1
-            finished_ret.extend(ep_ret[done].tolist())
-            finished_len.extend(ep_len[done].tolist())
-            ep_ret[done], ep_len[done] = 0.0, 0
-            buf["reward"][t] = normalizer(reward, done)
-            buf["done"][t] = done
-        key, k1, k2 = jax.random.split(key, 3)
-        _, _, last_value = act(params, obs, k1)
-        batch = Batch(buf_obs, buf_act, buf["logp"], buf["value"], buf["reward"], buf["done"])
-        params, opt_state, metrics = update(params, opt_state, batch, last_value, k2)
-        check_finite(metrics, params, it + 1, state_dir)
-        step = (it + 1) * T * B
-        if finished_ret:
+    # Opened after the restore: its first write, at the first step redone, drops the curves logged from there on.
+    with open_curves(os.path.join(out_dir, "curves"), config) as curves:
+        for it in range(start_iter, num_iters):
+            for t in range(T):
+                key, k = jax.random.split(key)
+                action, logp, value = jax.device_get(act(params, obs, k))
+                buf_obs[t], buf_act[t], buf["logp"][t], buf["value"][t] = obs, action, logp, value
+                obs, reward, done = env.step(action)
+                ep_ret += reward
+                ep_len += 1
+                finished_ret.extend(ep_ret[done].tolist())
+                finished_len.extend(ep_len[done].tolist())
+                ep_ret[done], ep_len[done] = 0.0, 0
+                buf["reward"][t] = normalizer(reward, done)
+                buf["done"][t] = done
+            key, k1, k2 = jax.random.split(key, 3)
+            _, _, last_value = act(params, obs, k1)
+            batch = Batch(buf_obs, buf_act, buf["logp"], buf["value"], buf["reward"], buf["done"])
+            params, opt_state, metrics = update(params, opt_state, batch, last_value, k2)
+            check_finite(metrics, params, it + 1, state_dir)
+            step = (it + 1) * T * B
             metrics = {k: float(v) for k, v in metrics.items()}
-            logging.info(
-                "iter %d/%d steps %d | return %.2f len %.0f (%d eps) | %.0f steps/s | %s",
-                it + 1, num_iters, step, np.mean(finished_ret), np.mean(finished_len), len(finished_ret),
-                (it + 1 - start_iter) * T * B / (time.time() - t0), json.dumps({k: round(v, 4) for k, v in metrics.items()}),
-            )
-            finished_ret, finished_len = [], []
-        agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, **provenance(config, step))
-        for snap in cfg.get("snapshots", ()):
-            # An earlier checkpoint of the same run: YRC-0's simulated novice shares the novice's features.
-            if step - T * B < snap <= step:
-                checkpoint.save_checkpoint(os.path.join(out_dir, f"snapshot_{snap}"), params, agent_config)
-        if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == num_iters:
-            # The agent first, the training state last: a run killed between the two redoes these iterations.
-            checkpoint.save_checkpoint(os.path.join(out_dir, "agent"), params, agent_config, step=step, max_to_keep=1)
-            # Everything the next iterations read; the per-iteration logging lists are empty here.
-            meta = {"iteration": it + 1, "normalizer": normalizer.state(), "config": config.to_dict(),
-                    "episodes": {"ret": ep_ret.tolist(), "len": ep_len.tolist()}, "env": save_env_state(env)}
-            checkpoint.save_checkpoint(state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1)
+            scalars = {f"loss/{k}": v for k, v in metrics.items()}
+            if finished_ret:
+                scalars.update({"train/return_mean": np.mean(finished_ret), "train/length_mean": np.mean(finished_len),
+                                "train/episodes": len(finished_ret)})
+                logging.info(
+                    "iter %d/%d steps %d | return %.2f len %.0f (%d eps) | %.0f steps/s | %s",
+                    it + 1, num_iters, step, np.mean(finished_ret), np.mean(finished_len), len(finished_ret),
+                    (it + 1 - start_iter) * T * B / (time.time() - t0), json.dumps({k: round(v, 4) for k, v in metrics.items()}),
+                )
+                finished_ret, finished_len = [], []
+            curves.write(step, scalars)
+            agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, **provenance(config, step))
+            for snap in cfg.get("snapshots", ()):
+                # An earlier checkpoint of the same run: YRC-0's simulated novice shares the novice's features.
+                if step - T * B < snap <= step:
+                    checkpoint.save_checkpoint(os.path.join(out_dir, f"snapshot_{snap}"), params, agent_config)
+            if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == num_iters:
+                # The agent first, the training state last: a run killed between the two redoes these iterations.
+                checkpoint.save_checkpoint(os.path.join(out_dir, "agent"), params, agent_config, step=step, max_to_keep=1)
+                # Everything the next iterations read; the per-iteration logging lists are empty here.
+                meta = {"iteration": it + 1, "normalizer": normalizer.state(), "config": config.to_dict(),
+                        "episodes": {"ret": ep_ret.tolist(), "len": ep_len.tolist()}, "env": save_env_state(env)}
+                checkpoint.save_checkpoint(state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1)
     return os.path.join(out_dir, "agent")
