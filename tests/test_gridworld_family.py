@@ -145,9 +145,12 @@ def test_sharded_rollout_equals_one_device():
     assert np.asarray(out[1]["length"]).shape == (2, 16)
 
 
-def test_jitted_rollout_shows_progress_and_same_numbers(capsys):
+def test_jitted_rollout_shows_progress_and_same_numbers(capsys, monkeypatch):
     """progress=True: a host callback inside the scan advances a bar; the numbers do not change."""
     import dataclasses
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # bars are drawn on a terminal only
 
     _, quiet = _evaluators("test")
     loud = dataclasses.replace(quiet, progress=True)
