@@ -3,6 +3,8 @@ decision is known, every feature type, resume after a crash, and config checks."
 from __future__ import annotations
 
 import copy
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +16,7 @@ from duo_jax.agents.ppo import Diverged, gae
 from duo_jax.algorithms.ppo import _check_ppo
 from duo_jax.core.checkpoint import load_checkpoint
 from duo_jax.core.coordination import Costs, coordinator_obs
+from duo_jax.core.curves import read_csv, read_events
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator, summarize
 from duo_jax.core.policy import EXPERT, NOVICE
@@ -219,7 +222,8 @@ def probe_family(crash_after: int | None = None, created: list | None = None, na
 
 def probe_task(workdir, crash_after=None, created=None, nan_after=None) -> TrainTask:
     family = probe_family(crash_after, created, nan_after)
-    return TrainTask("train", family, NOVICE_AGENT, EXPERT_AGENT, COSTS, workdir=str(workdir))
+    return TrainTask("train", family, NOVICE_AGENT, EXPERT_AGENT, COSTS, workdir=str(workdir),
+                     logdir=os.path.join(str(workdir), "curves"))
 
 
 def probe_validators(splits=("val_sim",), num_episodes=8, flat=False) -> dict[str, Evaluator]:
@@ -407,10 +411,10 @@ def test_later_better_evaluation_overwrites_best(tmp_path):
 
 def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
     """4 iterations of 5 steps (episodes of 8 cross the iterations' boundaries), checkpoints every 2. The env
-    crashes 3 steps into iteration 3, after the checkpoint at 2; a rerun then finishes from that checkpoint (the
-    envs' states, the return normaliser's, the episode statistics) bit for bit like a run that never crashed.
-    The validators are flat (every policy scores 0)."""
-    iterations, eval_every, T, crash_iteration = 4, 2, EPISODE_LEN - 3, 3
+    crashes 3 steps into iteration 4, after the checkpoint at 2 and iteration 3's curves; a rerun then finishes
+    from that checkpoint (the envs' states, the return normaliser's, the episode statistics) bit for bit like a
+    run that never crashed, and its curves hold each step once. The validators are flat (every policy scores 0)."""
+    iterations, eval_every, T, crash_iteration = 4, 2, EPISODE_LEN - 3, 4
     splits = ("val_sim", "val_true")
     c = ppo_config("dist", iterations=iterations, eval_every=eval_every, num_steps=T, time_limit=6)
     want = run_ppo(c, probe_task(tmp_path / "straight"), probe_validators(splits, flat=True))
@@ -421,6 +425,7 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
         run_ppo(c, probe_task(workdir, crash_after=(crash_iteration - 1) * T + 3, created=crashed),
                 probe_validators(splits, flat=True))
     assert crashed[0].calls == (crash_iteration - 1) * T + 3 and not (workdir / "final").exists()
+    assert read_csv(str(workdir / "curves"))["loss/pg_loss"][0].tolist() == [80, 160, 240]   # iteration 3 logged
     resumed_envs = []
     got = run_ppo(c, probe_task(workdir, created=resumed_envs), probe_validators(splits, flat=True))
     assert resumed_envs[0].calls == (iterations - 2) * T   # it resumed from the checkpoint at 2, not restarted
@@ -437,6 +442,27 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
         assert got.candidates[split] == want.candidates[split]
         assert got.best_summary[split] == want.best_summary[split]
         assert_trees_close(got.best_params[split], want.best_params[split], rtol=0, atol=0)
+
+    # The curves, at env steps (16 envs x 5 steps per iteration): losses every iteration, training episodes
+    # where one ended (steps 8 and 16: iterations 2 and 4), validation at each evaluation.
+    want_curves = read_csv(str(tmp_path / "straight" / "curves"))
+    losses = [f"loss/{k}" for k in ("approx_kl", "entropy", "pg_loss", "vf_loss")]
+    train = ["train/episode_length", "train/expert_fraction", "train/return"]
+    val = [f"val/{s}/{f}" for s in splits for f in ("episode_length_mean", "expert_fraction", "reward_mean")]
+    assert sorted(want_curves) == losses + train + val
+    for tag, (steps, values) in want_curves.items():
+        assert steps.tolist() == ([80, 160, 240, 320] if tag.startswith("loss/") else [160, 320]), tag
+    np.testing.assert_array_equal(want_curves["train/episode_length"][1], [EPISODE_LEN, EPISODE_LEN])
+    np.testing.assert_array_equal(want_curves["val/val_sim/reward_mean"][1], [0.0, 0.0])
+    for split in splits:
+        np.testing.assert_array_equal(want_curves[f"val/{split}/expert_fraction"][1],
+                                      [r["expert_fraction"] for r in want.candidates[split]])
+    # The crashed run had logged iteration 3; its rerun logged it again in place of the old rows.
+    for got_curves in (read_csv(str(workdir / "curves")), read_events(str(workdir / "curves"))):
+        assert sorted(got_curves) == sorted(want_curves)
+        for tag, (steps, values) in want_curves.items():
+            np.testing.assert_array_equal(got_curves[tag][0], steps, err_msg=tag)
+            np.testing.assert_allclose(got_curves[tag][1], values, rtol=1e-6, err_msg=tag)
 
 
 def test_nan_reward_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):

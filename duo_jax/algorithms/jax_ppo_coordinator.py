@@ -37,6 +37,10 @@ from duo_jax.policies.features import extract
 from duo_jax.policies.ppo import CoordinatorNet
 
 
+# The fields of a validation summary logged as `val/<split>/<field>` (here and in algorithms/ppo.py).
+VAL_CURVES = ("reward_mean", "expert_fraction", "episode_length_mean")
+
+
 class _Step(NamedTuple):
     features: Any
     action: jnp.ndarray

@@ -5,6 +5,10 @@ who acts, its reward is the env reward minus the expert and switch costs. One ji
 both agents' forward passes, the coordinator's decision and the costs for all envs; GAE and each minibatch
 step are jit calls too (the env steps on the host, so the iteration is a host loop over time steps).
 
+Training curves go to `task.logdir` at every iteration's env step count: `loss/<name>` and, when episodes ended,
+`train/return` (net of costs), `train/episode_length`, `train/expert_fraction`; at each evaluation
+`val/<split>/reward_mean`, `val/<split>/expert_fraction`, `val/<split>/episode_length_mean`.
+
 Every `eval_every` iterations the policy is evaluated on each validation split, on its fixed levels;
 the best so far per split is saved as `<workdir>/best_<split>`, the training state as `<workdir>/last`,
 from which an interrupted run resumes exactly (params, optimizer, key, return normaliser, episode statistics,
@@ -31,9 +35,10 @@ from absl import logging
 
 from duo_jax.agents.ppo import Batch, ReturnNormalizer, check_finite, make_update, restore_env_state, save_env_state
 from duo_jax.algorithms.grid_search import AlgorithmResult
-from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
+from duo_jax.algorithms.jax_ppo_coordinator import VAL_CURVES, train_alphas
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, acting_expert_logits, base_action, observe, step_cost
+from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary
 from duo_jax.core.policy import stack_params
 from duo_jax.core.registry import register_algorithm
@@ -169,46 +174,53 @@ def ppo(key, policy, task: TrainTask, validators, config):
     buf = _Buffer(T, B)
     finished = []
     t0 = time.time()
-    for it in range(start, num_iters):
-        for t in range(T):
-            key, k = jax.random.split(key)
-            out = jax.device_get(step(params, novice_params, expert_params, obs, prev, first, task.costs, k))
-            env_action, action, logp, value, cost, features = out
-            buf.add_features(t, features)
-            buf.action[t], buf.scalars["logp"][t], buf.scalars["value"][t] = action, logp, value
-            obs, reward, done = env.step(env_action)
-            net_reward = reward - cost
-            ep_ret += net_reward
-            ep_len += 1
-            ep_expert += action
-            # Procgen ends over-long episodes itself; the time limit marks them as truncated, not terminal.
-            truncated = done & (ep_len >= a.time_limit)
-            buf.scalars["reward"][t] = normalizer(net_reward, done)
-            buf.scalars["done"][t], buf.scalars["truncated"][t] = done, truncated
-            buf.scalars["trunc_value"][t] = np.where(truncated, value, 0.0)  # the value of the episode's last state seen
-            finished += [(r, l, e / l) for r, l, e in zip(ep_ret[done], ep_len[done], ep_expert[done])]
-            ep_ret[done], ep_len[done], ep_expert[done] = 0.0, 0, 0
-            first, prev = done, action
-        key, k_last, k_upd, k_eval = jax.random.split(key, 4)
-        last_value = step(params, novice_params, expert_params, obs, prev, first, task.costs, k_last)[3]
-        params, opt_state, metrics = update(params, opt_state, buf.batch(), last_value, k_upd)
-        check_finite(metrics, params, it + 1, last_dir)
-        if finished:
-            r, l, e = np.mean(finished, axis=0)
-            logging.info(
-                "PPO iter %d/%d | return %.3f len %.1f expert %.3f (%d eps) | %.0f steps/s | %s", it + 1, num_iters, r, l, e,
-                len(finished), (it + 1 - start) * T * B / (time.time() - t0),
-                json.dumps({k: round(float(v), 4) for k, v in metrics.items()}),
-            )
-            finished = []
-        if (it + 1) % a.eval_every == 0 or it + 1 == num_iters:
-            evaluate(params, it + 1, k_eval)
-            # Everything the next iterations read (`finished` was emptied by the log line above).
-            meta = {"iteration": it + 1, "normalizer": normalizer.state(), "history": history,
-                    "best": {s: summary for s, (_, summary) in best.items()}, "env": save_env_state(env),
-                    "rollout": {"first": first.tolist(), "prev": prev.tolist(), "ret": ep_ret.tolist(),
-                                "len": ep_len.tolist(), "expert": ep_expert.tolist()}}
-            checkpoint.save_checkpoint(last_dir, {"params": params, "opt_state": opt_state, "key": key}, meta,
-                                       step=it + 1, max_to_keep=1)
+    # Opened after the restore: its first write, at the first step redone, drops the curves logged from there on.
+    with open_curves(task.logdir, config) as curves:
+        for it in range(start, num_iters):
+            for t in range(T):
+                key, k = jax.random.split(key)
+                out = jax.device_get(step(params, novice_params, expert_params, obs, prev, first, task.costs, k))
+                env_action, action, logp, value, cost, features = out
+                buf.add_features(t, features)
+                buf.action[t], buf.scalars["logp"][t], buf.scalars["value"][t] = action, logp, value
+                obs, reward, done = env.step(env_action)
+                net_reward = reward - cost
+                ep_ret += net_reward
+                ep_len += 1
+                ep_expert += action
+                # Procgen ends over-long episodes itself; the time limit marks them as truncated, not terminal.
+                truncated = done & (ep_len >= a.time_limit)
+                buf.scalars["reward"][t] = normalizer(net_reward, done)
+                buf.scalars["done"][t], buf.scalars["truncated"][t] = done, truncated
+                buf.scalars["trunc_value"][t] = np.where(truncated, value, 0.0)  # the value of the episode's last state seen
+                finished += [(r, l, e / l) for r, l, e in zip(ep_ret[done], ep_len[done], ep_expert[done])]
+                ep_ret[done], ep_len[done], ep_expert[done] = 0.0, 0, 0
+                first, prev = done, action
+            key, k_last, k_upd, k_eval = jax.random.split(key, 4)
+            last_value = step(params, novice_params, expert_params, obs, prev, first, task.costs, k_last)[3]
+            params, opt_state, metrics = update(params, opt_state, buf.batch(), last_value, k_upd)
+            check_finite(metrics, params, it + 1, last_dir)
+            scalars = {f"loss/{k}": v for k, v in metrics.items()}
+            if finished:
+                r, l, e = np.mean(finished, axis=0)
+                scalars.update({"train/return": r, "train/episode_length": l, "train/expert_fraction": e})
+                logging.info(
+                    "PPO iter %d/%d | return %.3f len %.1f expert %.3f (%d eps) | %.0f steps/s | %s", it + 1, num_iters, r, l, e,
+                    len(finished), (it + 1 - start) * T * B / (time.time() - t0),
+                    json.dumps({k: round(float(v), 4) for k, v in metrics.items()}),
+                )
+                finished = []
+            curves.write((it + 1) * T * B, scalars)
+            if (it + 1) % a.eval_every == 0 or it + 1 == num_iters:
+                val = evaluate(params, it + 1, k_eval)
+                curves.write((it + 1) * T * B, {f"val/{split}/{f}": summary[f] for split, summary in val.items()
+                                                for f in VAL_CURVES})
+                # Everything the next iterations read (`finished` was emptied by the log line above).
+                meta = {"iteration": it + 1, "normalizer": normalizer.state(), "history": history,
+                        "best": {s: summary for s, (_, summary) in best.items()}, "env": save_env_state(env),
+                        "rollout": {"first": first.tolist(), "prev": prev.tolist(), "ret": ep_ret.tolist(),
+                                    "len": ep_len.tolist(), "expert": ep_expert.tolist()}}
+                checkpoint.save_checkpoint(last_dir, {"params": params, "opt_state": opt_state, "key": key}, meta,
+                                           step=it + 1, max_to_keep=1)
     _save_policy(os.path.join(task.workdir, "final"), params, config, iteration=num_iters)
     return AlgorithmResult({s: b[0] for s, b in best.items()}, {s: b[1] for s, b in best.items()}, history)
