@@ -3,6 +3,8 @@
     python -m duo_jax.suite --env distshift                      # 31 methods x seeds 0,1,2, then reports/distshift
     python -m duo_jax.suite --env coinrun --methods always_novice,always_expert,logit_max_logit --seeds 0
     python -m duo_jax.suite --env lavagap --list                 # the methods and their config overrides
+    python -m duo_jax.suite --env doorkey --jobs jobs.txt        # one command per unfinished sweep, then:
+    python -m duo_jax.launch --executor=slurm --commands=jobs.txt  # and rerun the suite for the report
 
 Each (method, seed) is one `duo_jax.sweep` into `<out>/<env>/seed_<s>/<method>_sweep`, with `seed` and
 `evaluation.seed` both `s`: seed s trains with seed s and tests on the levels and random streams of
@@ -12,9 +14,9 @@ sweep of the environment exists, `duo_jax.report` pools the seeds into `<report_
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import os
+import shlex
 import time
 
 from absl import logging
@@ -123,6 +125,14 @@ def run_units(units, env: str, out: str) -> list[str]:
     return done
 
 
+def job_commands(units, args) -> list[str]:
+    """One `duo_jax.suite` command per unfinished (method, seed), for `duo_jax.launch --commands`."""
+    overrides = [f"--override={shlex.quote(o)}" for o in args.override]
+    return [" ".join(["python -m duo_jax.suite", f"--env={args.env}", f"--methods={name}", f"--seeds={seed}",
+                      f"--out={shlex.quote(args.out)}", "--no_report", *overrides])
+            for name, seed, _ in units if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))]
+
+
 def report(env: str, out: str, report_dir: str) -> None:
     """The pooled report over every finished sweep of the environment (all seeds)."""
     from duo_jax import report as rep
@@ -146,6 +156,8 @@ def main(argv=None) -> None:
                         help="a config override for every sweep, e.g. --override=evaluation.num_episodes=256")
     parser.add_argument("--list", action="store_true", help="print the methods and their overrides, and stop")
     parser.add_argument("--no_report", action="store_true", help="run the sweeps only")
+    parser.add_argument("--jobs", metavar="FILE", help="write one command per unfinished sweep to FILE (for "
+                        "python -m duo_jax.launch --commands=FILE) instead of running them")
     args = parser.parse_args(argv)
     args.repo = repo
     if args.list:
@@ -159,6 +171,12 @@ def main(argv=None) -> None:
         units = prepare(args)
     except (ValueError, OSError) as err:
         cli.fail(err)
+    if args.jobs:
+        commands = job_commands(units, args)
+        with open(args.jobs, "w") as f:
+            f.write("".join(c + "\n" for c in commands))
+        print(f"wrote {len(commands)} commands to {args.jobs}")
+        return
     run_units(units, args.env, args.out)
     if not args.no_report:
         try:

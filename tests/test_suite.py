@@ -34,6 +34,18 @@ def test_suite_runs_every_method_and_seed_and_pools_them(tmp_path, capsys):
     assert os.path.getmtime(tmp_path / "suite" / "distshift" / "seed_0" / "always_novice_sweep" / "sweep.json") == mtime
 
 
+def test_jobs_file_lists_the_unfinished_sweeps_for_launch(tmp_path, capsys):
+    out = tmp_path / "suite"
+    os.makedirs(out / "lavagap" / "seed_1" / "random_sweep")
+    (out / "lavagap" / "seed_1" / "random_sweep" / "sweep.json").write_text("{}")
+    suite.main(["--env", "lavagap", "--methods", "random,ood_obs", "--seeds", "0,1", "--out", str(out),
+                "--override=evaluation.num_episodes=64", "--override=evaluation.num_envs=64", "--jobs", str(tmp_path / "jobs.txt")])
+    assert "wrote 3 commands" in capsys.readouterr().out
+    assert (tmp_path / "jobs.txt").read_text().splitlines() == [
+        f"python -m duo_jax.suite --env=lavagap --methods={m} --seeds={s} --out={out} --no_report "
+        "--override=evaluation.num_episodes=64 --override=evaluation.num_envs=64" for s, m in ((0, "random"), (0, "ood_obs"), (1, "ood_obs"))]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--env", "pong"], "--env must be one of coinrun, distshift, lavagap, doorkey; got 'pong'."),
     (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
