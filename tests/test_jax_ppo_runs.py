@@ -12,6 +12,7 @@ import pytest
 
 from duo_jax.algorithms import jax_ppo_coordinator
 from duo_jax.config import load_config
+from duo_jax.core.curves import read_csv, read_events
 from helpers import REPO
 
 
@@ -55,6 +56,22 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
     assert saves == [2, 4]
     assert got["splits"] == want["splits"] and got["candidates"] == want["candidates"]
 
+    # Curves after every chunk at its env step count (32 envs x 32 steps per iteration), under the run's alpha.
+    curves = read_csv(str(tmp_path / "a" / "experiments" / want["name"] / "curves"))
+    a = f"alpha_{want['alpha']:g}"
+    assert sorted(curves) == sorted(
+        [f"{a}/loss/{k}" for k in ("pg_loss", "vf_loss", "entropy", "approx_kl")]
+        + [f"{a}/train/{k}" for k in ("net_reward_per_step", "expert_fraction")]
+        + [f"{a}/val/{s}/{f}" for s in ("val_sim", "val_true") for f in ("reward_mean", "expert_fraction", "episode_length_mean")])
+    assert all(steps.tolist() == [2048, 4096, 6144] for steps, _ in curves.values())
+    np.testing.assert_array_equal(curves[f"{a}/val/val_true/reward_mean"][1], [h["reward_mean"] for h in history])
+    resumed = tmp_path / "b" / "experiments" / want["name"] / "curves"
+    for got_curves in (read_csv(str(resumed)), read_events(str(resumed))):   # the crashed run's two chunks, then one
+        assert sorted(got_curves) == sorted(curves)
+        for tag, (steps, values) in curves.items():
+            np.testing.assert_array_equal(got_curves[tag][0], steps, err_msg=tag)
+            np.testing.assert_allclose(got_curves[tag][1], values, rtol=1e-6, err_msg=tag)
+
 
 def test_sweep_trains_every_alpha_at_once(tmp_path):
     from duo_jax.sweep import run
@@ -71,6 +88,11 @@ def test_sweep_trains_every_alpha_at_once(tmp_path):
         # A free expert is asked far more often than one that costs five times its reward.
         assert free["test"]["expert_fraction"] > costly["test"]["expert_fraction"] + 0.3, split
         assert len(free["episode_rewards"]) == 32
+    # Both alphas' curves, after each chunk of 10 iterations; the free expert is asked more in training too.
+    curves = read_csv(os.path.join(tmp_path, "experiments", "distshift_ppo_sweep", "curves"))
+    for a in ("alpha_0", "alpha_5"):
+        assert curves[f"{a}/loss/pg_loss"][0].tolist() == curves[f"{a}/val/val_sim/reward_mean"][0].tolist() == [10240, 20480]
+    assert curves["alpha_0/train/expert_fraction"][1][-1] > curves["alpha_5/train/expert_fraction"][1][-1]
 
 
 SHARD_SCRIPT = """

@@ -30,6 +30,7 @@ from duo_jax.agents.ppo import check_finite, gae, scan_update
 from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
+from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import summaries
 from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.task import TrainTask
@@ -39,6 +40,7 @@ from duo_jax.policies.ppo import CoordinatorNet
 
 # The fields of a validation summary logged as `val/<split>/<field>` (here and in algorithms/ppo.py).
 VAL_CURVES = ("reward_mean", "expert_fraction", "episode_length_mean")
+TRAIN_METRICS = ("net_reward_per_step", "expert_fraction")  # logged as `train/<name>`, the losses as `loss/<name>`
 
 
 class _Step(NamedTuple):
@@ -168,6 +170,10 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     training state (the whole runner: env states included) and those bests; a rerun resumes from it exactly.
     A loss or params that stop being finite raise `Diverged` before anything is saved. Returns one
     AlgorithmResult per alpha.
+
+    Training curves go to `task.logdir` after each chunk, at its env step count, per alpha (a single-alpha
+    run too): `alpha_<a>/loss/<name>`, `alpha_<a>/train/net_reward_per_step` and `.../train/expert_fraction`
+    (means over the chunk's iterations), `alpha_<a>/val/<split>/<field>` for the fields of VAL_CURVES.
     """
     a = config.algorithm
     A, num_iters, steps_per_iter = len(alphas), num_iterations(config), a.num_envs * a.num_steps
@@ -204,31 +210,38 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     runner, best_params, k_eval = replicate((runner, best_params, k_eval))
 
     it = int(runner.iteration[0])
-    while it < num_iters:
-        n = min(a.eval_every, num_iters - it)
-        runner, metrics = run_chunk(runner, alpha_arr, n)
-        # Before anything is saved: the first iteration of the chunk where a metric of any alpha is not finite.
-        m = to_host(metrics)
-        bad = next((i for i in range(n) if not all(np.isfinite(v[i]).all() for v in m.values())), n - 1)
-        check_finite({k: v[bad] for k, v in m.items()}, runner.params, it + bad + 1, last_dir)
-        it += n
-        for s, validator in validators.items():
-            k_eval, k = jax.random.split(k_eval)
-            episodes = validator.rollout(policy, runner.params, k)
-            improved = np.zeros(A, bool)
-            for i, alpha in enumerate(alphas):
-                summary = summaries(episodes, validator.costs._replace(alpha=float(alpha)))[i]
-                history[s][i].append(dict(iteration=it, steps=it * steps_per_iter, **summary))
-                improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
-                best[s][i] = summary if improved[i] else best[s][i]
-            logging.info("PPO iter %d %s: reward %s (alphas %s)", it, s,
-                         [round(h[-1]["reward_mean"], 4) for h in history[s]], list(alphas))
-            mask = jnp.asarray(improved)
-            best_params[s] = jax.tree.map(lambda new, old: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
-                                          runner.params, best_params[s])
-        checkpoint.save_checkpoint(last_dir, {"runner": runner, "best": best_params, "key": k_eval},
-                                   {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
-                                   step=it, max_to_keep=1)
+    prefix = [f"alpha_{alpha:g}/" for alpha in alphas]
+    # Opened after the restore: its first write, at the first step redone, drops the curves logged from there on.
+    with open_curves(task.logdir, config) as curves:
+        while it < num_iters:
+            n = min(a.eval_every, num_iters - it)
+            runner, metrics = run_chunk(runner, alpha_arr, n)
+            # Before anything is saved: the first iteration of the chunk where a metric of any alpha is not finite.
+            m = to_host(metrics)
+            bad = next((i for i in range(n) if not all(np.isfinite(v[i]).all() for v in m.values())), n - 1)
+            check_finite({k: v[bad] for k, v in m.items()}, runner.params, it + bad + 1, last_dir)
+            it += n
+            scalars = {f"{prefix[i]}{'train' if k in TRAIN_METRICS else 'loss'}/{k}": v[:, i].mean()
+                       for k, v in m.items() for i in range(A)}
+            for s, validator in validators.items():
+                k_eval, k = jax.random.split(k_eval)
+                episodes = validator.rollout(policy, runner.params, k)
+                improved = np.zeros(A, bool)
+                for i, alpha in enumerate(alphas):
+                    summary = summaries(episodes, validator.costs._replace(alpha=float(alpha)))[i]
+                    history[s][i].append(dict(iteration=it, steps=it * steps_per_iter, **summary))
+                    improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
+                    best[s][i] = summary if improved[i] else best[s][i]
+                    scalars.update({f"{prefix[i]}val/{s}/{f}": summary[f] for f in VAL_CURVES})
+                logging.info("PPO iter %d %s: reward %s (alphas %s)", it, s,
+                             [round(h[-1]["reward_mean"], 4) for h in history[s]], list(alphas))
+                mask = jnp.asarray(improved)
+                best_params[s] = jax.tree.map(lambda new, old: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
+                                              runner.params, best_params[s])
+            curves.write(it * steps_per_iter, scalars)
+            checkpoint.save_checkpoint(last_dir, {"runner": runner, "best": best_params, "key": k_eval},
+                                       {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
+                                       step=it, max_to_keep=1)
     unstack = lambda tree, i: jax.tree.map(lambda x: x[i], tree)  # noqa: E731
     best_params = to_host(best_params)
     return [AlgorithmResult({s: unstack(best_params[s], i) for s in validators}, {s: best[s][i] for s in validators},
