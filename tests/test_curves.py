@@ -47,6 +47,32 @@ def test_resumed_writer_drops_relogged_steps(tmp_path):
     assert len([f for f in os.listdir(logdir) if f.startswith("events.out.tfevents.")]) == 2
 
 
+KILLED = """
+import os, signal, sys
+from duo_jax.core.curves import CurveWriter
+curves = CurveWriter(sys.argv[1])
+for step in range(int(sys.argv[2]), 5):
+    curves.write(step, {"x": float(step) + 0.5 * (sys.argv[2] != "0")})
+os.kill(os.getpid(), signal.SIGKILL)                        # no close(), no flush()
+"""
+
+
+def test_a_killed_run_loses_nothing_it_logged(tmp_path):
+    """Each write reaches both files before it returns: a run killed by SIGKILL (a preempted job) keeps every step,
+    and the rerun from its checkpoint at step 2 replaces the later ones."""
+    import signal
+    import subprocess
+    import sys
+
+    logdir = str(tmp_path / "curves")
+    for first in ("0", "2"):
+        proc = subprocess.run([sys.executable, "-c", KILLED, logdir, first], cwd=REPO, capture_output=True, text=True)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    want = {"x": ([0, 1, 2, 3, 4], [0.0, 1.0, 2.5, 3.5, 4.5])}
+    _assert_same(read_csv(logdir), want)
+    _assert_same(read_events(logdir), want)
+
+
 def test_sinks_follow_config(tmp_path):
     config = load_config("ood")
     config.logging.tensorboard = False

@@ -8,8 +8,9 @@ A trainer needs three lines:
 
 `<logdir>/scalars.csv` holds one `step,tag,value` row per scalar (long format, so tags may differ
 from one write to the next), beside TensorBoard's `events.out.tfevents.*` (`tensorboard --logdir
-experiments`) and, with `logging.wandb`, W&B's `wandb/` directory. A resumed run reopens the same
-logdir and may re-log steps done after its last checkpoint: its first write at step s drops the CSV
+experiments`) and, with `logging.wandb`, W&B's `wandb/` directory. Each write reaches both files before it
+returns, so a killed run keeps every step it logged. A resumed run reopens the same logdir and may re-log
+steps done after its last checkpoint: its first write at step s drops the CSV
 rows with step >= s and marks TensorBoard's events from s on as purged, so no step appears twice.
 
     python -m duo_jax.curves experiments/<name> --out curves.png     # one panel per tag (plot_curves)
@@ -22,6 +23,7 @@ import importlib.util
 import math
 import os
 import struct
+import time
 from typing import Any, Mapping
 
 import numpy as np
@@ -77,13 +79,18 @@ class CurveWriter:
             self._csv = open(path, "a", newline="")
             self._rows = csv.writer(self._csv, lineterminator="\n")
         if self._sinks["tensorboard"]:
-            from tensorboardX import SummaryWriter
+            # tensorboardX's EventsWriter writes in this thread (its SummaryWriter queues events for a thread that
+            # writes them out up to flush_secs later, so a killed run lost them, flush() or not).
+            from tensorboardX.event_file_writer import EventsWriter
+            from tensorboardX.proto.event_pb2 import Event, SessionLog
 
             # A numbered suffix keeps a writer reopened within the same second off its predecessor's file,
             # and in order: TensorBoard reads a directory's event files sorted by name.
             earlier = len(_event_files(self.logdir))
-            self._tb = SummaryWriter(self.logdir, purge_step=first_step if earlier else None, flush_secs=30,
-                                     filename_suffix=f".{earlier:04d}")
+            self._tb = EventsWriter(os.path.join(self.logdir, "events"), f".{earlier:04d}")
+            if earlier:  # TensorBoard hides the earlier files' events at steps >= first_step (a purge_step)
+                self._tb.write_event(Event(wall_time=time.time(), step=first_step,
+                                           session_log=SessionLog(status=SessionLog.START)))
         if self._sinks["wandb"]:
             import wandb
 
@@ -110,8 +117,13 @@ class CurveWriter:
             self._rows.writerows((step, tag, repr(value)) for tag, value in values.items())
             self._csv.flush()
         if self._tb is not None:
+            from tensorboardX.proto.event_pb2 import Event
+            from tensorboardX.summary import scalar
+
+            now = time.time()
             for tag, value in values.items():
-                self._tb.add_scalar(tag, value, step)
+                self._tb.write_event(Event(wall_time=now, step=step, summary=scalar(tag, value)))
+            self._tb.flush()
         if self._wandb is not None:
             self._wandb.log(values, step=step)
 
