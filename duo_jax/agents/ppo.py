@@ -15,7 +15,7 @@ from absl import logging
 import os
 import time
 from functools import partial
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
