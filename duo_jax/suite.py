@@ -19,6 +19,7 @@ import os
 import shlex
 import time
 
+import jax
 from absl import logging
 
 from duo_jax import cli
@@ -167,6 +168,10 @@ def main(argv=None) -> None:
             print(f"{name:24s} {config:14s} {' '.join(overrides)}")
         return
     logging.set_verbosity(logging.INFO)
+    # The suite's sweeps compile the same rollouts and trainers again and again (same agents and shapes,
+    # other params): XLA's persistent cache serves the repeats from disk.
+    jax.config.update("jax_compilation_cache_dir", os.path.join(os.path.abspath(args.out), ".jax_cache"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     try:
         units = prepare(args)
     except (ValueError, OSError) as err:
