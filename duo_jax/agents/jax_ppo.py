@@ -211,6 +211,9 @@ def _progress_logger(num_iters: int, steps_per_iter: int, every: int):
     return log
 
 
+TRAIN_METRICS = ("return_mean", "length_mean", "episodes")  # the rest are the update's losses
+
+
 def check_snapshots(snapshots, total_steps: int) -> tuple[int, ...]:
     snapshots = tuple(snapshots)
     if not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= total_steps for s in snapshots):
@@ -277,22 +280,22 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
         start, wall = meta["iteration"], meta["train_seconds"]
         logging.info("Resumed from %s at iteration %d", state_dir, start)
     t0 = time.time() - wall
-    curves = open_curves(os.path.join(out_dir, "curves"), config)
-    for it in range(start, num_iters):
-        runner, metrics = iteration(runner, it)
-        metrics = jax.device_get(metrics)
-        check_finite(metrics, runner.params, it + 1, state_dir)
-        log(it, metrics)
-        step = (it + 1) * steps_per_iter
-        curves.write(step, {f"{'train' if k.endswith('mean') or k == 'episodes' else 'loss'}/{k}": v
-                            for k, v in metrics.items()})
-        for snap in snapshots:
-            if step - steps_per_iter < snap <= step:  # an earlier agent of the same run
-                _save_agent(os.path.join(out_dir, f"snapshot_{snap}"), runner.params, config, step, time.time() - t0, envs)
-        if (it + 1) % cfg.checkpoint_every == 0 and it + 1 < num_iters:
-            meta = {"iteration": it + 1, "train_seconds": time.time() - t0, "identity": training_identity(config)}
-            checkpoint.save_checkpoint(state_dir, runner, meta)
-    curves.close()
+    with open_curves(os.path.join(out_dir, "curves"), config) as curves:
+        for it in range(start, num_iters):
+            runner, metrics = iteration(runner, it)
+            metrics = jax.device_get(metrics)
+            check_finite(metrics, runner.params, it + 1, state_dir)
+            log(it, metrics)
+            step = (it + 1) * steps_per_iter
+            ended = float(metrics["episodes"]) > 0   # no episode ended: no return or length to log
+            curves.write(step, {f"{'train' if k in TRAIN_METRICS else 'loss'}/{k}": v for k, v in metrics.items()
+                                if ended or k not in TRAIN_METRICS})
+            for snap in snapshots:
+                if step - steps_per_iter < snap <= step:  # an earlier agent of the same run
+                    _save_agent(os.path.join(out_dir, f"snapshot_{snap}"), runner.params, config, step, time.time() - t0, envs)
+            if (it + 1) % cfg.checkpoint_every == 0 and it + 1 < num_iters:
+                meta = {"iteration": it + 1, "train_seconds": time.time() - t0, "identity": training_identity(config)}
+                checkpoint.save_checkpoint(state_dir, runner, meta)
     path = os.path.join(out_dir, "agent")
     agent_config = _save_agent(path, runner.params, config, num_iters * steps_per_iter, time.time() - t0, envs)
     logging.info("Trained on %s: %d steps in %.1fs (compile included)", env.name, agent_config["train_steps"],
