@@ -84,7 +84,9 @@ def test_agents_evaluate_measures_a_gridworld_agent(tmp_path, capsys):
         evaluate.main(["evaluate", f"--agent={agent_dir}", "--split=val_true", "--num_episodes=8", "--num_envs=8",
                        "--max_num_steps=40"])
     assert not exit_.value.code
-    stats = load_agent(agent_dir).stats
+    agent = load_agent(agent_dir)
+    stats = agent.config["split_stats"]["val_true"]
+    assert agent.stats == load_agent(os.path.join(REPO, "agents", "distshift", "novice", "agent")).stats  # test stats kept
     assert (stats["split"], stats["episodes"], stats["max_num_steps"]) == ("val_true", 8, 40)
     assert 1 <= stats["episode_length_mean"] <= 40
     assert f"| {agent_dir} | val_true | {stats['reward_mean']:.3f} ± " in capsys.readouterr().out

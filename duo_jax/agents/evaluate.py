@@ -1,4 +1,5 @@
-"""Measure a base agent on a split and store the stats in its checkpoint (BP comes from the expert's).
+"""Measure a base agent on a split and store the stats in its checkpoint: test stats as `stats` (BP comes
+from the expert's), any other split's under `split_stats[<split>]`.
 
     python -m duo_jax.agents.evaluate --agent=agents/coinrun/expert/agent --split=test
     python -m duo_jax.agents.evaluate --agent=agents/distshift/expert/agent --split=test
@@ -88,8 +89,11 @@ def execute(agent: Agent) -> dict:
     summary = evaluate_agent(agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value,
                              min(_ENVS.value, _EPISODES.value))
     stats = dict(summary, split=_SPLIT.value, max_num_steps=_STEPS.value)
+    # Only test stats are `stats`, the ones BP is derived from; other splits go beside them.
+    config = (dict(agent.config, stats=stats) if _SPLIT.value == "test" else
+              dict(agent.config, split_stats={**agent.config.get("split_stats", {}), _SPLIT.value: stats}))
     step = checkpoint.latest_step(_AGENT.value) + 1
-    checkpoint.save_checkpoint(_AGENT.value, agent.params, dict(agent.config, stats=stats), step=step, max_to_keep=1)
+    checkpoint.save_checkpoint(_AGENT.value, agent.params, config, step=step, max_to_keep=1)
     logging.info("Stored stats in %s (step %d)", _AGENT.value, step)
     print(agent_table(_AGENT.value, stats))
     return stats
