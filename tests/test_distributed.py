@@ -3,6 +3,7 @@ process's devices gives the numbers of one process, every process reads the gath
 process 0 writes."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +23,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# jaxlib 0.10's gloo writes "[Gloo] Rank i is connected to n peer ranks. Expected number of connected peer ranks
+# is : n" on stdout from C++, not the process's output; two written at once interleave their pieces.
+GLOO = re.compile(r"\[Gloo\](?:\s+(?:\[Gloo\]|Rank|is|connected|to|peer|ranks\.?|Expected|number|of|:|\d+)(?=\s|$))*\s+:\s+\d+\n")
+
+
 def launch(args_of, devices: int, n: int = 2, timeout: int = 240) -> list[subprocess.CompletedProcess]:
     """Start `n` processes at once (`args_of(i)` is process i's command line) and wait for all of them."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
@@ -30,8 +36,7 @@ def launch(args_of, devices: int, n: int = 2, timeout: int = 240) -> list[subpro
     out = []
     for p in procs:
         stdout, stderr = p.communicate(timeout=timeout)
-        # jaxlib 0.10's gloo prints "[Gloo] Rank i is connected to ..." on stdout (C++): not the process's output.
-        stdout = "".join(line for line in stdout.splitlines(True) if not line.startswith("[Gloo] "))
+        stdout = GLOO.sub("", stdout)
         out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
     return out
 
