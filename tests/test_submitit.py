@@ -49,9 +49,10 @@ sys.exit(5)
 
 def test_preempted_job_is_stopped_requeued_and_resumes(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # A 20 s time limit whose warning signal (Slurm's USR2, here from submitit's local controller) comes after 8 s.
+    # A 40 s time limit whose warning signal (Slurm's USR2, here from submitit's local controller) comes after
+    # 20 s: time for the job to start and write "started" even on a loaded machine.
     executor = submitit.LocalExecutor(str(tmp_path / "jobs"))
-    executor.update_parameters(timeout_min=20 / 60, signal_delay_s=12)
+    executor.update_parameters(timeout_min=40 / 60, signal_delay_s=20)
     [job] = launch.submit([[sys.executable, "-c", RESUMABLE]], executor=executor)
     assert launch.wait([job]) == []
     assert (tmp_path / "interrupted").exists()            # the first run was stopped with SIGINT
