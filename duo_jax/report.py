@@ -65,17 +65,22 @@ def _check_sweep(sweep: dict, where: str) -> None:
                                  f"'episode_rewards' and test {list(TEST_KEYS)}.")
 
 
+def read_json(path: str, name: str, what: str) -> tuple[str, object]:
+    """(file, its JSON): `path` is the file or the directory holding `name`; one-sentence errors."""
+    file = os.path.join(path, name) if os.path.isdir(path) else path
+    if not os.path.isfile(file):
+        raise ValueError(f"no {what} found at {path} (expected a {what} directory or a {name} file).")
+    try:
+        with open(file) as f:
+            return file, json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{file} is not valid JSON ({e}).") from None
+
+
 def load_sweeps(paths: list[str]) -> list[dict]:
     sweeps = []
     for path in paths:
-        file = os.path.join(path, "sweep.json") if os.path.isdir(path) else path
-        if not os.path.isfile(file):
-            raise ValueError(f"no sweep found at {path} (expected a sweep directory or a sweep.json file).")
-        try:
-            with open(file) as f:
-                sweep = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{file} is not valid JSON ({e}).") from None
+        file, sweep = read_json(path, "sweep.json", "sweep")
         if not isinstance(sweep, dict):
             raise ValueError(f"{file} should hold a JSON object.")
         _check_sweep(sweep, file)

@@ -24,7 +24,7 @@ from rliable import library as rly
 from rliable import metrics
 
 from duo_jax.report import (EXPERT, NOVICE, SELECTIONS, SKYLINE, format_diff, md_table, atomic_write, is_skyline,
-                            within_best, write_text)
+                            read_json, within_best, write_text)
 
 NUM_TAUS = 21
 
@@ -32,14 +32,7 @@ NUM_TAUS = 21
 def load_reports(paths: list[str]) -> list[dict]:
     reports = []
     for path in paths:
-        file = os.path.join(path, "report.json") if os.path.isdir(path) else path
-        if not os.path.isfile(file):
-            raise ValueError(f"no report found at {path} (expected a report directory or a report.json file).")
-        try:
-            with open(file) as f:
-                report = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{file} is not valid JSON ({e}).") from None
+        file, report = read_json(path, "report.json", "report")
         if not isinstance(report, dict) or not isinstance(report.get("rows"), list) or not report["rows"]:
             raise ValueError(f"{file} should hold a report with rows (written by python -m duo_jax.report).")
         if "auc_per_seed" not in report["rows"][0]:
