@@ -115,6 +115,8 @@ CASES = [
     ("train", ["--config.ppo.learning_rate=nan"], "ppo.learning_rate must be a finite number; got nan."),
     ("train", ["--config.ppo.gamma=2.0"], "ppo.gamma must be a number in (0, 1]; got 2.0."),
     ("train", ["--config.ppo.snapshots=(0,)"], "ppo.snapshots must be a list of positive integers; got (0,)."),
+    ("train", ["--config.ppo.snapshots=(999999999,)"], "ppo.snapshots must be env-step counts between 1 and the run's 4997120 steps; got (999999999,)."),
+    ("train", ["--config=configs/train_grid_agent.py", "--config.ppo.snapshots=(999999999,)"], "ppo.snapshots must be env-step counts between 1 and the run's 4997120 steps; got (999999999,)."),
     ("train", ["--config.env.game=pong"], "env.game must be one of "),
     ("train", ["--config.env.split=val"], "env.split must be one of train, val_sim, val_true, test; got 'val'."),
     ("train", ["--config.model.name=resnet"], "model.name must be one of "),

@@ -24,7 +24,7 @@ import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent, init_agent, make_model, provenance, sample_action, training_identity
-from duo_jax.agents.ppo import check_finite, gae, scan_update
+from duo_jax.agents.ppo import check_finite, check_snapshots, gae, scan_update
 from duo_jax.core import checkpoint
 from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary, summarize
@@ -212,14 +212,6 @@ def _progress_logger(num_iters: int, steps_per_iter: int, every: int):
 
 
 TRAIN_METRICS = ("return_mean", "length_mean", "episodes")  # the rest are the update's losses
-
-
-def check_snapshots(snapshots, total_steps: int) -> tuple[int, ...]:
-    snapshots = tuple(snapshots)
-    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= total_steps for s in snapshots):
-        raise ValueError(f"ppo.snapshots must be env-step counts between 1 and the run's {total_steps} steps; "
-                         f"got {snapshots!r}.")
-    return snapshots
 
 
 def _evaluate(agent: Agent, env, params, config) -> dict:

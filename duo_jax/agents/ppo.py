@@ -197,6 +197,15 @@ def _all_finite(tree) -> jnp.ndarray:
     return jnp.all(jnp.stack([jnp.isfinite(x).all() for x in jax.tree_util.tree_leaves(tree)]))
 
 
+def check_snapshots(snapshots, total_steps: int) -> tuple[int, ...]:
+    """`ppo.snapshots`, checked against the env steps the run will take (whole iterations)."""
+    snapshots = tuple(snapshots)
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= total_steps for s in snapshots):
+        raise ValueError(f"ppo.snapshots must be env-step counts between 1 and the run's {total_steps} steps; "
+                         f"got {snapshots!r}.")
+    return snapshots
+
+
 def check_finite(metrics: dict, params, iteration: int, checkpoint_dir: str) -> None:
     """Raise `Diverged` (one sentence) if a loss or a param is not finite after `iteration`'s update; checked on
     the host before anything is saved, so the checkpoint in `checkpoint_dir` stays the last good one."""
