@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -73,14 +73,14 @@ def num_iterations(cfg) -> int:
     return cfg.total_steps // (cfg.num_envs * cfg.num_steps)
 
 
-def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Callable | None = None):
+def make_train(config: ml_collections.ConfigDict, env, env_params):
     """`train(key) -> (params, metrics)`, jittable and vmappable over keys; metrics are [num_iterations].
 
     `config.model.name` names the model, `config.ppo` holds the PPO settings (see
-    configs/train_grid_agent.py). `log_fn(iteration, metrics)`, if given, is called on the host after
-    every iteration (through `jax.debug.callback`).
+    configs/train_grid_agent.py). No host callback inside: under jax 0.10.2 a `jax.debug.callback` in a
+    vmapped scan could hang the computation.
     """
-    init, iteration = make_iteration(config, env, env_params, log_fn)
+    init, iteration = make_iteration(config, env, env_params)
 
     def train(key: jax.Array):
         runner, metrics = jax.lax.scan(iteration, init(key), jnp.arange(num_iterations(config.ppo)))
@@ -89,7 +89,7 @@ def make_train(config: ml_collections.ConfigDict, env, env_params, log_fn: Calla
     return train
 
 
-def make_iteration(config: ml_collections.ConfigDict, env, env_params, log_fn: Callable | None = None):
+def make_iteration(config: ml_collections.ConfigDict, env, env_params):
     """`(init(key) -> RunnerState, iteration(runner, it) -> (runner, metrics))`: `make_train`'s pieces."""
     cfg = config.ppo
     T, B = cfg.num_steps, cfg.num_envs
@@ -134,8 +134,6 @@ def make_iteration(config: ml_collections.ConfigDict, env, env_params, log_fn: C
             "episodes": batch.done.sum(),
             **jax.tree.map(jnp.mean, losses),
         }
-        if log_fn is not None:
-            jax.debug.callback(log_fn, it, metrics)
         return RunnerState(params, opt_state, runner.env_state, runner.obs, key), metrics
 
     def init(key: jax.Array) -> RunnerState:
