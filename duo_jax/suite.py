@@ -182,7 +182,12 @@ def main(argv=None) -> None:
             f.write("".join(c + "\n" for c in commands))
         print(f"wrote {len(commands)} commands to {args.jobs}")
         return
-    run_units(units, args.env, args.out)
+    from duo_jax.agents.ppo import Diverged
+
+    try:
+        run_units(units, args.env, args.out)
+    except Diverged as err:  # a NaN in a PPO row: one sentence; its last good checkpoint is kept
+        cli.fail(err)
     if not args.no_report:
         try:
             report(args.env, args.out, args.report_dir)
