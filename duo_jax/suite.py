@@ -63,11 +63,9 @@ def sweep_dir(out: str, env: str, seed: int, name: str) -> str:
 def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...], repo: str):
     """The sweep's config, with every override checked as on the command line."""
     method_config, overrides = methods(env)[name]
-    argv = ["suite", f"--config={config_path(env, method_config, repo)}",
-            *[f"--config.{o}" for o in (*overrides, *extra)],
-            f"--config.name={name}", f"--config.seed={seed}", f"--config.evaluation.seed={seed}",
-            f"--config.experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "--config.evaluation.progress=False"]
-    return cli.parse_config(argv, None, "configs/logit.py")
+    own = (f"name={name}", f"seed={seed}", f"evaluation.seed={seed}",
+           f"experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "evaluation.progress=False")
+    return cli.config_with_overrides(config_path(env, method_config, repo), extra, before=overrides, after=own)
 
 
 def _parse_list(text: str, allowed, what: str) -> list[str]:

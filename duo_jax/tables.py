@@ -51,3 +51,29 @@ def agent_table(path: str, stats: dict) -> str:
     return _md(["agent", "split", "reward", "episode length", "episodes"], [[
         path, stats["split"], f"{stats['reward_mean']:.3f} ± {stats['reward_ci95']:.3f}",
         f"{stats['episode_length_mean']:.1f}", str(stats["episodes"])]])
+
+
+def _reward(stats: dict | None) -> str:
+    return "—" if not stats else f"{stats['reward_mean']:.2f} ± {stats['reward_ci95']:.2f}"
+
+
+def agent_set_markdown(result: dict) -> str:
+    """`duo_jax.agents.suite`'s agents.md: the set's table, its two margins and the novice's snapshots."""
+    ev = result["evaluation"]
+    rows = [[role, a["trained_on"], f"{a['train_steps']:,}", a["model"], f"`{a['run_id']}`", _reward(a.get("val_sim")),
+             _reward(a.get("test")), f"{a['test']['episode_length_mean']:.1f}"] for role, a in result["agents"].items()]
+    table = _md(["agent", "trained on", "PPO steps", "model", "run_id", "val_sim reward", "test reward",
+                 "test episode length"], rows)
+    snaps = _md(["snapshot", "val_sim reward", "novice's gap", "both intervals", "clear pair"], [
+        [f"{s['train_steps']:,}", _reward(s["val_sim"]), f"{s['margin']['gap']:.2f}", f"{s['margin']['intervals']:.2f}",
+         "yes" if s["margin"]["clear"] else "no"] for s in result["snapshots"]])
+    lines = [f"# {result['game']} agents ({result['budget']} budget)", "",
+             f"Rewards: mean ± 95% CI over {ev['num_episodes']} fixed levels of each split (evaluation seed "
+             f"{ev['seed']}, at most {ev['max_num_steps']} steps an episode).", "", table, ""]
+    for name, m in result["margins"].items():
+        better, worse = name.split("_over_")
+        verdict = "clearly" if m["clear"] else "NOT clearly"
+        lines.append(f"- The {better} beats the {worse} on {m['split']} {verdict}: by {m['gap']:.2f}, against "
+                     f"{m['intervals']:.2f} for both intervals together.")
+    lines += ["", "The novice's snapshots (the simulated novice is the latest clear one):", "", snaps]
+    return "\n".join(lines)

@@ -85,16 +85,41 @@ def prepare() -> Agent:
     return agent
 
 
+def split_stats(config: dict, split: str) -> dict | None:
+    """The stats an agent checkpoint's config holds for `split` (test: `stats`), if any."""
+    stats = config.get("stats") if split == "test" else config.get("split_stats", {}).get(split)
+    return stats if stats and stats.get("split", "test") == split else None
+
+
+def store_stats(path: str, agent: Agent, stats: dict) -> Agent:
+    """Write `stats` into the agent checkpoint at `path`: test stats as `stats` (BP comes from the expert's),
+    any other split's under `split_stats[<split>]`. Returns the agent with its new config."""
+    split = stats["split"]
+    config = (dict(agent.config, stats=stats) if split == "test" else
+              dict(agent.config, split_stats={**agent.config.get("split_stats", {}), split: stats}))
+    step = checkpoint.latest_step(path) + 1
+    checkpoint.save_checkpoint(path, agent.params, config, step=step, max_to_keep=1)
+    logging.info("Stored %s stats in %s (step %d)", split, path, step)
+    return agent._replace(config=config)
+
+
+def measure(path: str, agent: Agent, split: str, num_episodes: int, max_num_steps: int, seed: int = 0,
+            num_envs: int = 64) -> tuple[Agent, dict]:
+    """The agent's stats on `split`, stored in its checkpoint; stats stored before with the same episodes, cap
+    and seed are reused (a rerun measures nothing twice)."""
+    old = split_stats(agent.config, split)
+    if old and (old.get("episodes"), old.get("max_num_steps"), old.get("seed", 0)) == (num_episodes, max_num_steps, seed):
+        return agent, old
+    summary = evaluate_agent(agent, split, num_episodes, max_num_steps, seed, min(num_envs, num_episodes))
+    stats = dict(summary, split=split, max_num_steps=max_num_steps, seed=seed)
+    return store_stats(path, agent, stats), stats
+
+
 def execute(agent: Agent) -> dict:
     summary = evaluate_agent(agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value,
                              min(_ENVS.value, _EPISODES.value))
-    stats = dict(summary, split=_SPLIT.value, max_num_steps=_STEPS.value)
-    # Only test stats are `stats`, the ones BP is derived from; other splits go beside them.
-    config = (dict(agent.config, stats=stats) if _SPLIT.value == "test" else
-              dict(agent.config, split_stats={**agent.config.get("split_stats", {}), _SPLIT.value: stats}))
-    step = checkpoint.latest_step(_AGENT.value) + 1
-    checkpoint.save_checkpoint(_AGENT.value, agent.params, config, step=step, max_to_keep=1)
-    logging.info("Stored stats in %s (step %d)", _AGENT.value, step)
+    stats = dict(summary, split=_SPLIT.value, max_num_steps=_STEPS.value, seed=_SEED.value)
+    store_stats(_AGENT.value, agent, stats)
     print(agent_table(_AGENT.value, stats))
     return stats
 

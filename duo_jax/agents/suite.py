@@ -1,0 +1,227 @@
+"""A Procgen game's whole agent set (novice, simulated novice, expert) in one command, resumable.
+
+    python -m duo_jax.agents.suite --game ninja                    # the CPU budget, into experiments/agents/ninja
+    python -m duo_jax.agents.suite --game ninja --budget paper     # YRC-Bench's budget and IMPALA CNN (a GPU)
+    python -m duo_jax.agents.suite --game coinrun --override expert.ppo.total_steps=1638400
+    python -m duo_jax.agents.suite --game ninja --install          # ... and ship it as agents/ninja
+
+It trains the novice on easy train levels (snapshotting its run at `sim_novice.snapshots` of its budget) and
+the expert on hard levels, measures every agent on the fixed levels of val_sim and test (stored in each
+checkpoint), picks the simulated novice, and writes `<out>/<game>/agents.{md,json}`. The simulated novice is
+the latest snapshot that the novice, acting as the simulated expert, beats on val_sim by more than the two
+95% intervals together (YRC-0 needs a pair whose expert is worth asking); if none does, the earliest, marked
+as not a clear pair. Rerun after an interruption, it resumes each trainer where its checkpoint left it and
+measures nothing twice. It writes into `agents/` only with `--install`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import ml_collections
+from absl import logging
+
+from duo_jax import cli
+from duo_jax.agents import evaluate, ppo
+from duo_jax.agents.agent import load_agent, training_identity
+from duo_jax.core import checkpoint
+from duo_jax.envs import procgen
+from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
+from duo_jax.tables import agent_set_markdown
+
+SPLITS = ("val_sim", "test")
+BUDGETS = ("cpu", "paper")  # configs/agent_suite.py's
+ROLES = ("sim_novice", "novice", "expert")
+
+
+def num_iterations(train_config) -> int:
+    return train_config.ppo.total_steps // (train_config.ppo.num_envs * train_config.ppo.num_steps)
+
+
+def snapshot_steps(config) -> tuple[int, ...]:
+    """The novice's snapshots: each fraction of its budget, rounded down to a whole iteration (at least one)."""
+    per_iter = config.novice.ppo.num_envs * config.novice.ppo.num_steps
+    fractions = tuple(config.sim_novice.snapshots)
+    if not fractions or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in fractions):
+        raise ValueError(f"sim_novice.snapshots must be fractions of the novice's budget between 0 and 1, e.g. "
+                         f"(0.25, 0.5); got {fractions!r}.")
+    return tuple(sorted({max(1, int(f * num_iterations(config.novice))) * per_iter for f in fractions}))
+
+
+def _differing_field(a: dict, b: dict, prefix: str = "") -> str | None:
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            found = _differing_field(x, y, f"{prefix}{k}.")
+            if found:
+                return found
+        elif x != y:
+            return f"{prefix}{k} is {x!r} there and {y!r} here"
+    return None
+
+
+def check_resumable(train_config, role: str) -> None:
+    """An out_dir with a run in it must hold this same run: resuming another would mix two trainings."""
+    state = os.path.join(train_config.out_dir, "state")
+    if checkpoint.latest_step(state) is None:
+        return
+    _, meta = checkpoint.load_checkpoint(state)
+    theirs = training_identity(ml_collections.ConfigDict(meta["config"]))
+    differs = _differing_field(theirs, training_identity(train_config))
+    if differs:
+        raise ValueError(f"{train_config.out_dir} holds {'an' if role[0] in 'aeiou' else 'a'} {role} run with other settings ({differs}); pass another "
+                         "--out or remove that directory.")
+
+
+def build(args) -> ml_collections.ConfigDict:
+    """The suite's config for `args.game` and `args.budget`, every override and field checked."""
+    from duo_jax.agents.train import prepare as prepare_training
+
+    if args.game in GRID_GAMES:
+        raise ValueError(f"--game {args.game} is a gridworld; its agents are trained by scripts/train_grid_agents.sh. "
+                         f"--game must be a Procgen game: {', '.join(procgen.GAMES)}.")
+    if args.game not in procgen.GAMES:
+        raise ValueError(f"--game must be a Procgen game, one of {', '.join(procgen.GAMES)}; got {args.game!r}.")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    config = cli.config_with_overrides(f"{os.path.join(repo, 'configs', 'agent_suite.py')}:{args.budget}", args.override)
+    config.game = args.game
+    root = os.path.join(os.path.abspath(args.out), args.game)
+    config.novice.ppo.snapshots = snapshot_steps(config)
+    for role in ("novice", "expert"):
+        train = config[role]
+        train.env.game, train.out_dir = args.game, os.path.join(root, role)
+        try:
+            prepare_training(train)
+        except ValueError as err:  # its sentences start with the field (ppo.num_envs ...): name the section too
+            first = str(err).split(" ", 1)[0]
+            raise ValueError(f"{role}.{err}" if first.split(".")[0] in train else f"{role}: {err}") from None
+        check_resumable(train, role)
+    ev = config.evaluation
+    for field in ("num_episodes", "num_envs", "max_num_steps"):
+        if not isinstance(ev[field], int) or ev[field] <= 0:
+            raise ValueError(f"evaluation.{field} must be a positive integer; got {ev[field]!r}.")
+    if ev.num_episodes % min(ev.num_envs, ev.num_episodes):
+        raise ValueError(f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs "
+                         f"({ev.num_envs}).")
+    return config
+
+
+def train(train_config, role: str) -> None:
+    """Train (or resume, or skip when finished) one of the suite's two runs."""
+    if checkpoint.latest_step(os.path.join(train_config.out_dir, "state")) == num_iterations(train_config):
+        logging.info("%s: trained (%s)", role, train_config.out_dir)
+        return
+    logging.info("%s: training into %s", role, train_config.out_dir)
+    ppo.train(train_config, lambda game, split, n, seed: procgen.ProcgenEnv(game, split, n, seed=seed))
+
+
+def measured(path: str, splits, ev) -> dict:
+    """The agent at `path` measured on `splits` (stored in its checkpoint; reused when already there)."""
+    agent, out = load_agent(path), {}
+    for split in splits:
+        logging.info("measuring %s on %s", path, split)
+        agent, out[split] = evaluate.measure(path, agent, split, ev.num_episodes, ev.max_num_steps, ev.seed, ev.num_envs)
+    return {"path": path, "run_id": agent.config.get("run_id"), "train_steps": agent.config.get("train_steps"),
+            "trained_on": _levels(agent.config.get("trained_on")), "model": agent.config.get("model"), **out}
+
+
+def _levels(split: str | None) -> str | None:
+    return f"{split} ({procgen.SPLITS[split].distribution_mode})" if split in procgen.SPLITS else split
+
+
+def margin(better: dict, worse: dict, split: str) -> dict:
+    """`better` beats `worse` on `split` clearly: by more than the two 95% intervals together."""
+    gap = better[split]["reward_mean"] - worse[split]["reward_mean"]
+    both = better[split]["reward_ci95"] + worse[split]["reward_ci95"]
+    return {"split": split, "gap": gap, "intervals": both, "clear": bool(gap > both)}
+
+
+def choose_sim_novice(novice: dict, snapshots: list[dict]) -> tuple[dict, dict]:
+    """The latest snapshot the novice clearly beats on val_sim, else the earliest; with its margin."""
+    margins = [margin(novice, s, "val_sim") for s in snapshots]
+    clear = [i for i, m in enumerate(margins) if m["clear"]]
+    i = clear[-1] if clear else 0
+    return snapshots[i], margins[i]
+
+
+def run(config) -> dict:
+    """Train, snapshot, measure and choose; writes `agents.{json,md}` beside the two runs."""
+    ev = config.evaluation
+    train(config.novice, "novice")
+    train(config.expert, "expert")
+    novice_dir, expert_dir = config.novice.out_dir, config.expert.out_dir
+    novice = measured(os.path.join(novice_dir, "agent"), SPLITS, ev)
+    snapshots = [measured(os.path.join(novice_dir, f"snapshot_{s}"), ("val_sim",), ev) for s in config.novice.ppo.snapshots]
+    sim, sim_margin = choose_sim_novice(novice, snapshots)
+    sim = measured(sim["path"], SPLITS, ev)
+    expert = measured(os.path.join(expert_dir, "agent"), SPLITS, ev)
+    result = {
+        "game": config.game, "budget": config.budget, "evaluation": ev.to_dict(),
+        "agents": {"sim_novice": sim, "novice": novice, "expert": expert},
+        "snapshots": [dict(s, margin=margin(novice, s, "val_sim")) for s in snapshots],
+        "margins": {"novice_over_sim_novice": sim_margin, "expert_over_novice": margin(expert, novice, "test")},
+        "config": config.to_dict(),
+    }
+    root = os.path.dirname(novice_dir)
+    _write(os.path.join(root, "agents.json"), json.dumps(result, indent=1, default=str))
+    _write(os.path.join(root, "agents.md"), agent_set_markdown(result))
+    return result
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def install(result: dict, repo_agents: str) -> str:
+    """Copy the set to `<repo_agents>/<game>/<role>/agent` (with the novice's and expert's training state,
+    so training can continue); the old set is replaced only once the new one is complete."""
+    dest = os.path.join(repo_agents, result["game"])
+    tmp = dest + ".installing"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for role, agent in result["agents"].items():
+        shutil.copytree(agent["path"], os.path.join(tmp, role, "agent"))
+        state = os.path.join(os.path.dirname(agent["path"]), "state")
+        if role != "sim_novice" and os.path.isdir(state):
+            shutil.copytree(state, os.path.join(tmp, role, "state"))
+    shutil.copy(os.path.join(os.path.dirname(os.path.dirname(result["agents"]["novice"]["path"])), "agents.md"),
+                os.path.join(tmp, "agents.md"))
+    old = dest + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(dest):
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def main(argv=None) -> None:
+    parser = cli.ArgumentParser(prog="python -m duo_jax.agents.suite", description=__doc__.split("\n")[0])
+    parser.add_argument("--game", required=True, help=f"a Procgen game: {', '.join(procgen.GAMES)}")
+    parser.add_argument("--budget", default="cpu", choices=BUDGETS, help="cpu (default) or paper (configs/agent_suite.py)")
+    parser.add_argument("--out", default="experiments/agents", help="the runs go to <out>/<game>/{novice,expert}")
+    parser.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a field of configs/agent_suite.py, e.g. --override=expert.ppo.total_steps=1638400")
+    parser.add_argument("--install", action="store_true", help="copy the finished set to agents/<game> (replacing it)")
+    args = parser.parse_args(argv)
+    logging.set_verbosity(logging.INFO)
+    try:
+        config = build(args)
+    except (ValueError, OSError) as err:
+        cli.fail(err)
+    try:
+        result = run(config)
+    except ppo.Diverged as err:
+        cli.fail(err)
+    print(agent_set_markdown(result))
+    print(f"wrote {os.path.join(os.path.abspath(args.out), args.game, 'agents.md')}")
+    if args.install:
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        print(f"installed {install(result, os.path.join(repo, 'agents'))}")
+
+
+if __name__ == "__main__":
+    main()

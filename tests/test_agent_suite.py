@@ -1,0 +1,124 @@
+"""`duo_jax.agents.suite`: a Procgen game's agent set trained, snapshotted, measured and resumed after a kill."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from duo_jax.agents import suite
+from duo_jax.core.checkpoint import latest_step, load_checkpoint, save_checkpoint
+from test_resume import jax_cache, kill_after_first_checkpoint, launch  # noqa: F401  (jax_cache is a fixture)
+
+TINY = [f"--override={o}" for o in (
+    "novice.ppo.num_envs=4", "novice.ppo.num_steps=16", "novice.ppo.total_steps=512", "novice.ppo.num_minibatches=2",
+    "novice.ppo.num_epochs=1", "novice.ppo.checkpoint_every=1", "expert.ppo.num_envs=4", "expert.ppo.num_steps=16",
+    "expert.ppo.total_steps=128", "expert.ppo.num_minibatches=2", "expert.ppo.num_epochs=1",
+    "evaluation.num_episodes=8", "evaluation.num_envs=4", "evaluation.max_num_steps=40")]
+
+
+def test_suite_trains_snapshots_measures_and_resumes_after_a_kill(tmp_path, jax_cache):  # noqa: F811
+    out = tmp_path / "agents"
+    args = ["--game", "coinrun", "--out", str(out), *TINY]
+    killed = launch(jax_cache, "duo_jax.agents.suite", *args, wait=False)
+    kill_after_first_checkpoint(killed, str(out / "coinrun" / "novice" / "state"), 0.3)
+    assert not (out / "coinrun" / "agents.json").exists()
+
+    rerun = launch(jax_cache, "duo_jax.agents.suite", *args)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"Resumed from {out / 'coinrun' / 'novice' / 'state'}" in rerun.stderr
+    result = json.loads((out / "coinrun" / "agents.json").read_text())
+    sim, novice, expert = (result["agents"][r] for r in ("sim_novice", "novice", "expert"))
+    # 8 iterations of 64 steps; snapshots at 1/8, 1/4 and 1/2 of the budget, the simulated novice one of them.
+    assert [s["train_steps"] for s in result["snapshots"]] == [64, 128, 256]
+    assert sim["run_id"] == novice["run_id"] != expert["run_id"]
+    assert sim["train_steps"] in (64, 128, 256) and novice["train_steps"] == 512 and expert["train_steps"] == 128
+    assert (novice["trained_on"], expert["trained_on"]) == ("train (easy)", "test (hard)")
+    for agent in (sim, novice, expert):
+        _, config = load_checkpoint(agent["path"])  # the stats are in the checkpoints too
+        assert config["stats"] == agent["test"] and config["split_stats"]["val_sim"] == agent["val_sim"]
+        assert agent["test"]["episodes"] == agent["val_sim"]["episodes"] == 8
+    m = result["margins"]["expert_over_novice"]
+    assert m["gap"] == pytest.approx(expert["test"]["reward_mean"] - novice["test"]["reward_mean"])
+    assert m["clear"] == (m["gap"] > expert["test"]["reward_ci95"] + novice["test"]["reward_ci95"])
+    assert "| novice | train (easy) | 512 |" in (out / "coinrun" / "agents.md").read_text()
+
+    # Finished: a third run trains and measures nothing (no checkpoint gets a new step).
+    steps = {r: latest_step(a["path"]) for r, a in result["agents"].items()}
+    again = launch(jax_cache, "duo_jax.agents.suite", *args)
+    assert again.returncode == 0 and "Stored" not in again.stderr and "Resumed" not in again.stderr
+    assert {r: latest_step(a["path"]) for r, a in result["agents"].items()} == steps
+
+
+def _stats(mean: float, ci: float) -> dict:
+    return {"reward_mean": mean, "reward_ci95": ci}
+
+
+def test_sim_novice_is_the_latest_snapshot_the_novice_clearly_beats():
+    novice = {"val_sim": _stats(6.0, 0.3)}
+    snaps = [{"val_sim": _stats(m, 0.3)} for m in (4.0, 5.2, 5.5)]      # gaps 2.0, 0.8, 0.5 against 0.6
+    chosen, m = suite.choose_sim_novice(novice, snaps)
+    assert chosen is snaps[1] and m["clear"] and m["gap"] == pytest.approx(0.8)
+    # None is clear: the earliest, marked as such.
+    chosen, m = suite.choose_sim_novice(novice, [{"val_sim": _stats(5.9, 0.3)}, {"val_sim": _stats(6.1, 0.3)}])
+    assert chosen["val_sim"]["reward_mean"] == 5.9 and not m["clear"]
+
+
+def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():
+    from duo_jax.config import load_config
+    from helpers import REPO
+
+    c = load_config(os.path.join(REPO, "configs", "agent_suite.py:cpu"))
+    assert suite.snapshot_steps(c) == (7 * 16384, 15 * 16384, 30 * 16384)   # 60 iterations: 1/8, 1/4, 1/2
+    c = load_config(os.path.join(REPO, "configs", "agent_suite.py:paper"))
+    assert c.novice.model.name == c.expert.model.name == "impala_cnn"
+    assert (c.novice.ppo.total_steps, c.expert.ppo.total_steps) == (80_000_000, 200_000_000)
+
+
+def test_install_replaces_the_set_whole(tmp_path):
+    runs = tmp_path / "runs" / "ninja"
+    result = {"game": "ninja", "agents": {}}
+    for role, where in (("sim_novice", "novice/snapshot_64"), ("novice", "novice/agent"), ("expert", "expert/agent")):
+        save_checkpoint(str(runs / where), {"w": [1.0]}, {"model": "small_cnn", "role": role})
+        result["agents"][role] = {"path": str(runs / where)}
+    save_checkpoint(str(runs / "expert" / "state"), {"w": [2.0]}, {"iteration": 2})
+    (runs / "agents.md").write_text("# ninja agents\n")
+    repo_agents = tmp_path / "repo_agents"
+    (repo_agents / "ninja" / "old_role").mkdir(parents=True)
+    assert suite.install(result, str(repo_agents)) == str(repo_agents / "ninja")
+    assert sorted(os.listdir(repo_agents / "ninja")) == ["agents.md", "expert", "novice", "sim_novice"]
+    assert sorted(os.listdir(repo_agents / "ninja" / "expert")) == ["agent", "state"]
+    assert load_checkpoint(str(repo_agents / "ninja" / "sim_novice" / "agent"))[1]["role"] == "sim_novice"
+    assert sorted(os.listdir(repo_agents)) == ["ninja"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--game", "pong"], "--game must be a Procgen game, one of bigfish,"),
+    (["--game", "doorkey"], "--game doorkey is a gridworld; its agents are trained by scripts/train_grid_agents.sh."),
+    (["--game", "ninja", "--budget", "gpu"], "argument --budget: invalid choice: 'gpu'"),
+    (["--game", "ninja", "--override=novice.ppo.lr=1"], "--override=novice.ppo.lr: the config has no field"),
+    (["--game", "ninja", "--override=sim_novice.snapshots=(0.5,1.5)"], "sim_novice.snapshots must be fractions"),
+    (["--game", "ninja", "--override=expert.ppo.num_envs=0"], "expert.ppo.num_envs"),
+    (["--game", "ninja", "--override=evaluation.num_episodes=100"], "evaluation.num_episodes (100) must be divisible"),
+])
+def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        suite.main([*args, "--out", str(tmp_path / "a")])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 1 and err.startswith("error: ") and message in err and "\n" not in err
+    assert not os.path.exists(tmp_path / "a")
+
+
+def test_an_out_dir_holding_another_run_is_refused(tmp_path, capsys):
+    state = tmp_path / "a" / "ninja" / "expert" / "state"
+    from duo_jax.config import load_config
+    from helpers import REPO
+
+    other = load_config(os.path.join(REPO, "configs", "agent_suite.py:cpu")).expert
+    other.env.game, other.ppo.learning_rate = "ninja", 1e-3
+    save_checkpoint(str(state), {"w": [1.0]}, {"iteration": 1, "config": other.to_dict()})
+    with pytest.raises(SystemExit):
+        suite.main(["--game", "ninja", "--out", str(tmp_path / "a")])
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {tmp_path / 'a' / 'ninja' / 'expert'} holds an expert run with other settings "
+                   "(ppo.learning_rate is 0.001 there and 0.0005 here); pass another --out or remove that directory.")
