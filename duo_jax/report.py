@@ -5,8 +5,8 @@
 
 A method's sweeps (one per seed) are pooled: its test episodes at each alpha are the concatenation over
 seeds. Rows are (method, selection); each has the AUC with a bootstrap interval, the paper's subsample
-statistic, its paired AUC difference to always_novice and to the best method, and its fraction of the
-skyline's AUC. The statistics are in `duo_jax.stats`, the cross-environment summary in `duo_jax.summary`.
+statistic, its paired AUC difference to always_novice and to the best method (on the test episodes of the
+eval seeds both ran), and its fraction of the skyline's AUC. The statistics are in `duo_jax.stats`, the cross-environment summary in `duo_jax.summary`.
 """
 from __future__ import annotations
 
@@ -176,27 +176,33 @@ def _row(p: dict, selection: str, d: dict, num_samples: int, seed: int) -> dict:
     }
 
 
-def _pair_reason(a: dict, b: dict) -> str | None:
-    """Why rows a and b are not paired observations of the same test episodes (None when they are)."""
-    if a["eval_seeds"] != b["eval_seeds"]:
-        return f"{a['method']} has eval seeds {a['eval_seeds']} and {b['method']} {b['eval_seeds']}"
-    if a["episodes_per_seed"] != b["episodes_per_seed"]:
-        return (f"{a['method']} has {a['episodes_per_seed']} test episodes per seed and "
-                f"{b['method']} {b['episodes_per_seed']}")
-    return None
+def _shared_seeds(a: dict, b: dict) -> tuple[list[int], str | None]:
+    """The eval seeds on which rows a and b met the same test episodes, or why there are none."""
+    per_a = dict(zip(a["eval_seeds"], a["episodes_per_seed"]))
+    per_b = dict(zip(b["eval_seeds"], b["episodes_per_seed"]))
+    shared = [s for s in a["eval_seeds"] if s in per_b]
+    if not shared:
+        return [], f"{a['method']} has eval seeds {a['eval_seeds']} and {b['method']} {b['eval_seeds']}"
+    if any(per_a[s] != per_b[s] for s in shared):
+        return [], (f"{a['method']} has {[per_a[s] for s in shared]} test episodes per seed and "
+                    f"{b['method']} {[per_b[s] for s in shared]}")
+    return shared, None
 
 
 def _compare(a: dict, b: dict, data: dict, num_samples: int, seed: int) -> dict:
-    """AUC(a) - AUC(b), with a paired bootstrap interval when both met the same test episodes."""
+    """AUC(a) - AUC(b), with a paired bootstrap interval over the test episodes both met: those of the eval
+    seeds they share (`eval_seeds`; all of a's when both ran the same seeds). Without shared seeds the
+    difference is of the two AUCs, unpaired, with the `reason`."""
     out = {"to": b["method"], "diff": a["auc"] - b["auc"], "paired": None}
-    reason = _pair_reason(a, b)
+    shared, reason = _shared_seeds(a, b)
     if reason is not None:
         out["reason"] = reason
         return out
-    ea, strata = data[a["method"], a["selection"]]
-    eb, _ = data[b["method"], b["selection"]]
-    d = stats.paired_difference(a["alphas"], ea, eb, strata, num_samples, seed)
+    (ea, sa), (eb, sb) = data[a["method"], a["selection"]], data[b["method"], b["selection"]]
+    ma, mb = np.isin(sa, shared), np.isin(sb, shared)
+    d = stats.paired_difference(a["alphas"], ea[:, ma], eb[:, mb], sa[ma], num_samples, seed)
     out["diff"], out["paired"] = d["diff"], {"ci95": d["ci95"], "significant": d["significant"]}
+    out["eval_seeds"], out["all_seeds"] = shared, shared == a["eval_seeds"] == b["eval_seeds"]
     return out
 
 
@@ -288,7 +294,8 @@ def format_diff(c: dict | None) -> str:
     if c["paired"] is None:
         return f"{c['diff']:+.3f} (unpaired: {c['reason']})"
     lo, hi = c["paired"]["ci95"]
-    return f"{c['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("*" if c["paired"]["significant"] else "")
+    text = f"{c['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("*" if c["paired"]["significant"] else "")
+    return text if c.get("all_seeds", True) else f"{text} (seeds {','.join(map(str, c['eval_seeds']))})"
 
 
 def _paper(r: dict) -> str:

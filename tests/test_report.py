@@ -138,6 +138,21 @@ def test_unpaired_methods_say_why(tmp_path):
     assert "(unpaired: ask_every_k has eval seeds [1] and always_novice [0])" in md
 
 
+def test_methods_with_fewer_seeds_pair_on_the_seeds_they_share(tmp_path):
+    """A PPO row with seed 0 alone against always_novice with seeds 0 and 1: the paired difference is over seed
+    0's episodes (the same levels and streams), not the two pooled AUCs."""
+    paths = [write_sweep(tmp_path, f"nov{s}", "always_novice", 5.0 + s, eval_seed=s) for s in (0, 1)]
+    paths.append(write_sweep(tmp_path, "ppo", "ppo_obs", 5.5, eval_seed=0))
+    rows = rows_by(report.build_table(report.load_sweeps(paths), num_samples=200))
+    c = rows["ppo_obs", "eval_true"]["vs_novice"]
+    seed0 = rows_by(report.build_table(report.load_sweeps([paths[0], paths[2]]), num_samples=200))
+    assert c["eval_seeds"] == [0] and not c["all_seeds"]
+    assert c["diff"] == pytest.approx(seed0["ppo_obs", "eval_true"]["vs_novice"]["diff"])
+    assert c["diff"] != pytest.approx(rows["ppo_obs", "eval_true"]["auc"] - rows["always_novice", "eval_true"]["auc"])
+    assert c["paired"]["significant"]
+    assert "(seeds 0)" in report.to_markdown(list(rows.values()))
+
+
 def test_skyline_is_the_feature_with_the_best_val_true_reward(tmp_path):
     # skyline_obs has the better test reward, skyline_dist the better validation reward: validation decides.
     paths = [write_sweep(tmp_path, "nov", "always_novice", 5.0),
