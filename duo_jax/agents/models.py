@@ -39,6 +39,25 @@ class SmallCNN(nn.Module):
         return logits, value, hidden
 
 
+class NatureCNN(nn.Module):
+    """The Nature-DQN CNN (32/64/64 convs + 512 dense), Procgen's other published baseline: about 3x the
+    small CNN's multiply-adds, a tenth of IMPALA's."""
+
+    num_actions: int
+    hidden_dim: int = 512
+
+    @nn.compact
+    def __call__(self, obs):
+        x = _to_float(obs)
+        x = nn.relu(nn.Conv(32, (8, 8), (4, 4), padding="VALID")(x))
+        x = nn.relu(nn.Conv(64, (4, 4), (2, 2), padding="VALID")(x))
+        x = nn.relu(nn.Conv(64, (3, 3), (1, 1), padding="VALID")(x))
+        x = x.reshape(x.shape[0], -1)
+        hidden = nn.relu(nn.Dense(self.hidden_dim)(x))
+        logits, value = _Heads(self.num_actions)(hidden)
+        return logits, value, hidden
+
+
 class _ResBlock(nn.Module):
     channels: int
 
@@ -90,3 +109,4 @@ class GridMLP(nn.Module):
 register_model("small_cnn", SmallCNN)
 register_model("grid_mlp", GridMLP)
 register_model("impala_cnn", ImpalaCNN)
+register_model("nature_cnn", NatureCNN)
