@@ -32,7 +32,6 @@ from duo_jax.tables import agent_set_markdown
 
 SPLITS = ("val_sim", "test")
 BUDGETS = ("cpu", "paper")  # configs/agent_suite.py's
-ROLES = ("sim_novice", "novice", "expert")
 
 
 def num_iterations(train_config) -> int:
@@ -70,8 +69,9 @@ def check_resumable(train_config, role: str) -> None:
     theirs = training_identity(ml_collections.ConfigDict(meta["config"]))
     differs = _differing_field(theirs, training_identity(train_config))
     if differs:
-        raise ValueError(f"{train_config.out_dir} holds {'an' if role[0] in 'aeiou' else 'a'} {role} run with other settings ({differs}); pass another "
-                         "--out or remove that directory.")
+        article = "an" if role[0] in "aeiou" else "a"
+        raise ValueError(f"{train_config.out_dir} holds {article} {role} run with other settings ({differs}); "
+                         "pass another --out or remove that directory.")
 
 
 def build(args) -> ml_collections.ConfigDict:
