@@ -6,7 +6,8 @@
 A method's sweeps (one per seed) are pooled: its test episodes at each alpha are the concatenation over
 seeds. Rows are (method, selection); each has the AUC with a bootstrap interval, the paper's subsample
 statistic, its paired AUC difference to always_novice and to the best method (on the test episodes of the
-eval seeds both ran), and its fraction of the skyline's AUC. The statistics are in `duo_jax.stats`, the cross-environment summary in `duo_jax.summary`.
+eval seeds both ran), and its fraction of the skyline's AUC. The statistics are in `duo_jax.stats`, the
+cross-environment summary in `duo_jax.summary`.
 """
 from __future__ import annotations
 
