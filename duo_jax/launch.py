@@ -48,8 +48,14 @@ class Command(Checkpointable):
         # The command ignores submitit's preemption signal (Slurm may send it to every process of the job):
         # this job stops it with SIGINT in `checkpoint`, after submitit has decided to requeue.
         preempt = submitit.JobEnvironment._usr_sig()
-        self._proc = subprocess.Popen(self.argv, cwd=self.cwd,
-                                      preexec_fn=lambda: signal.signal(preempt, signal.SIG_IGN))
+
+        def child_signals():
+            signal.signal(preempt, signal.SIG_IGN)
+            # A job started from a background shell (nohup, &) inherits SIGINT ignored, and Python then never
+            # raises KeyboardInterrupt: the command must take the SIGINT that `checkpoint` sends.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+        self._proc = subprocess.Popen(self.argv, cwd=self.cwd, preexec_fn=child_signals)
         # Poll rather than block in wait(): `checkpoint` runs in a signal handler and waits for the command itself.
         while (code := self._proc.poll()) is None:
             time.sleep(1.0)
