@@ -126,12 +126,12 @@ def parse_config(argv: list[str], default: str | None, example: str) -> ml_colle
 
 def config_with_overrides(path: str, overrides, before=(), after=()) -> ml_collections.ConfigDict:
     """The config at `path` with a command's `--override=FIELD=VALUE`s (so named in its errors), between the
-    command's own FIELD=VALUEs `before` and `after`."""
+    command's own FIELD=VALUEs `before` and `after` (generated, so a failure is the user's)."""
+    argv = ["cmd", f"--config={path}", *[f"--config.{o}" for o in (*before, *overrides, *after)]]
     try:
-        parse_config(["cmd", f"--config={path}", *[f"--config.{o}" for o in overrides]], None, path)
+        return parse_config(argv, None, path)
     except ValueError as err:
         raise ValueError(str(err).replace("--config.", "--override=")) from None
-    return parse_config(["cmd", f"--config={path}", *[f"--config.{o}" for o in (*before, *overrides, *after)]], None, path)
 
 
 HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull")

@@ -24,7 +24,7 @@ import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent, init_agent, make_model, provenance, sample_action, training_identity
-from duo_jax.agents.ppo import check_finite, check_snapshots, gae, scan_update
+from duo_jax.agents.ppo import check_finite, check_snapshots, gae, num_iterations, scan_update
 from duo_jax.core import checkpoint
 from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary, summarize
@@ -67,10 +67,6 @@ def advantages(apply, params, batch: Transition, last_obs, gamma: float, lam: fl
         batch.reward, batch.value, batch.done.astype(jnp.float32), last_value, gamma, lam,
         batch.truncated.astype(jnp.float32), truncation_value.reshape(T, B),
     )
-
-
-def num_iterations(cfg) -> int:
-    return cfg.total_steps // (cfg.num_envs * cfg.num_steps)
 
 
 def make_train(config: ml_collections.ConfigDict, env, env_params):

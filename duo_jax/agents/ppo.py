@@ -198,6 +198,11 @@ def _all_finite(tree) -> jnp.ndarray:
     return jnp.all(jnp.stack([jnp.isfinite(x).all() for x in jax.tree_util.tree_leaves(tree)]))
 
 
+def num_iterations(cfg) -> int:
+    """Whole PPO iterations of `cfg` (a `ppo` section): `total_steps` rounded down to `num_envs * num_steps`."""
+    return cfg.total_steps // (cfg.num_envs * cfg.num_steps)
+
+
 def check_snapshots(snapshots, total_steps: int) -> tuple[int, ...]:
     """`ppo.snapshots`, checked against the env steps the run will take (whole iterations)."""
     snapshots = tuple(snapshots)
@@ -252,7 +257,7 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
     key = jax.random.PRNGKey(config.seed)
     key, init_key = jax.random.split(key)
     agent = init_agent(init_key, config.model.name, config.env.num_actions, obs.shape[1:])
-    num_iters = cfg.total_steps // (cfg.num_envs * cfg.num_steps)
+    num_iters = num_iterations(cfg)
     tx = optax.chain(
         optax.clip_by_global_norm(cfg.max_grad_norm),
         optax.adam(optax.linear_schedule(cfg.learning_rate, cfg.learning_rate * cfg.final_lr_fraction, num_iters * cfg.num_epochs * cfg.num_minibatches), eps=1e-5),

@@ -28,14 +28,13 @@ from duo_jax.agents.agent import load_agent, training_identity
 from duo_jax.core import checkpoint
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
+from duo_jax.report import atomic_write, write_text
 from duo_jax.tables import agent_set_markdown
+from duo_jax.validate import EXPERIMENT_RULES, check_rules
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPLITS = ("val_sim", "test")
 BUDGETS = ("cpu", "paper")  # configs/agent_suite.py's
-
-
-def num_iterations(train_config) -> int:
-    return train_config.ppo.total_steps // (train_config.ppo.num_envs * train_config.ppo.num_steps)
 
 
 def snapshot_steps(config) -> tuple[int, ...]:
@@ -45,7 +44,7 @@ def snapshot_steps(config) -> tuple[int, ...]:
     if not fractions or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in fractions):
         raise ValueError(f"sim_novice.snapshots must be fractions of the novice's budget between 0 and 1, e.g. "
                          f"(0.25, 0.5); got {fractions!r}.")
-    return tuple(sorted({max(1, int(f * num_iterations(config.novice))) * per_iter for f in fractions}))
+    return tuple(sorted({max(1, int(f * ppo.num_iterations(config.novice.ppo))) * per_iter for f in fractions}))
 
 
 def _differing_field(a: dict, b: dict, prefix: str = "") -> str | None:
@@ -83,8 +82,7 @@ def build(args) -> ml_collections.ConfigDict:
                          f"--game must be a Procgen game: {', '.join(procgen.GAMES)}.")
     if args.game not in procgen.GAMES:
         raise ValueError(f"--game must be a Procgen game, one of {', '.join(procgen.GAMES)}; got {args.game!r}.")
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    config = cli.config_with_overrides(f"{os.path.join(repo, 'configs', 'agent_suite.py')}:{args.budget}", args.override)
+    config = cli.config_with_overrides(f"{os.path.join(REPO, 'configs', 'agent_suite.py')}:{args.budget}", args.override)
     config.game = args.game
     root = os.path.join(os.path.abspath(args.out), args.game)
     config.novice.ppo.snapshots = snapshot_steps(config)
@@ -98,9 +96,8 @@ def build(args) -> ml_collections.ConfigDict:
             raise ValueError(f"{role}.{err}" if first.split(".")[0] in train else f"{role}: {err}") from None
         check_resumable(train, role)
     ev = config.evaluation
-    for field in ("num_episodes", "num_envs", "max_num_steps"):
-        if not isinstance(ev[field], int) or ev[field] <= 0:
-            raise ValueError(f"evaluation.{field} must be a positive integer; got {ev[field]!r}.")
+    check_rules(config, {f"evaluation.{f}": EXPERIMENT_RULES[f"evaluation.{f}"]
+                         for f in ("num_episodes", "num_envs", "max_num_steps", "seed")})
     if ev.num_episodes % min(ev.num_envs, ev.num_episodes):
         raise ValueError(f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs "
                          f"({ev.num_envs}).")
@@ -109,7 +106,7 @@ def build(args) -> ml_collections.ConfigDict:
 
 def train(train_config, role: str) -> None:
     """Train (or resume, or skip when finished) one of the suite's two runs."""
-    if checkpoint.latest_step(os.path.join(train_config.out_dir, "state")) == num_iterations(train_config):
+    if checkpoint.latest_step(os.path.join(train_config.out_dir, "state")) == ppo.num_iterations(train_config.ppo):
         logging.info("%s: trained (%s)", role, train_config.out_dir)
         return
     logging.info("%s: training into %s", role, train_config.out_dir)
@@ -164,16 +161,9 @@ def run(config) -> dict:
         "config": config.to_dict(),
     }
     root = os.path.dirname(novice_dir)
-    _write(os.path.join(root, "agents.json"), json.dumps(result, indent=1, default=str))
-    _write(os.path.join(root, "agents.md"), agent_set_markdown(result))
+    atomic_write(os.path.join(root, "agents.json"), write_text(json.dumps(result, indent=1, default=str) + "\n"))
+    atomic_write(os.path.join(root, "agents.md"), write_text(agent_set_markdown(result) + "\n"))
     return result
-
-
-def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text + "\n")
-    os.replace(tmp, path)
 
 
 def install(result: dict, repo_agents: str) -> str:
@@ -219,8 +209,7 @@ def main(argv=None) -> None:
     print(agent_set_markdown(result))
     print(f"wrote {os.path.join(os.path.abspath(args.out), args.game, 'agents.md')}")
     if args.install:
-        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        print(f"installed {install(result, os.path.join(repo, 'agents'))}")
+        print(f"installed {install(result, os.path.join(REPO, 'agents'))}")
 
 
 if __name__ == "__main__":

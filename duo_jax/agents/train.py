@@ -17,7 +17,7 @@ def prepare(config):
     """The config, checked: the table of duo_jax.validate, then the names it gives."""
     validate_agent_training(config)
     per_iteration = config.ppo.num_envs * config.ppo.num_steps
-    ppo.check_snapshots(config.ppo.get("snapshots", ()), config.ppo.total_steps // per_iteration * per_iteration)
+    ppo.check_snapshots(config.ppo.get("snapshots", ()), ppo.num_iterations(config.ppo) * per_iteration)
     if config.model.name not in MODELS:
         raise ValueError(f"model.name must be one of {', '.join(MODELS.names())}; got {config.model.name!r}.")
     if config.env.get("name") == "gridworld":
