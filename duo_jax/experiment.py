@@ -24,6 +24,7 @@ from duo_jax.core.coordination import Costs
 from duo_jax.core.curves import check_logging
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
+from duo_jax.core.files import atomic_write_text
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import Policy
 from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
@@ -73,11 +74,11 @@ class ExperimentDir:
 
     def write_json(self, name: str, data: Any) -> None:
         if distributed.is_main():
-            _write_atomic(self.path(name), json.dumps(data, indent=2))
+            atomic_write_text(self.path(name), json.dumps(data, indent=2))
 
     def write_text(self, name: str, text: str) -> None:
         if distributed.is_main():
-            _write_atomic(self.path(name), text)
+            atomic_write_text(self.path(name), text)
 
     def close_log(self) -> None:
         if self._handler is None:  # not process 0
@@ -98,19 +99,6 @@ class ExperimentDir:
                 shutil.rmtree(old)
         distributed.barrier("experiment_commit")
         return self.final
-
-
-def _write_atomic(path: str, text: str) -> None:
-    """`path` holds its old contents or `text`, never part of it: a run killed mid-write that left a half
-    config.json would have its partial directory discarded by the rerun instead of resumed."""
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _same_config(path: str, config: dict) -> bool:

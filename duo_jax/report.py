@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from duo_jax import cli, stats
+from duo_jax.core.files import atomic_write, atomic_write_text
 from duo_jax.stats import auc, bootstrap_auc
 
 # sweep.json names the validation split a policy was chosen on; the paper names the test evaluation.
@@ -379,29 +380,11 @@ def plot(rows, path: str) -> None:
     fig.savefig(path, format="png", dpi=120)
 
 
-def atomic_write(path: str, write) -> None:
-    """Write to a temp file in the same directory, then rename, so readers never see half a file."""
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")   # umask perms, unlike mkstemp
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_text(text: str):
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            f.write(text)
-    return write
-
-
 def write_report(rows, out_dir: str) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, f"report.{k}") for k in ("json", "md", "png")}
-    atomic_write(paths["json"], write_text(json.dumps({**analyses(rows), "rows": rows}, indent=2) + "\n"))
-    atomic_write(paths["md"], write_text(to_markdown(rows)))
+    atomic_write_text(paths["json"], json.dumps({**analyses(rows), "rows": rows}, indent=2) + "\n")
+    atomic_write_text(paths["md"], to_markdown(rows))
     atomic_write(paths["png"], lambda tmp: plot(rows, tmp))
     return paths
 

@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from rliable import library as rly
 from rliable import metrics
 
-from duo_jax.report import (EXPERT, NOVICE, SELECTIONS, SKYLINE, format_diff, md_table, atomic_write, is_skyline,
-                            read_json, within_best, write_text)
+from duo_jax.report import (EXPERT, NOVICE, SELECTIONS, SKYLINE, format_diff, md_table, is_skyline, read_json,
+                            within_best)
+from duo_jax.core.files import atomic_write, atomic_write_text
 
 NUM_TAUS = 21
 
@@ -227,7 +228,7 @@ def plot(summary: dict, path: str, top: int = 6) -> None:
 def write_summary(summary: dict, out_dir: str) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, f"summary.{k}") for k in ("json", "md", "png")}
-    atomic_write(paths["json"], write_text(json.dumps(summary, indent=2) + "\n"))
-    atomic_write(paths["md"], write_text(to_markdown(summary)))
+    atomic_write_text(paths["json"], json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(paths["md"], to_markdown(summary))
     atomic_write(paths["png"], lambda tmp: plot(summary, tmp))
     return paths

@@ -59,3 +59,19 @@ def test_killed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     with open(d.path("results.md")) as f:
         assert f.read() == "| table |\n"
     d.close_log()
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path):
+    from duo_jax.core.files import atomic_write, atomic_write_text
+    path = str(tmp_path / "config.json")
+    atomic_write_text(path, "old")
+
+    def killed(tmp):
+        with open(tmp, "w") as f:
+            f.write("ne")
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, killed)
+    assert open(path).read() == "old" and os.listdir(tmp_path) == ["config.json"]   # no temp file left either
+    atomic_write_text(path, "new")
+    assert open(path).read() == "new"

@@ -28,7 +28,6 @@ from duo_jax.agents.agent import load_agent, training_identity
 from duo_jax.core import checkpoint
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
-from duo_jax.report import atomic_write, write_text
 from duo_jax.tables import agent_set_markdown
 from duo_jax.validate import EXPERIMENT_RULES, check_rules
 
@@ -161,8 +160,8 @@ def run(config) -> dict:
         "config": config.to_dict(),
     }
     root = os.path.dirname(novice_dir)
-    atomic_write(os.path.join(root, "agents.json"), write_text(json.dumps(result, indent=1, default=str) + "\n"))
-    atomic_write(os.path.join(root, "agents.md"), write_text(agent_set_markdown(result) + "\n"))
+    atomic_write_text(os.path.join(root, "agents.json"), json.dumps(result, indent=1, default=str) + "\n")
+    atomic_write_text(os.path.join(root, "agents.md"), agent_set_markdown(result) + "\n")
     return result
 
 

@@ -26,7 +26,7 @@ import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent
-from duo_jax.agents.ppo import check_finite, gae, scan_update
+from duo_jax.agents.ppo import check_finite, gae, num_iterations, scan_update
 from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
@@ -66,11 +66,6 @@ class _Runner(NamedTuple):
     iteration: jnp.ndarray
 
 
-def num_iterations(config) -> int:
-    a = config.algorithm
-    return a.total_steps // (a.num_steps * a.num_envs)
-
-
 def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, costs: Costs):
     """`train(key, alpha) -> (params, metrics)`; `config.algorithm` holds the PPO settings of configs/ppo.py,
     `config.policy` the feature type and width. Metrics are [num_iterations]: mean reward net of costs per step,
@@ -78,7 +73,7 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
     init, iterate = make_coord_trainer(config, env, env_params, novice, expert, costs)
 
     def train(key: jax.Array, alpha):
-        runner, metrics = jax.lax.scan(lambda r, _: iterate(r, alpha), init(key), None, num_iterations(config))
+        runner, metrics = jax.lax.scan(lambda r, _: iterate(r, alpha), init(key), None, num_iterations(config.algorithm))
         return runner.params, metrics
 
     return train
@@ -176,7 +171,7 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     (means over the chunk's iterations), `alpha_<a>/val/<split>/<field>` for the fields of VAL_CURVES.
     """
     a = config.algorithm
-    A, num_iters, steps_per_iter = len(alphas), num_iterations(config), a.num_envs * a.num_steps
+    A, num_iters, steps_per_iter = len(alphas), num_iterations(config.algorithm), a.num_envs * a.num_steps
     split = task.env.jax_split(task.split)
     init, iterate = make_coord_trainer(config, split.env, split.env_params, task.novice, task.expert, task.costs)
     alpha_arr = jnp.asarray(alphas, jnp.float32)

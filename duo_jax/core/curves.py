@@ -29,6 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from duo_jax.core import distributed
+from duo_jax.core.files import atomic_write
 
 CSV_NAME = "scalars.csv"
 SINKS = ("tensorboard", "csv", "wandb")
@@ -167,10 +168,10 @@ def _drop_rows_from(path: str, first_step: int) -> None:
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     kept = [["step", "tag", "value"]] + [r for r in rows[1:] if len(r) == 3 and int(r[0]) < first_step]
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(kept)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(kept)
+    atomic_write(path, write)
 
 
 Curves = dict[str, tuple[np.ndarray, np.ndarray]]   # tag -> (steps, values), in logging order
