@@ -1,7 +1,9 @@
 """A Procgen game's agent set, for `python -m duo_jax.agents.suite --game <game> --budget <cpu|paper>`.
 
-`cpu` (the default) is what a 2-core CPU affords in hours: the small CNN, the shipped coinrun agents'
-settings. `paper` is YRC-Bench's budget (novice 80M easy steps, expert 200M hard steps, IMPALA CNN), for a
+`cpu` (the default) is what a 2-core CPU affords in hours: the small CNN, 3.9M novice steps and 7.5M expert
+steps. (The shipped coinrun novice had 983,040 steps, `--override=novice.ppo.total_steps=983040`: coinrun's
+novice learns in 1M steps, maze's and jumper's do not, so their 1M-step novices did not beat their own
+snapshots on val_sim.) `paper` is YRC-Bench's budget (novice 80M easy steps, expert 200M hard steps, IMPALA CNN), for a
 GPU. `novice` and `expert` are whole `configs/train_agent.py` configs (the suite sets their game, out_dir
 and snapshots); `sim_novice.snapshots` are fractions of the novice's budget at which its run is snapshotted,
 and the simulated novice is the latest snapshot the novice clearly beats on val_sim.
@@ -28,7 +30,7 @@ def get_config(budget: str = "cpu"):
     c.budget = budget
     c.game = "coinrun"
     if budget == "cpu":   # 16,384 env steps an iteration; about 2,000 steps/s here
-        c.novice = _train_config("train", 0, 60 * 16384, "small_cnn")
+        c.novice = _train_config("train", 0, 240 * 16384, "small_cnn")
         c.expert = _train_config("test", 1, 460 * 16384, "small_cnn")
         for agent in (c.novice, c.expert):
             agent.ppo.checkpoint_every = 3     # every ~4 minutes on 2 cores
