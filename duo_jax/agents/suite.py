@@ -26,6 +26,7 @@ from duo_jax import cli
 from duo_jax.agents import evaluate, ppo
 from duo_jax.agents.agent import load_agent, training_identity
 from duo_jax.core import checkpoint
+from duo_jax.core.files import atomic_write_text
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.tables import agent_set_markdown
