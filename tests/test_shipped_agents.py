@@ -7,7 +7,13 @@ from duo_jax.core.checkpoint import load_checkpoint
 from helpers import REPO
 
 GRIDWORLDS = ("distshift", "lavagap", "doorkey")
-GAMES = ("coinrun", *GRIDWORLDS)
+GAMES = tuple(sorted(os.listdir(os.path.join(REPO, "agents"))))   # every shipped set, Procgen ones as installed
+
+
+def test_every_shipped_set_has_its_three_agents():
+    assert {"coinrun", *GRIDWORLDS} <= set(GAMES)
+    for game in GAMES:
+        assert all(os.path.isdir(os.path.join(REPO, "agents", game, r, "agent")) for r in ("sim_novice", "novice", "expert"))
 
 
 def config(game: str, role: str) -> dict:
