@@ -159,6 +159,10 @@ def agent_path(config, field: str) -> str:
 
 def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
     path = agent_path(config, field)
+    if not config.agents[field] and not os.path.exists(path):
+        raise ValueError(f"agents.{field}: {config.env.game} has no agents in {os.path.dirname(os.path.dirname(path))} "
+                         f"(no {path}); train them with `python -m duo_jax.agents.suite --game {config.env.game} "
+                         f"--install`, or set agents.{field} to a checkpoint.")
     try:
         agent = load_agent(path)
     except (FileNotFoundError, ValueError) as err:

@@ -2,6 +2,7 @@
 
     python -m duo_jax.suite --env distshift                      # 31 methods x seeds 0,1,2, then reports/distshift
     python -m duo_jax.suite --env coinrun --methods always_novice,always_expert,logit_max_logit --seeds 0
+    python -m duo_jax.suite --env jumper                         # any Procgen game with agents in agents/<game>
     python -m duo_jax.suite --env lavagap --list                 # the methods and their config overrides
     python -m duo_jax.suite --env doorkey --jobs jobs.txt        # one command per unfinished sweep, then:
     python -m duo_jax.launch --executor=slurm --commands=jobs.txt  # and rerun the suite for the report
@@ -23,11 +24,12 @@ import jax
 from absl import logging
 
 from duo_jax import cli
+from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.policies.features import FEATURE_TYPES
 from duo_jax.policies.logit import METRICS
 
-ENVS = ("coinrun", *GRID_GAMES)
+ENVS = (*procgen.GAMES, *GRID_GAMES)
 
 
 def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -43,15 +45,18 @@ def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         **{f"ppo_{f}": ("ppo", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
         **{f"skyline_{f}": ("skyline", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
     }
-    if env == "coinrun":  # PPO steps Procgen on the host: half a million steps per alpha keeps it to minutes
-        table = {k: (c, o + ("algorithm.total_steps=491520",) if c in ("ppo", "skyline") else o)
+    if env in procgen.GAMES:
+        # Episodes run to Procgen's own time limit (jumper's last about 600 steps), and PPO steps Procgen on
+        # the host: half a million steps per alpha keeps it to minutes.
+        own = (f"env.game={env}", "evaluation.max_num_steps=1000")
+        table = {k: (c, own + o + (("algorithm.total_steps=491520",) if c in ("ppo", "skyline") else ()))
                  for k, (c, o) in table.items()}
     return table
 
 
 def config_path(env: str, method_config: str, repo: str) -> str:
     configs = os.path.join(repo, "configs")
-    if env == "coinrun":
+    if env in procgen.GAMES:
         return os.path.join(configs, f"{method_config}.py")
     return f"{os.path.join(configs, 'gridworld.py')}:{env},{method_config}"
 
@@ -66,6 +71,12 @@ def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...
     own = (f"name={name}", f"seed={seed}", f"evaluation.seed={seed}",
            f"experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "evaluation.progress=False")
     return cli.config_with_overrides(config_path(env, method_config, repo), extra, before=overrides, after=own)
+
+
+def check_env(env: str) -> None:
+    if env not in ENVS:
+        raise ValueError(f"--env must be a Procgen game ({', '.join(procgen.GAMES)}) or a gridworld "
+                         f"({', '.join(GRID_GAMES)}); got {env!r}.")
 
 
 def _parse_list(text: str, allowed, what: str) -> list[str]:
@@ -88,8 +99,7 @@ def _parse_seeds(text: str) -> list[int]:
 
 def prepare(args) -> list[tuple[str, int, object]]:
     """Every (method, seed, config) the run needs, all checked before the first sweep starts."""
-    if args.env not in ENVS:
-        raise ValueError(f"--env must be one of {', '.join(ENVS)}; got {args.env!r}.")
+    check_env(args.env)
     table = methods(args.env)
     names = list(table) if args.methods == "all" else _parse_list(args.methods, list(table), "methods")
     seeds = _parse_seeds(args.seeds)
@@ -146,7 +156,8 @@ def report(env: str, out: str, report_dir: str) -> None:
 def main(argv=None) -> None:
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n")[0])
-    parser.add_argument("--env", required=True, help=f"one of {', '.join(ENVS)}")
+    parser.add_argument("--env", required=True, help=f"a Procgen game with agents in agents/<game>, or a gridworld: "
+                        f"{', '.join(GRID_GAMES)}")
     parser.add_argument("--methods", default="all", help="comma-separated method names (default: all; see --list)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--out", default="experiments/suite", help="where the sweeps go: <out>/<env>/seed_<s>/")
@@ -160,8 +171,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     args.repo = repo
     if args.list:
-        if args.env not in ENVS:
-            cli.fail(f"--env must be one of {', '.join(ENVS)}; got {args.env!r}.")
+        try:
+            check_env(args.env)
+        except ValueError as err:
+            cli.fail(err)
         for name, (config, overrides) in methods(args.env).items():
             print(f"{name:24s} {config:14s} {' '.join(overrides)}")
         return

@@ -1,4 +1,5 @@
 """The suite runner: every (method, seed) sweep in its place, skipped once done, pooled into one report."""
+import argparse
 import json
 import os
 
@@ -46,8 +47,34 @@ def test_jobs_file_lists_the_unfinished_sweeps_for_launch(tmp_path, capsys):
         "--override=evaluation.num_episodes=64 --override=evaluation.num_envs=64" for s, m in ((0, "random"), (0, "ood_obs"), (1, "ood_obs"))]
 
 
+def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
+    from duo_jax.agents.agent import load_agent
+
+    args = argparse.Namespace(env="jumper", methods="all", seeds="0", out=str(tmp_path), override=[],
+                              repo=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    units = suite.prepare(args)
+    assert len(units) == 31
+    for name, _, config in units:
+        assert (config.env.game, config.evaluation.max_num_steps) == ("jumper", 1000), name
+        if name.startswith(("ppo_", "skyline_")):
+            assert config.algorithm.total_steps == 491520, name
+    # A run uses jumper's shipped agents: BP comes from its expert's test stats.
+    suite.main(["--env", "jumper", "--methods", "always_novice", "--seeds", "0", "--out", str(tmp_path / "suite"),
+                "--no_report", "--override=evaluation.num_episodes=4", "--override=evaluation.num_envs=4",
+                "--override=evaluation.max_num_steps=64", "--override=sweep.alphas=(0.0,1.0)"])
+    with open(tmp_path / "suite" / "jumper" / "seed_0" / "always_novice_sweep" / "sweep.json") as f:
+        sweep = json.load(f)
+    stats = load_agent("agents/jumper/expert/agent").stats
+    assert sweep["game"] == "jumper" and sweep["num_test_episodes"] == 4
+    assert sweep["bp"] == pytest.approx(stats["reward_mean"] / stats["episode_length_mean"])
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--env", "pong"], "--env must be one of coinrun, distshift, lavagap, doorkey; got 'pong'."),
+    (["--env", "pong"], "--env must be a Procgen game (bigfish, bossfight, "),
+    (["--env", "pong"], "or a gridworld (distshift, lavagap, doorkey); got 'pong'."),
+    (["--env", "bigfish"], "agents.train_novice: bigfish has no agents in agents/bigfish (no "
+                           "agents/bigfish/sim_novice/agent); train them with `python -m duo_jax.agents.suite --game "
+                           "bigfish --install`, or set agents.train_novice to a checkpoint."),
     (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
     (["--env", "distshift", "--methods", "ppo_pixels"], "--methods must be a comma-separated list of"),
     (["--env", "distshift", "--override=evaluation.num_epsiodes=3"], "evaluation.num_episodes"),
