@@ -7,11 +7,12 @@
 
 It trains the novice on easy train levels (snapshotting its run at `sim_novice.snapshots` of its budget) and
 the expert on hard levels, measures every agent on the fixed levels of val_sim and test (stored in each
-checkpoint), picks the simulated novice, and writes `<out>/<game>/agents.{md,json}`. The simulated novice is
-the latest snapshot that the novice, acting as the simulated expert, beats on val_sim by more than the two
-95% intervals together (YRC-0 needs a pair whose expert is worth asking); if none does, the earliest, marked
-as not a clear pair. Rerun after an interruption, it resumes each trainer where its checkpoint left it and
-measures nothing twice. It writes into `agents/` only with `--install`.
+checkpoint), picks the simulated novice (before the expert trains, so its verdict comes early), and writes
+`<out>/<game>/agents.{md,json}`. The simulated novice is the latest snapshot that the novice, acting as the
+simulated expert, beats on val_sim by more than the two 95% intervals together (YRC-0 needs a pair whose
+expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun after an interruption,
+it resumes each trainer where its checkpoint left it and measures nothing twice. It writes into `agents/` only
+with `--install`.
 """
 from __future__ import annotations
 
@@ -145,13 +146,17 @@ def choose_sim_novice(novice: dict, snapshots: list[dict]) -> tuple[dict, dict]:
 def run(config) -> dict:
     """Train, snapshot, measure and choose; writes `agents.{json,md}` beside the two runs."""
     ev = config.evaluation
-    train(config.novice, "novice")
-    train(config.expert, "expert")
     novice_dir, expert_dir = config.novice.out_dir, config.expert.out_dir
+    train(config.novice, "novice")
+    # The simulated pair is measured before the expert trains: its verdict comes an expert's training earlier.
     novice = measured(os.path.join(novice_dir, "agent"), SPLITS, ev)
     snapshots = [measured(os.path.join(novice_dir, f"snapshot_{s}"), ("val_sim",), ev) for s in config.novice.ppo.snapshots]
     sim, sim_margin = choose_sim_novice(novice, snapshots)
+    logging.info("sim_novice: %s; the novice beats it on val_sim by %.2f, against %.2f for both intervals: %s",
+                 sim["path"], sim_margin["gap"], sim_margin["intervals"], "a clear pair" if sim_margin["clear"]
+                 else "NOT a clear pair (no snapshot is)")
     sim = measured(sim["path"], SPLITS, ev)
+    train(config.expert, "expert")
     expert = measured(os.path.join(expert_dir, "agent"), SPLITS, ev)
     result = {
         "game": config.game, "budget": config.budget, "evaluation": ev.to_dict(),
