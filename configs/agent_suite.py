@@ -1,7 +1,8 @@
 """A Procgen game's agent set, for `python -m duo_jax.agents.suite --game <game> --budget <cpu|paper>`.
 
 `cpu` (the default) is what a 2-core CPU affords in hours: the small CNN, 3.9M novice steps and 7.5M expert
-steps. (The shipped coinrun novice had 983,040 steps, `--override=novice.ppo.total_steps=983040`: coinrun's
+steps, the learning rate annealed linearly to 0 (the shipped jumper set kept it constant,
+`--override=novice.ppo.final_lr_fraction=1.0 --override=expert.ppo.final_lr_fraction=1.0`). (The shipped coinrun novice had 983,040 steps, `--override=novice.ppo.total_steps=983040`: coinrun's
 novice learns in 1M steps, maze's and jumper's do not, so their 1M-step novices did not beat their own
 snapshots on val_sim.) `paper` is YRC-Bench's budget (novice 80M easy steps, expert 200M hard steps, IMPALA
 CNN), for a GPU. `novice` and `expert` are whole `configs/train_agent.py` configs (the suite sets their game, out_dir
@@ -34,6 +35,7 @@ def get_config(budget: str = "cpu"):
         c.expert = _train_config("test", 1, 460 * 16384, "small_cnn")
         for agent in (c.novice, c.expert):
             agent.ppo.checkpoint_every = 3     # every ~4 minutes on 2 cores
+            agent.ppo.final_lr_fraction = 0.0  # annealed to 0: at a constant rate ninja's novice degraded late
     else:
         c.novice = _train_config("train", 0, 80_000_000, "impala_cnn")
         c.expert = _train_config("test", 1, 200_000_000, "impala_cnn")

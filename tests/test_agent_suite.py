@@ -74,8 +74,10 @@ def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():
     assert suite.snapshot_steps(c) == (30 * 16384, 60 * 16384, 120 * 16384)   # 240 iterations: 1/8, 1/4, 1/2
     c.novice.ppo.total_steps = 60 * 16384 + 100                               # rounded down to whole iterations
     assert suite.snapshot_steps(c) == (7 * 16384, 15 * 16384, 30 * 16384)
+    assert c.novice.ppo.final_lr_fraction == c.expert.ppo.final_lr_fraction == 0.0   # annealed on the cpu budget
     c = load_config(os.path.join(REPO, "configs", "agent_suite.py:paper"))
     assert c.novice.model.name == c.expert.model.name == "impala_cnn"
+    assert c.novice.ppo.final_lr_fraction == 1.0                                     # the Procgen baseline's constant rate
     assert (c.novice.ppo.total_steps, c.expert.ppo.total_steps) == (80_000_000, 200_000_000)
 
 
