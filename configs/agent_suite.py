@@ -2,12 +2,13 @@
 
 `cpu` (the default) is what a 2-core CPU affords in hours: the small CNN, 3.9M novice steps and 7.5M expert
 steps, the learning rate annealed linearly to 0 (the shipped jumper set kept it constant,
-`--override=novice.ppo.final_lr_fraction=1.0 --override=expert.ppo.final_lr_fraction=1.0`). (The shipped coinrun novice had 983,040 steps, `--override=novice.ppo.total_steps=983040`: coinrun's
-novice learns in 1M steps, maze's and jumper's do not, so their 1M-step novices did not beat their own
-snapshots on val_sim.) `paper` is YRC-Bench's budget (novice 80M easy steps, expert 200M hard steps, IMPALA
-CNN), for a GPU. `novice` and `expert` are whole `configs/train_agent.py` configs (the suite sets their game, out_dir
-and snapshots); `sim_novice.snapshots` are fractions of the novice's budget at which its run is snapshotted,
-and the simulated novice is the latest snapshot the novice clearly beats on val_sim.
+`--override=novice.ppo.final_lr_fraction=1.0 --override=expert.ppo.final_lr_fraction=1.0`). (The shipped
+coinrun novice had 983,040 steps, `--override=novice.ppo.total_steps=983040`: coinrun's novice learns in 1M
+steps, maze's and jumper's do not, so their 1M-step novices did not beat their own snapshots on val_sim.)
+`paper` is YRC-Bench's budget (novice 80M easy steps, expert 200M hard steps, IMPALA CNN), for a GPU. `novice`
+and `expert` are whole `configs/train_agent.py` configs (the suite sets their game, out_dir and snapshots);
+`sim_novice.snapshots` are fractions of the novice's budget at which its run is snapshotted, and the simulated
+novice is the latest snapshot the novice clearly beats on val_sim.
 """
 import os
 
