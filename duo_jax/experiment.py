@@ -245,6 +245,10 @@ def setup(config) -> Setup:
     # expert of YRC-0 can score nothing on the test distribution (DistShift's novice), which would make
     # asking free in training.
     bp = _bp(config, pairs["test"][1], "test_expert")
+    length = pairs["test"][1].stats.get("episode_length_mean")
+    if length is not None and length > ev.max_num_steps:
+        logging.warning("evaluation.max_num_steps (%d) is below the test expert's mean episode length (%.0f): many "
+                        "episodes will be cut off before they end (Procgen's own limit is 1000).", ev.max_num_steps, length)
     for pair in pairs:
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), bp)
     return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)

@@ -285,3 +285,18 @@ def test_agent_of_another_game_is_named(make_config):
     c = make_config()
     c.env.game = "bigfish"
     assert setup_error(c) == "agents.train_novice was trained on 'coinrun' but env.game is 'bigfish'."
+
+
+def test_a_step_cap_below_the_experts_episodes_is_warned_about(make_config, caplog):
+    c = make_config()
+    length = setup(c).pairs["test"][1].stats["episode_length_mean"]
+    c.evaluation.max_num_steps = int(length) + 1
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        setup(c)
+    assert "is below the test expert's mean episode length" not in caplog.text
+    c.evaluation.max_num_steps = max(1, int(length) - 1)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        setup(c)
+    assert f"evaluation.max_num_steps ({c.evaluation.max_num_steps}) is below the test expert's mean episode length" in caplog.text
