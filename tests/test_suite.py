@@ -6,6 +6,7 @@ import os
 import pytest
 
 from duo_jax import suite
+from helpers import REPO
 
 METHODS = "always_novice,random"
 
@@ -50,8 +51,7 @@ def test_jobs_file_lists_the_unfinished_sweeps_for_launch(tmp_path, capsys):
 def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
     from duo_jax.agents.agent import load_agent
 
-    args = argparse.Namespace(env="jumper", methods="all", seeds="0", out=str(tmp_path), override=[],
-                              repo=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    args = argparse.Namespace(env="jumper", methods="all", seeds="0", out=str(tmp_path), override=[], repo=REPO)
     units = suite.prepare(args)
     assert len(units) == 31
     for name, _, config in units:
@@ -64,7 +64,7 @@ def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
                 "--override=evaluation.max_num_steps=64", "--override=sweep.alphas=(0.0,1.0)"])
     with open(tmp_path / "suite" / "jumper" / "seed_0" / "always_novice_sweep" / "sweep.json") as f:
         sweep = json.load(f)
-    stats = load_agent("agents/jumper/expert/agent").stats
+    stats = load_agent(os.path.join(REPO, "agents", "jumper", "expert", "agent")).stats
     assert sweep["game"] == "jumper" and sweep["num_test_episodes"] == 4
     assert sweep["bp"] == pytest.approx(stats["reward_mean"] / stats["episode_length_mean"])
 
