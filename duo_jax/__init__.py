@@ -3,6 +3,8 @@ import importlib.metadata
 import os
 import tomllib
 
+from duo_jax import paths
+
 from duo_jax.agents.agent import Agent, load_agent, make_model
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy, save_policy
 from duo_jax.core.coordination import Costs, make_coord_step
@@ -24,7 +26,7 @@ __all__ = [
 def _version() -> str:
     """pyproject.toml's version: read from the source tree when running from one (an editable install's metadata
     goes stale when the version changes), else the installed package's metadata."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pyproject.toml")
+    path = os.path.join(paths.REPO, "pyproject.toml")
     if os.path.isfile(path):
         with open(path, "rb") as f:
             project = tomllib.load(f).get("project", {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging as pylogging
+import os
 import sys
 from typing import Any, Callable, NoReturn
 
@@ -26,6 +27,16 @@ from duo_jax.validate import leaves
 def fail(message: Any) -> NoReturn:
     print("error: " + " ".join(str(message).split()), file=sys.stderr)
     sys.exit(1)
+
+
+def print_lines(lines) -> None:
+    """Print a listing; a reader that stops early (`| head`) ends it quietly, not with a BrokenPipeError."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush cannot fail again
 
 
 class ArgumentParser(argparse.ArgumentParser):

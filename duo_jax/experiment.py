@@ -17,6 +17,7 @@ import jax
 import numpy as np
 from absl import logging
 
+from duo_jax import paths
 from duo_jax.agents.agent import Agent, load_agent
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy
 from duo_jax.core import distributed
@@ -154,14 +155,15 @@ DEFAULT_AGENTS = {"train_novice": "sim_novice", "train_expert": "novice", "test_
 
 
 def agent_path(config, field: str) -> str:
-    return config.agents[field] or os.path.join("agents", config.env.game, DEFAULT_AGENTS[field], "agent")
+    return config.agents[field] or os.path.join(paths.AGENTS, config.env.game, DEFAULT_AGENTS[field], "agent")
 
 
 def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
     path = agent_path(config, field)
     if not config.agents[field] and not os.path.exists(path):
-        raise ValueError(f"agents.{field}: {config.env.game} has no agents in {os.path.dirname(os.path.dirname(path))} "
-                         f"(no {path}); train them with `python -m duo_jax.agents.suite --game {config.env.game} "
+        game_dir = os.path.join(paths.AGENTS, config.env.game)
+        raise ValueError(f"agents.{field}: {config.env.game} has no agents in {game_dir} "
+                         f"(no {os.path.relpath(path, game_dir)} there); train them with `python -m duo_jax.agents.suite --game {config.env.game} "
                          f"--install`, or set agents.{field} to a checkpoint.")
     try:
         agent = load_agent(path)

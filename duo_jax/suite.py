@@ -23,7 +23,7 @@ import time
 import jax
 from absl import logging
 
-from duo_jax import cli
+from duo_jax import cli, paths
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.policies.features import FEATURE_TYPES
@@ -54,23 +54,22 @@ def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     return table
 
 
-def config_path(env: str, method_config: str, repo: str) -> str:
-    configs = os.path.join(repo, "configs")
+def config_path(env: str, method_config: str) -> str:
     if env in procgen.GAMES:
-        return os.path.join(configs, f"{method_config}.py")
-    return f"{os.path.join(configs, 'gridworld.py')}:{env},{method_config}"
+        return os.path.join(paths.CONFIGS, f"{method_config}.py")
+    return f"{os.path.join(paths.CONFIGS, 'gridworld.py')}:{env},{method_config}"
 
 
 def sweep_dir(out: str, env: str, seed: int, name: str) -> str:
     return os.path.join(out, env, f"seed_{seed}", f"{name}_sweep")
 
 
-def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...], repo: str):
+def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...]):
     """The sweep's config, with every override checked as on the command line."""
     method_config, overrides = methods(env)[name]
     own = (f"name={name}", f"seed={seed}", f"evaluation.seed={seed}",
            f"experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "evaluation.progress=False")
-    return cli.config_with_overrides(config_path(env, method_config, repo), extra, before=overrides, after=own)
+    return cli.config_with_overrides(config_path(env, method_config), extra, before=overrides, after=own)
 
 
 def check_env(env: str) -> None:
@@ -108,7 +107,7 @@ def prepare(args) -> list[tuple[str, int, object]]:
     units = []
     for seed in seeds:
         for name in names:
-            config = build_config(args.env, name, seed, args.out, tuple(args.override), args.repo)
+            config = build_config(args.env, name, seed, args.out, tuple(args.override))
             units.append((name, seed, config))
     todo = [c for name, seed, c in units if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))]
     for config in todo[:1]:
@@ -154,7 +153,6 @@ def report(env: str, out: str, report_dir: str) -> None:
 
 
 def main(argv=None) -> None:
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n")[0])
     parser.add_argument("--env", required=True, help=f"a Procgen game with agents in agents/<game>, or a gridworld: "
                         f"{', '.join(GRID_GAMES)}")
@@ -169,14 +167,13 @@ def main(argv=None) -> None:
     parser.add_argument("--jobs", metavar="FILE", help="write one command per unfinished sweep to FILE (for "
                         "python -m duo_jax.launch --commands=FILE) instead of running them")
     args = parser.parse_args(argv)
-    args.repo = repo
     if args.list:
         try:
             check_env(args.env)
         except ValueError as err:
             cli.fail(err)
-        for name, (config, overrides) in methods(args.env).items():
-            print(f"{name:24s} {config:14s} {' '.join(overrides)}")
+        cli.print_lines(f"{name:24s} {config:14s} {' '.join(overrides)}"
+                        for name, (config, overrides) in methods(args.env).items())
         return
     logging.set_verbosity(logging.INFO)
     # The suite's sweeps compile the same rollouts and trainers again and again (same agents and shapes,

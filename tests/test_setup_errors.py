@@ -300,3 +300,13 @@ def test_a_step_cap_below_the_experts_episodes_is_warned_about(make_config, capl
     with caplog.at_level("WARNING"):
         setup(c)
     assert f"evaluation.max_num_steps ({c.evaluation.max_num_steps}) is below the test expert's mean episode length" in caplog.text
+
+
+def test_shipped_agents_are_found_from_any_working_directory(make_config, tmp_path, monkeypatch):
+    c = make_config()
+    for field in ("train_novice", "train_expert", "test_novice", "test_expert"):
+        c.agents[field] = ""                             # the shipped agents/coinrun set
+    monkeypatch.chdir(tmp_path)
+    s = setup(c)
+    assert s.pairs["test"][1].stats["reward_mean"] > s.pairs["test"][0].stats["reward_mean"]
+    assert s.pairs["train"][0].config["run_id"] == s.pairs["test"][0].config["run_id"]   # sim_novice, novice

@@ -2,6 +2,8 @@
 import argparse
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -51,7 +53,7 @@ def test_jobs_file_lists_the_unfinished_sweeps_for_launch(tmp_path, capsys):
 def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
     from duo_jax.agents.agent import load_agent
 
-    args = argparse.Namespace(env="jumper", methods="all", seeds="0", out=str(tmp_path), override=[], repo=REPO)
+    args = argparse.Namespace(env="jumper", methods="all", seeds="0", out=str(tmp_path), override=[])
     units = suite.prepare(args)
     assert len(units) == 31
     for name, _, config in units:
@@ -72,8 +74,8 @@ def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--env", "pong"], "--env must be a Procgen game (bigfish, bossfight, "),
     (["--env", "pong"], "or a gridworld (distshift, lavagap, doorkey); got 'pong'."),
-    (["--env", "bigfish"], "agents.train_novice: bigfish has no agents in agents/bigfish (no "
-                           "agents/bigfish/sim_novice/agent); train them with `python -m duo_jax.agents.suite --game "
+    (["--env", "bigfish"], f"agents.train_novice: bigfish has no agents in {REPO}/agents/bigfish (no "
+                           "sim_novice/agent there); train them with `python -m duo_jax.agents.suite --game "
                            "bigfish --install`, or set agents.train_novice to a checkpoint."),
     (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
     (["--env", "distshift", "--methods", "ppo_pixels"], "--methods must be a comma-separated list of"),
@@ -86,3 +88,14 @@ def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 1 and err.startswith("error: ") and message in err and "\n" not in err
     assert not os.path.exists(tmp_path / "s")
+
+
+def test_a_listing_whose_reader_has_gone_ends_quietly():
+    """`--list | head -1`: the closed pipe ends the listing with exit code 0 and no traceback."""
+    read, write = os.pipe()
+    os.close(read)                                      # the reader is gone before the first line is written
+    proc = subprocess.Popen([sys.executable, "-m", "duo_jax.suite", "--env", "distshift", "--list"], cwd=REPO,
+                            stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (0, "")

@@ -23,7 +23,7 @@ import shutil
 import ml_collections
 from absl import logging
 
-from duo_jax import cli
+from duo_jax import cli, paths
 from duo_jax.agents import evaluate, ppo
 from duo_jax.agents.agent import load_agent, training_identity
 from duo_jax.core import checkpoint
@@ -33,7 +33,6 @@ from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.tables import agent_set_markdown
 from duo_jax.validate import EXPERIMENT_RULES, check_rules
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPLITS = ("val_sim", "test")
 BUDGETS = ("cpu", "paper")  # configs/agent_suite.py's
 
@@ -83,7 +82,7 @@ def build(args) -> ml_collections.ConfigDict:
                          f"--game must be a Procgen game: {', '.join(procgen.GAMES)}.")
     if args.game not in procgen.GAMES:
         raise ValueError(f"--game must be a Procgen game, one of {', '.join(procgen.GAMES)}; got {args.game!r}.")
-    config = cli.config_with_overrides(f"{os.path.join(REPO, 'configs', 'agent_suite.py')}:{args.budget}", args.override)
+    config = cli.config_with_overrides(f"{os.path.join(paths.CONFIGS, 'agent_suite.py')}:{args.budget}", args.override)
     config.game = args.game
     root = os.path.join(os.path.abspath(args.out), args.game)
     config.novice.ppo.snapshots = snapshot_steps(config)
@@ -214,7 +213,7 @@ def main(argv=None) -> None:
     print(agent_set_markdown(result))
     print(f"wrote {os.path.join(os.path.abspath(args.out), args.game, 'agents.md')}")
     if args.install:
-        print(f"installed {install(result, os.path.join(REPO, 'agents'))}")
+        print(f"installed {install(result, paths.AGENTS)}")
 
 
 if __name__ == "__main__":
