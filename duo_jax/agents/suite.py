@@ -1,9 +1,9 @@
 """A Procgen game's whole agent set (novice, simulated novice, expert) in one command, resumable.
 
-    python -m duo_jax.agents.suite --game ninja                    # the CPU budget, into experiments/agents/ninja
-    python -m duo_jax.agents.suite --game ninja --budget paper     # YRC-Bench's budget and IMPALA CNN (a GPU)
+    python -m duo_jax.agents.suite --game climber                  # the CPU budget, into experiments/agents/climber
+    python -m duo_jax.agents.suite --game climber --budget paper   # YRC-Bench's budget and IMPALA CNN (a GPU)
     python -m duo_jax.agents.suite --game coinrun --override expert.ppo.total_steps=1638400
-    python -m duo_jax.agents.suite --game ninja --install          # ... and ship it as agents/ninja
+    python -m duo_jax.agents.suite --game climber --install        # ... and ship it as agents/climber
 
 It trains the novice on easy train levels (snapshotting its run at `sim_novice.snapshots` of its budget) and
 the expert on hard levels, measures every agent on the fixed levels of val_sim and test (stored in each
