@@ -4,22 +4,20 @@ One panel per logged tag of `<run>/curves/scalars.csv` (see `duo_jax.core.curves
 """
 from __future__ import annotations
 
-import argparse
-import sys
-
+from duo_jax import cli
 from duo_jax.core.curves import plot_curves
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m duo_jax.curves", description="Plot a run's training curves.")
+    parser = cli.ArgumentParser(prog="python -m duo_jax.curves", description="Plot a run's training curves.")
     parser.add_argument("run_dir", help="an experiment directory (experiments/<name>) or its curves/ directory")
     parser.add_argument("--out", default="curves.png", help="image to write; its suffix picks the format")
     parser.add_argument("--tags", nargs="*", default=None, help="only these tags, in this order")
     args = parser.parse_args(argv)
     try:
         print(plot_curves(args.run_dir, args.out, args.tags))
-    except ValueError as err:  # bad input: one sentence, no traceback
-        sys.exit(f"error: {err}")
+    except (ValueError, OSError) as err:  # bad input: one sentence, no traceback
+        cli.fail(err)
 
 
 if __name__ == "__main__":

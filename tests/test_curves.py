@@ -154,10 +154,13 @@ def test_plot_a_runs_curves(svdd_run, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == out
     with open(out, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(SystemExit, match=r"error: .*holds no scalars.csv"):
-        main([str(tmp_path), "--out", out])
-    with pytest.raises(SystemExit, match="error: --tags 'nope' is not in the run's curves"):
-        main([logdir, "--out", out, "--tags", "nope"])
+    for args, message in (([str(tmp_path), "--out", out], "holds no scalars.csv"),
+                          ([logdir, "--out", out, "--tags", "nope"], "--tags 'nope' is not in the run's curves"),
+                          ([], "the following arguments are required: run_dir (see --help).")):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 1 and err.startswith("error: ") and message in err and err.count("\n") == 1
 
 
 def test_wandb_offline(tmp_path, monkeypatch):
