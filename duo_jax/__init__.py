@@ -4,7 +4,6 @@ import os
 import tomllib
 
 from duo_jax import paths
-
 from duo_jax.agents.agent import Agent, load_agent, make_model
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy, save_policy
 from duo_jax.core.coordination import Costs, make_coord_step

@@ -162,9 +162,9 @@ def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
     path = agent_path(config, field)
     if not config.agents[field] and not os.path.exists(path):
         game_dir = os.path.join(paths.AGENTS, config.env.game)
-        raise ValueError(f"agents.{field}: {config.env.game} has no agents in {game_dir} "
-                         f"(no {os.path.relpath(path, game_dir)} there); train them with `python -m duo_jax.agents.suite --game {config.env.game} "
-                         f"--install`, or set agents.{field} to a checkpoint.")
+        raise ValueError(f"agents.{field}: {config.env.game} has no agents in {game_dir} (no "
+                         f"{os.path.relpath(path, game_dir)} there); train them with `python -m duo_jax.agents.suite "
+                         f"--game {config.env.game} --install`, or set agents.{field} to a checkpoint.")
     try:
         agent = load_agent(path)
     except (FileNotFoundError, ValueError) as err:
