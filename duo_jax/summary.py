@@ -91,10 +91,17 @@ def _rliable(reports: list[dict], selection: str, num_samples: int, seed: int) -
         return np.concatenate([[metrics.aggregate_iqm(s), metrics.aggregate_optimality_gap(s, 1.0)],
                                rly.score_distributions(s, taus)])
 
-    with warnings.catch_warnings():   # arch deprecates the RandomState that rliable passes it
-        warnings.simplefilter("ignore", FutureWarning)
-        points, cis = rly.get_interval_estimates(scores, aggregate, reps=num_samples,
-                                                 random_state=np.random.RandomState(seed))
+    # rliable's StratifiedBootstrap draws its resamples from numpy's global RNG whatever `random_state` says,
+    # so the global RNG is seeded too (and restored after): the same reports give the same intervals.
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():   # arch deprecates the RandomState that rliable passes it
+            warnings.simplefilter("ignore", FutureWarning)
+            points, cis = rly.get_interval_estimates(scores, aggregate, reps=num_samples,
+                                                     random_state=np.random.RandomState(seed))
+    finally:
+        np.random.set_state(saved)
     out["profile"]["tau"] = taus.tolist()
     for m in scores:
         out["normalised_auc"][m] = scores[m].tolist()

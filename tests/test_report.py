@@ -290,6 +290,9 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     assert r["iqm"]["skyline"]["value"] > r["iqm"]["ppo"]["value"] > r["iqm"]["always_novice"]["value"]
     assert len(r["profile"]["tau"]) == summary.NUM_TAUS and r["profile"]["fraction"]["skyline"][0] == 1.0
 
+    np.random.seed(1)                                   # rliable's bootstrap ignores the global RNG's state
+    assert summary.summarize(summary.load_reports(dirs), num_samples=200, seed=0) == s
+
     report.main(["--summary", *dirs, "--out", str(tmp_path / "reports"), "--bootstrap", "100"])
     out = capsys.readouterr().out
     assert "# Summary over 3 environments: a, b, c" in out and "### Wins (number of environments)" in out
