@@ -163,7 +163,7 @@ def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
     if not config.agents[field] and not os.path.exists(path):
         game_dir = os.path.join(paths.AGENTS, config.env.game)
         raise ValueError(f"agents.{field}: {config.env.game} has no agents in {game_dir} (no "
-                         f"{os.path.relpath(path, game_dir)} there); train them with `python -m duo_jax.agents.suite "
+                         f"{DEFAULT_AGENTS[field]}/agent there); train them with `python -m duo_jax.agents.suite "
                          f"--game {config.env.game} --install`, or set agents.{field} to a checkpoint.")
     try:
         agent = load_agent(path)
