@@ -250,7 +250,8 @@ def setup(config) -> Setup:
     length = pairs["test"][1].stats.get("episode_length_mean")
     if length is not None and length > ev.max_num_steps:
         logging.warning("evaluation.max_num_steps (%d) is below the test expert's mean episode length (%.0f): many "
-                        "episodes will be cut off before they end (Procgen's own limit is 1000).", ev.max_num_steps, length)
+                        "episodes will be cut off before they end; raise it (`duo_jax.suite` uses 1000 on Procgen).",
+                        ev.max_num_steps, length)
     for pair in pairs:
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), bp)
     return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)
