@@ -42,7 +42,7 @@ def test_suite_trains_snapshots_measures_and_resumes_after_a_kill(tmp_path, jax_
         assert agent["test"]["episodes"] == agent["val_sim"]["episodes"] == 8
     m = result["margins"]["expert_over_novice"]
     assert m["gap"] == pytest.approx(expert["test"]["reward_mean"] - novice["test"]["reward_mean"])
-    assert m["clear"] == (m["gap"] > expert["test"]["reward_ci95"] + novice["test"]["reward_ci95"])
+    assert m["clear"] == (m["gap"] > expert["test"]["reward_ci95"] + novice["test"]["reward_ci95"] and m["gap"] >= suite.MIN_GAP)
     assert "| novice | train (easy) | 512 |" in (out / "coinrun" / "agents.md").read_text()
 
     # Finished: a third run trains and measures nothing (no checkpoint gets a new step).
@@ -64,6 +64,10 @@ def test_sim_novice_is_the_latest_snapshot_the_novice_clearly_beats():
     # None is clear: the earliest, marked as such.
     chosen, m = suite.choose_sim_novice(novice, [{"val_sim": _stats(5.9, 0.3)}, {"val_sim": _stats(6.1, 0.3)}])
     assert chosen["val_sim"]["reward_mean"] == 5.9 and not m["clear"]
+    # Narrow intervals alone do not make a pair: a gap of 0.06 against 0.05 is not clear (chaser's half-budget snapshot).
+    tight = [{"val_sim": _stats(m, 0.02)} for m in (0.79, 0.92)]
+    chosen, m = suite.choose_sim_novice({"val_sim": _stats(0.98, 0.03)}, tight)
+    assert chosen is tight[0] and m["clear"] and m["gap"] == pytest.approx(0.19)
 
 
 def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from duo_jax.agents.suite import MIN_GAP
 from duo_jax.core.checkpoint import load_checkpoint
 from helpers import REPO
 
@@ -35,11 +36,11 @@ def test_sim_novice_is_an_earlier_snapshot_of_the_novice_run(game):
 @pytest.mark.parametrize("game", GAMES)
 def test_pairs_are_real_pairs(game):
     """Where the simulated pair plays, the novice (the simulated expert) beats the sim_novice by more than
-    both 95% intervals together, and by at least 0.1; on the test task the expert beats the novice likewise.
+    both 95% intervals together, and by at least MIN_GAP (0.1); on the test task the expert beats the novice likewise.
     The gridworld agents all played under the paper's action noise."""
     sim, novice, expert = (config(game, r) for r in ("sim_novice", "novice", "expert"))
     if game in GRIDWORLDS:
         assert sim["action_noise"] == novice["action_noise"] == expert["action_noise"] == 0.1
     for weak, strong in ((train_task_stats(sim), train_task_stats(novice)), (novice["stats"], expert["stats"])):
         gap = strong["reward_mean"] - weak["reward_mean"]
-        assert gap > strong["reward_ci95"] + weak["reward_ci95"] and gap >= 0.1, (game, weak, strong)
+        assert gap > strong["reward_ci95"] + weak["reward_ci95"] and gap >= MIN_GAP, (game, weak, strong)

@@ -9,8 +9,8 @@ It trains the novice on easy train levels (snapshotting its run at `sim_novice.s
 the expert on hard levels, measures every agent on the fixed levels of val_sim and test (stored in each
 checkpoint), picks the simulated novice (before the expert trains, so its verdict comes early), and writes
 `<out>/<game>/agents.{md,json}`. The simulated novice is the latest snapshot that the novice, acting as the
-simulated expert, beats on val_sim by more than the two 95% intervals together (YRC-0 needs a pair whose
-expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun after an interruption,
+simulated expert, beats on val_sim by more than the two 95% intervals together and by at least `MIN_GAP` (YRC-0
+needs a pair whose expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun after an interruption,
 it resumes each trainer where its checkpoint left it and measures nothing twice. It writes into `agents/` only
 with `--install`.
 """
@@ -127,11 +127,14 @@ def _levels(split: str | None) -> str | None:
     return f"{split} ({procgen.SPLITS[split].distribution_mode})" if split in procgen.SPLITS else split
 
 
+MIN_GAP = 0.1   # a clear gap is also at least this much reward: narrow intervals alone do not make a pair
+
+
 def margin(better: dict, worse: dict, split: str) -> dict:
-    """`better` beats `worse` on `split` clearly: by more than the two 95% intervals together."""
+    """`better` beats `worse` on `split` clearly: by more than the two 95% intervals together, and by `MIN_GAP`."""
     gap = better[split]["reward_mean"] - worse[split]["reward_mean"]
     both = better[split]["reward_ci95"] + worse[split]["reward_ci95"]
-    return {"split": split, "gap": gap, "intervals": both, "clear": bool(gap > both)}
+    return {"split": split, "gap": gap, "intervals": both, "clear": bool(gap > both and gap >= MIN_GAP)}
 
 
 def choose_sim_novice(novice: dict, snapshots: list[dict]) -> tuple[dict, dict]:
