@@ -132,3 +132,17 @@ def test_an_out_dir_holding_another_run_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (f"error: {tmp_path / 'a' / 'ninja' / 'expert'} holds an expert run with other settings "
                    "(ppo.learning_rate is 0.001 there and 0.0005 here); pass another --out or remove that directory.")
+
+
+def test_install_refuses_a_set_without_clear_pairs(tmp_path, monkeypatch, capsys):
+    """`--install` ships only what test_shipped_agents accepts; an unclear set stays in its runs, agents/ untouched."""
+    result = {"game": "dodgeball", "agents": {}, "margins": {
+        "novice_over_sim_novice": {"split": "val_sim", "gap": 0.09, "intervals": 0.25, "clear": False},
+        "expert_over_novice": {"split": "test", "gap": 1.0, "intervals": 0.3, "clear": True}}}
+    monkeypatch.setattr(suite, "run", lambda config: result)
+    monkeypatch.setattr(suite, "agent_set_markdown", lambda result: "")
+    monkeypatch.setattr(suite, "install", lambda *a: pytest.fail("installed an unclear set"))
+    with pytest.raises(SystemExit) as exit_:
+        suite.main(["--game", "dodgeball", "--out", str(tmp_path), "--install"])
+    assert exit_.value.code == 1
+    assert "its novice_over_sim_novice margin is not clear" in capsys.readouterr().err

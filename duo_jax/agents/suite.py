@@ -9,10 +9,10 @@ It trains the novice on easy train levels (snapshotting its run at `sim_novice.s
 the expert on hard levels, measures every agent on the fixed levels of val_sim and test (stored in each
 checkpoint), picks the simulated novice (before the expert trains, so its verdict comes early), and writes
 `<out>/<game>/agents.{md,json}`. The simulated novice is the latest snapshot that the novice, acting as the
-simulated expert, beats on val_sim by more than the two 95% intervals together and by at least `MIN_GAP` (YRC-0
-needs a pair whose expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun after an interruption,
-it resumes each trainer where its checkpoint left it and measures nothing twice. It writes into `agents/` only
-with `--install`.
+simulated expert, beats on val_sim by more than the two 95% intervals together and by at least `MIN_GAP`
+(YRC-0 needs a pair whose expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun
+after an interruption, it resumes each trainer where its checkpoint left it and measures nothing twice. It
+writes into `agents/` only with `--install`, and only a set whose two pairs are clear.
 """
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default="experiments/agents", help="the runs go to <out>/<game>/{novice,expert}")
     parser.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
                         help="a field of configs/agent_suite.py, e.g. --override=expert.ppo.total_steps=1638400")
-    parser.add_argument("--install", action="store_true", help="copy the finished set to agents/<game> (replacing it)")
+    parser.add_argument("--install", action="store_true", help="copy the finished set to agents/<game> (replacing it) if both its pairs are clear")
     args = parser.parse_args(argv)
     logging.set_verbosity(logging.INFO)
     try:
@@ -216,6 +216,10 @@ def main(argv=None) -> None:
     print(agent_set_markdown(result))
     print(f"wrote {os.path.join(os.path.abspath(args.out), args.game, 'agents.md')}")
     if args.install:
+        unclear = [name for name, m in result["margins"].items() if not m["clear"]]
+        if unclear:   # the shipped agents' rule (tests/test_shipped_agents.py): both pairs clear
+            cli.fail(f"--install: {args.game}'s set is not shipped, its {' and '.join(unclear)} margin is not clear "
+                     f"(a gap over both 95% intervals and of at least {MIN_GAP}); the runs stay in {args.out}.")
         print(f"installed {install(result, paths.AGENTS)}")
 
 
