@@ -3,7 +3,6 @@ process's devices gives the numbers of one process, every process reads the gath
 process 0 writes."""
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -23,21 +22,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# jaxlib 0.10's gloo writes "[Gloo] Rank i is connected to n peer ranks. Expected number of connected peer ranks
-# is : n" on stdout from C++, not the process's output; two written at once interleave their pieces.
-GLOO = re.compile(r"\[Gloo\](?:\s+(?:\[Gloo\]|Rank|is|connected|to|peer|ranks\.?|Expected|number|of|:|\d+)(?=\s|$))*\s+:\s+\d+\n")
+# jaxlib's gloo writes "[Gloo] Rank i is connected to n peer ranks..." from C++ straight to fd 1, in pieces that
+# can land inside the process's own lines. So each process's Python-level stdout goes to a file of its own.
+OWN_STDOUT = """
+import runpy, sys
+sys.stdout = open(sys.argv[1], "w", buffering=1)
+kind, target, *rest = sys.argv[2:]
+if kind == "-m":
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+"""
 
 
-def launch(args_of, devices: int, n: int = 2, timeout: int = 240) -> list[subprocess.CompletedProcess]:
-    """Start `n` processes at once (`args_of(i)` is process i's command line) and wait for all of them."""
+def launch(args_of, devices: int, out_dir, n: int = 2, timeout: int = 240) -> list[subprocess.CompletedProcess]:
+    """Start `n` Python processes at once (`args_of(i)`: process i's arguments after the interpreter, starting with
+    -m or -c) and wait for all of them; each result's stdout is what that process's Python printed."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
-    procs = [subprocess.Popen(args_of(i), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(n)]
+    files = [os.path.join(out_dir, f"stdout_{i}") for i in range(n)]
+    procs = [subprocess.Popen([sys.executable, "-c", OWN_STDOUT, files[i], *args_of(i)], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(n)]
     out = []
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=timeout)
-        stdout = GLOO.sub("", stdout)
-        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+    for p, file in zip(procs, files):
+        _, stderr = p.communicate(timeout=timeout)
+        with open(file) as f:
+            out.append(subprocess.CompletedProcess(p.args, p.returncode, f.read(), stderr))
     return out
 
 
@@ -83,10 +94,10 @@ def test_cli_bad_distributed_field_is_one_sentence():
 
 def test_procgen_refuses_several_processes(tmp_path):
     port = free_port()
-    procs = launch(lambda i: [sys.executable, "-m", "duo_jax.main", "--config=configs/ask_every_k.py",
+    procs = launch(lambda i: ["-m", "duo_jax.main", "--config=configs/ask_every_k.py",
                               f"--config.experiments_dir={tmp_path}",
                               f"--config.distributed.coordinator=localhost:{port}", "--config.distributed.num_processes=2",
-                              f"--config.distributed.process_id={i}"], devices=1, timeout=120)
+                              f"--config.distributed.process_id={i}"], devices=1, out_dir=tmp_path, timeout=120)
     for p in procs:
         assert p.returncode == 1
         assert p.stderr.strip().splitlines()[-1] == (
@@ -121,8 +132,8 @@ print("ok", me)
 
 def test_two_processes_place_gather_and_checkpoint(tmp_path):
     port = free_port()
-    procs = launch(lambda i: [sys.executable, "-c", PLACEMENT, f"localhost:{port}", str(i), str(tmp_path / "ckpt")],
-                   devices=2)
+    procs = launch(lambda i: ["-c", PLACEMENT, f"localhost:{port}", str(i), str(tmp_path / "ckpt")], devices=2,
+                   out_dir=tmp_path)
     for i, p in enumerate(procs):
         assert p.returncode == 0, p.stderr[-3000:]
         assert p.stdout.split() == ["ok", str(i)]
@@ -140,9 +151,9 @@ def test_two_process_sweep_equals_one_process(tmp_path):
     one = subprocess.Popen([sys.executable, *SWEEP, f"--config.experiments_dir={tmp_path / 'one'}"], cwd=REPO,
                            env=dict(os.environ, JAX_PLATFORMS="cpu"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
-    two = launch(lambda i: [sys.executable, *SWEEP, f"--config.experiments_dir={tmp_path / 'two'}",
+    two = launch(lambda i: [*SWEEP, f"--config.experiments_dir={tmp_path / 'two'}",
                             f"--config.distributed.coordinator=localhost:{port}", "--config.distributed.num_processes=2",
-                            f"--config.distributed.process_id={i}"], devices=2)
+                            f"--config.distributed.process_id={i}"], devices=2, out_dir=tmp_path)
     _, err = one.communicate(timeout=240)
     assert one.returncode == 0, err[-3000:]
     for p in two:
