@@ -87,7 +87,8 @@ def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():
 
 def test_install_replaces_the_set_whole(tmp_path):
     runs = tmp_path / "runs" / "ninja"
-    result = {"game": "ninja", "agents": {}}
+    result = {"game": "ninja", "agents": {}, "margins": {"novice_over_sim_novice": {"clear": True},
+                                                         "expert_over_novice": {"clear": True}}}
     for role, where in (("sim_novice", "novice/snapshot_64"), ("novice", "novice/agent"), ("expert", "expert/agent")):
         save_checkpoint(str(runs / where), {"w": [1.0]}, {"model": "small_cnn", "role": role})
         result["agents"][role] = {"path": str(runs / where)}
@@ -141,8 +142,9 @@ def test_install_refuses_a_set_without_clear_pairs(tmp_path, monkeypatch, capsys
         "expert_over_novice": {"split": "test", "gap": 1.0, "intervals": 0.3, "clear": True}}}
     monkeypatch.setattr(suite, "run", lambda config: result)
     monkeypatch.setattr(suite, "agent_set_markdown", lambda result: "")
-    monkeypatch.setattr(suite, "install", lambda *a: pytest.fail("installed an unclear set"))
+    monkeypatch.setattr(suite.paths, "AGENTS", str(tmp_path / "repo_agents"))
     with pytest.raises(SystemExit) as exit_:
         suite.main(["--game", "dodgeball", "--out", str(tmp_path), "--install"])
     assert exit_.value.code == 1
     assert "its novice_over_sim_novice margin is not clear" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "repo_agents")

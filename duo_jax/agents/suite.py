@@ -175,7 +175,12 @@ def run(config) -> dict:
 
 def install(result: dict, repo_agents: str) -> str:
     """Copy the set to `<repo_agents>/<game>/<role>/agent` (with the novice's and expert's training state,
-    so training can continue); the old set is replaced only once the new one is complete."""
+    so training can continue); the old set is replaced only once the new one is complete. A set whose pairs are
+    not both clear is refused (ValueError): it would break the shipped agents' rule (tests/test_shipped_agents.py)."""
+    unclear = [name for name, m in result["margins"].items() if not m["clear"]]
+    if unclear:
+        raise ValueError(f"--install: {result['game']}'s set is not shipped, its {' and '.join(unclear)} margin is "
+                         f"not clear (a gap over both 95% intervals and of at least {MIN_GAP}).")
     dest = os.path.join(repo_agents, result["game"])
     tmp = dest + ".installing"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -202,7 +207,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default="experiments/agents", help="the runs go to <out>/<game>/{novice,expert}")
     parser.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
                         help="a field of configs/agent_suite.py, e.g. --override=expert.ppo.total_steps=1638400")
-    parser.add_argument("--install", action="store_true", help="copy the finished set to agents/<game> (replacing it) if both its pairs are clear")
+    parser.add_argument("--install", action="store_true",
+                        help="copy the finished set to agents/<game> (replacing it) if both its pairs are clear")
     args = parser.parse_args(argv)
     logging.set_verbosity(logging.INFO)
     try:
@@ -216,11 +222,10 @@ def main(argv=None) -> None:
     print(agent_set_markdown(result))
     print(f"wrote {os.path.join(os.path.abspath(args.out), args.game, 'agents.md')}")
     if args.install:
-        unclear = [name for name, m in result["margins"].items() if not m["clear"]]
-        if unclear:   # the shipped agents' rule (tests/test_shipped_agents.py): both pairs clear
-            cli.fail(f"--install: {args.game}'s set is not shipped, its {' and '.join(unclear)} margin is not clear "
-                     f"(a gap over both 95% intervals and of at least {MIN_GAP}); the runs stay in {args.out}.")
-        print(f"installed {install(result, paths.AGENTS)}")
+        try:
+            print(f"installed {install(result, paths.AGENTS)}")
+        except ValueError as err:
+            cli.fail(f"{str(err).rstrip('.')}; the runs stay in {args.out}.")
 
 
 if __name__ == "__main__":
