@@ -139,7 +139,8 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
                 if r["method"] not in table:
                     continue
                 table[r["method"]][env] = {
-                    "auc": r["auc"], "auc_ci95": r["auc_ci95"], "auc_subsample": r["auc_subsample"],
+                    "auc": r["auc"], "auc_ci95": r["auc_ci95"], "num_seeds": r["num_seeds"],
+                    "auc_subsample": r["auc_subsample"],
                     "rank": r.get("rank"), "ratio_to_skyline": r["ratio_to_skyline"],
                     "vs_novice": r["vs_novice"], "vs_best": r.get("vs_best"), "sim_true_gap": r.get("sim_true_gap")}
             for r in ranked:
@@ -172,12 +173,31 @@ def _interval(d: dict) -> str:
     return f"{d['value']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"
 
 
+def auc_table(summary: dict) -> str:
+    """Every row of every selection in one table: pooled AUC [95% bootstrap CI] (seeds), **best** = rank 1.
+
+    The README's results tables are this table, copied verbatim (tests/test_docs.py checks that)."""
+    envs = summary["envs"]
+
+    def cell(entry: dict | None) -> str:
+        if entry is None:
+            return "—"
+        lo, hi = entry["auc_ci95"]
+        return f"{entry['auc']:.3f} [{lo:.3f}, {hi:.3f}] ({entry['num_seeds']})" + (" **best**" * (entry["rank"] == 1))
+
+    body = sorted([m, selection, *(cell(s["per_env"][m].get(e)) for e in envs)]
+                  for selection, s in summary["selections"].items() for m in s["methods"])
+    return md_table(["method", "selection", *envs], body)
+
+
 def to_markdown(summary: dict) -> str:
     envs = summary["envs"]
     text = [f"# Summary over {len(envs)} environments: {', '.join(envs)}\n",
             "Paired differences and 'within best' use the paired bootstrap interval over each environment's test "
             "episodes (* = excludes 0); 'within best (paper)' means the mean ± 1.96 std intervals of the paper's "
-            "subsample AUC overlap the best's. AUC cells: pooled AUC (paper's mean ± std) #rank.\n"]
+            "subsample AUC overlap the best's. AUC cells: pooled AUC (paper's mean ± std) #rank.\n",
+            "\n## Every row: test AUC [95% bootstrap CI, stratified by seed] (seeds pooled)\n",
+            "**best** marks the best method of its selection (the skyline aside).\n", auc_table(summary)]
     for selection, s in summary["selections"].items():
         methods = s["methods"]
         text.append(f"\n## {selection}\n")

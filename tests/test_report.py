@@ -297,6 +297,14 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "# Summary over 3 environments: a, b, c" in out and "### Wins (number of environments)" in out
     assert "| ppo | 2 | 2 |" in out
+    assert summary.auc_table(s) in out
+    table = summary.auc_table(s).splitlines()
+    assert table[0] == "| method | selection | a | b | c |"
+    row = {tuple(line.split(" | ")[:2]): line for line in table[2:]}
+    auc = per_env["ppo"]["a"]
+    assert row["| ppo", "eval_true"].startswith(f"| ppo | eval_true | {auc['auc']:.3f} [{auc['auc_ci95'][0]:.3f}, ")
+    assert row["| ppo", "eval_true"].count("**best**") == 2 and row["| logit", "eval_true"].count("**best**") == 1
+    assert row["| skyline", "eval_true"].endswith("(2) |") and "eval_sim" not in {k[1] for k in row if k[0] == "| skyline"}
     saved = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert saved["selections"]["eval_true"]["wins"] == wins
     assert (tmp_path / "reports" / "summary.png").read_bytes()[:4] == b"\x89PNG"
