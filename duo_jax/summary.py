@@ -124,7 +124,11 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
         raise ValueError("a summary needs at least one report.")
     if len(set(envs)) != len(envs):
         raise ValueError(f"the reports cover environments {envs}; each environment should appear once.")
-    out = {"envs": envs, "selections": {}}
+    # How many rows' eval_true − eval_sim gap has a paired 95% interval that excludes 0, per environment.
+    gaps = {rep["env"]: {"rows": len(rep["sim_true_gap"]),
+                         "significant": sum(bool(g["paired"] and g["paired"]["significant"]) for g in rep["sim_true_gap"])}
+            for rep in reports}
+    out = {"envs": envs, "sim_true_gaps": gaps, "selections": {}}
     for selection in SELECTIONS.values():
         per_env = {rep["env"]: [r for r in rep["rows"] if r["selection"] == selection] for rep in reports}
         methods = list(dict.fromkeys(r["method"] for rows in per_env.values() for r in rows
@@ -196,6 +200,9 @@ def to_markdown(summary: dict) -> str:
             "Paired differences and 'within best' use the paired bootstrap interval over each environment's test "
             "episodes (* = excludes 0); 'within best (paper)' means the mean ± 1.96 std intervals of the paper's "
             "subsample AUC overlap the best's. AUC cells: pooled AUC (paper's mean ± std) #rank.\n",
+            "Significant eval_true − eval_sim gaps (paired CI excludes 0): "
+            + ", ".join(f"{g['significant']} of {g['rows']} rows on {e}" for e, g in summary["sim_true_gaps"].items())
+            + ".\n",
             "\n## Every row: test AUC [95% bootstrap CI, stratified by seed] (seeds pooled)\n",
             "**best** marks the best method of its selection (the skyline aside).\n", auc_table(summary)]
     for selection, s in summary["selections"].items():

@@ -274,6 +274,8 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     assert per_env["ppo"]["a"]["ratio_to_skyline"] == pytest.approx(per_env["ppo"]["a"]["auc"] / per_env["skyline"]["a"]["auc"])
     assert per_env["logit"]["b"]["vs_novice"]["paired"]["significant"]
     assert per_env["ppo"]["b"]["sim_true_gap"]["diff"] == pytest.approx(-1.0, abs=0.1)
+    # Every method's val_true choice is 1 below its val_sim choice on every episode: 4 significant gaps of 4.
+    assert s["sim_true_gaps"] == {env: {"rows": 4, "significant": 4} for env in "abc"}
 
     r = true["rliable"]
     assert r["envs"] == ["a", "b", "c"] and not r["excluded_envs"] and not r["excluded_methods"]
@@ -297,7 +299,7 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "# Summary over 3 environments: a, b, c" in out and "### Wins (number of environments)" in out
     assert "| ppo | 2 | 2 |" in out
-    assert summary.auc_table(s) in out
+    assert summary.auc_table(s) in out and "4 of 4 rows on a, 4 of 4 rows on b, 4 of 4 rows on c." in out
     table = summary.auc_table(s).splitlines()
     assert table[0] == "| method | selection | a | b | c |"
     row = {tuple(line.split(" | ")[:2]): line for line in table[2:]}
