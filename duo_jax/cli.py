@@ -3,7 +3,8 @@
 Any mistake on it, or in what `prepare` checks before the work starts, ends the program with one line
 `error: <sentence>` on stderr and exit code 1, never a traceback: an unknown config field (with the
 nearest names), a config file that is missing or fails, a value of the wrong type, and every ValueError
-or OSError `prepare` raises.
+or OSError `prepare` raises. Two things found only once the work starts end the same way: a NaN in
+training, and another process writing the same experiment directory.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ml_collections import config_flags
 from duo_jax.agents.ppo import Diverged
 from duo_jax.config import load_config
 from duo_jax.core import distributed
+from duo_jax.experiment import ExperimentBusy
 from duo_jax.validate import leaves
 
 
@@ -183,8 +185,8 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
             fail(err)
         try:
             execute(prepared)
-        except Diverged as err:  # a NaN in training: one sentence; the last good checkpoint is kept
-            fail(err)
+        except (Diverged, ExperimentBusy) as err:  # a NaN in training (its last good checkpoint is kept), or
+            fail(err)                              # another run writing the same experiment: one sentence
 
     # jax logs each backend it does not find (libtpu on a CPU machine) at INFO: noise on every command.
     pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.WARNING)

@@ -25,7 +25,7 @@ from duo_jax.core.coordination import Costs
 from duo_jax.core.curves import check_logging
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
-from duo_jax.core.files import atomic_write_text
+from duo_jax.core.files import atomic_write_text, try_lock, unlock
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import Policy
 from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
@@ -34,6 +34,10 @@ from duo_jax.validate import validate_experiment
 
 # YRC-0: train and val_sim use the train pair; val_true and test the test pair.
 PAIR_OF_SPLIT = {"train": "train", "val_sim": "train", "val_true": "test", "test": "test"}
+
+
+class ExperimentBusy(RuntimeError):
+    """Another process is writing the experiment directory (or has just finished it)."""
 
 
 class ExperimentDir:
@@ -49,6 +53,9 @@ class ExperimentDir:
                 "or choose another --config.name."
             )
         self.work = os.path.join(os.path.dirname(self.final), f".{name}.partial")
+        self.overwrite = overwrite
+        self._lock_path = os.path.join(os.path.dirname(self.final), f".{name}.lock")
+        self._lock = None
         self._handler = None
 
     def open(self, config: dict) -> bool:
@@ -57,7 +64,21 @@ class ExperimentDir:
         A partial directory left by a run with the same config (ignoring `overwrite`) is kept, so
         algorithms that checkpoint into it (PPO) resume; any other partial directory is discarded.
         Several processes (`duo_jax.core.distributed`): process 0 writes, the others follow its choice.
+        Raises ExperimentBusy while another run holds the directory, or when one finished it meanwhile.
         """
+        problem = ""
+        if distributed.is_main():
+            os.makedirs(os.path.dirname(self.final), exist_ok=True)
+            self._lock = try_lock(self._lock_path)
+            if self._lock is None:
+                problem = (f"{self.final} is being written by another process (it holds {self._lock_path}); wait "
+                           "for it to finish, or choose another --config.name.")
+            elif os.path.exists(self.final) and not self.overwrite:
+                self.close()
+                problem = (f"{self.final} was written by another process meanwhile; set --config.overwrite=True "
+                           "to replace it.")
+        if distributed.broadcast(np.bool_(bool(problem))):
+            raise ExperimentBusy(problem or "process 0 found the experiment directory busy.")
         resume = False
         if distributed.is_main():
             resume = _same_config(os.path.join(self.work, "config.json"), config)
@@ -81,14 +102,21 @@ class ExperimentDir:
         if distributed.is_main():
             atomic_write_text(self.path(name), text)
 
-    def close_log(self) -> None:
-        if self._handler is None:  # not process 0
-            return
-        logging.get_absl_logger().removeHandler(self._handler)
-        self._handler.close()
+    def close(self) -> None:
+        """Stop writing: close the log and release the directory; the partial directory stays."""
+        self._close_log()
+        if self._lock is not None:
+            unlock(self._lock_path, self._lock)
+            self._lock = None
+
+    def _close_log(self) -> None:
+        if self._handler is not None:  # process 0
+            logging.get_absl_logger().removeHandler(self._handler)
+            self._handler.close()
+            self._handler = None
 
     def commit(self) -> str:
-        self.close_log()
+        self._close_log()
         if distributed.is_main():
             old = None
             if os.path.exists(self.final):
@@ -98,6 +126,7 @@ class ExperimentDir:
             os.rename(self.work, self.final)
             if old:
                 shutil.rmtree(old)
+        self.close()
         distributed.barrier("experiment_commit")
         return self.final
 

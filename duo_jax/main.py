@@ -78,7 +78,7 @@ def execute(s: Setup) -> dict:
     try:
         results = train(s, key) if config.mode == "train" else evaluate(s)
     except BaseException:
-        s.experiment.close_log()  # the partial directory stays for inspection; the old one is untouched
+        s.experiment.close()  # the partial directory stays for inspection; the old one is untouched
         raise
     results["wall_time_s"] = round(time.time() - start, 2)
     for split, entry in results["splits"].items():

@@ -12,6 +12,9 @@ Each (method, seed) is one `duo_jax.sweep` into `<out>/<env>/seed_<s>/<method>_s
 evaluation seed s, the same for every method (paired comparisons). A finished sweep is skipped and an
 interrupted one resumes, so rerunning the command after a kill continues where it stopped. When every
 sweep of the environment exists, `duo_jax.report` pools the seeds into `<report_dir>/<env>`.
+
+To use more cores, run the same command in several terminals (or jobs sharing `--out`): a sweep that
+another process is running is skipped, so each process takes the next free one.
 """
 from __future__ import annotations
 
@@ -116,21 +119,27 @@ def prepare(args) -> list[tuple[str, int, object]]:
 
 
 def run_units(units, env: str, out: str) -> list[str]:
-    """Each sweep that has no sweep.json yet, in order; returns every sweep directory."""
+    """Each sweep that has no sweep.json yet, in order, skipping those another process is running;
+    returns the skipped sweeps' directories that still have no sweep.json."""
+    from duo_jax.experiment import ExperimentBusy
     from duo_jax.sweep import run as run_sweep
 
-    done = []
+    elsewhere = []
     for i, (name, seed, config) in enumerate(units):
         path = sweep_dir(out, env, seed, name)
         if os.path.isfile(os.path.join(path, "sweep.json")):
             logging.info("[%d/%d] %s seed %d: done", i + 1, len(units), name, seed)
-        else:
-            start = time.time()
-            logging.info("[%d/%d] %s seed %d: sweeping into %s", i + 1, len(units), name, seed, path)
+            continue
+        start = time.time()
+        logging.info("[%d/%d] %s seed %d: sweeping into %s", i + 1, len(units), name, seed, path)
+        try:
             run_sweep(config)
-            logging.info("[%d/%d] %s seed %d: %.0f s", i + 1, len(units), name, seed, time.time() - start)
-        done.append(path)
-    return done
+        except ExperimentBusy:
+            logging.info("[%d/%d] %s seed %d: another process is running it; skipped", i + 1, len(units), name, seed)
+            elsewhere.append(path)
+            continue
+        logging.info("[%d/%d] %s seed %d: %.0f s", i + 1, len(units), name, seed, time.time() - start)
+    return [p for p in elsewhere if not os.path.isfile(os.path.join(p, "sweep.json"))]
 
 
 def job_commands(units, args) -> list[str]:
@@ -193,10 +202,13 @@ def main(argv=None) -> None:
     from duo_jax.agents.ppo import Diverged
 
     try:
-        run_units(units, args.env, args.out)
+        running = run_units(units, args.env, args.out)
     except Diverged as err:  # a NaN in a PPO row: one sentence; its last good checkpoint is kept
         cli.fail(err)
-    if not args.no_report:
+    if running:
+        print(f"{len(running)} sweep(s) are still running in another process ({', '.join(running)}); the report "
+              "waits for them: the process that finishes the last sweep writes it, or rerun this command then.")
+    elif not args.no_report:
         try:
             report(args.env, args.out, args.report_dir)
         except (ValueError, OSError) as err:

@@ -135,7 +135,7 @@ def execute_sweep(s: Setup, alphas) -> dict:
         else:
             selections = sweep_runs(s, alphas)
     except BaseException:
-        s.experiment.close_log()  # the partial directory stays, and a rerun resumes from it
+        s.experiment.close()  # the partial directory stays, and a rerun resumes from it
         raise
     result = {
         "name": config.name, "method": config.name[: -len("_sweep")], "algorithm": config.algorithm.name,

@@ -38,6 +38,35 @@ def test_suite_runs_every_method_and_seed_and_pools_them(tmp_path, capsys):
     assert os.path.getmtime(tmp_path / "suite" / "distshift" / "seed_0" / "always_novice_sweep" / "sweep.json") == mtime
 
 
+def test_two_suite_processes_share_the_work(tmp_path, capsys):
+    """A sweep that another process holds is skipped, not run twice, and the report waits for it; the sweep
+    command itself refuses it with one sentence."""
+    from duo_jax import sweep
+    from duo_jax.core.files import try_lock, unlock
+
+    seed_dir = tmp_path / "suite" / "distshift" / "seed_0"
+    os.makedirs(seed_dir)
+    lock = str(seed_dir / ".always_novice_sweep.lock")
+    fd = try_lock(lock)                                  # another process is sweeping always_novice
+    try:
+        _run(tmp_path, "--seeds=0")
+        out = capsys.readouterr().out
+        assert os.path.isfile(seed_dir / "random_sweep" / "sweep.json")
+        assert not os.path.exists(seed_dir / "always_novice_sweep") and not os.path.exists(tmp_path / "reports")
+        assert f"1 sweep(s) are still running in another process ({seed_dir / 'always_novice_sweep'})" in out
+        with pytest.raises(SystemExit) as exit_:
+            sweep.main(["sweep", f"--config={suite.config_path('distshift', 'always')}", f"--config.experiments_dir={seed_dir}",
+                        "--config.name=always_novice", "--config.evaluation.num_episodes=8", "--config.evaluation.num_envs=8"])
+        err = capsys.readouterr().err.strip()
+        assert exit_.value.code == 1 and "\n" not in err
+        assert err.startswith(f"error: {seed_dir / 'always_novice_sweep'} is being written by another process")
+    finally:
+        unlock(lock, fd)
+    _run(tmp_path, "--seeds=0")                          # the holder has gone: this one runs it, then the report
+    with open(tmp_path / "reports" / "distshift" / "report.json") as f:
+        assert {r["method"] for r in json.load(f)["rows"]} == set(METHODS.split(","))
+
+
 def test_jobs_file_lists_the_unfinished_sweeps_for_launch(tmp_path, capsys):
     out = tmp_path / "suite"
     os.makedirs(out / "lavagap" / "seed_1" / "random_sweep")

@@ -1,7 +1,9 @@
 """Atomic file writes: a reader, or a rerun after a kill, sees a file's old contents or its new ones, never
-part of them (a half-written config.json would make a rerun discard a run it could have resumed)."""
+part of them (a half-written config.json would make a rerun discard a run it could have resumed). And the
+lock that keeps two processes out of one experiment directory."""
 from __future__ import annotations
 
+import fcntl
 import os
 from typing import Callable
 
@@ -22,3 +24,29 @@ def atomic_write_text(path: str, text: str) -> None:
         with open(tmp, "w") as f:
             f.write(text)
     atomic_write(path, write)
+
+
+def try_lock(path: str) -> int | None:
+    """An exclusive lock on the file `path` (created if missing): its descriptor, or None while another
+    process holds it. The kernel drops the lock when its holder dies, so a killed run leaves none behind."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)   # the holder removed the file as we opened it: lock the new one
+
+
+def unlock(path: str, fd: int) -> None:
+    """Release `try_lock`'s lock and remove its file (removed first, so no one locks a file that is gone)."""
+    try:
+        os.remove(path)
+    finally:
+        os.close(fd)
