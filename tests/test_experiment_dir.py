@@ -19,7 +19,7 @@ def test_rerun_of_same_config_resumes_the_partial_dir(tmp_path):
     assert not resumed
     with open(d.path("train_state.txt"), "w") as f:
         f.write("iteration 3")
-    d.close()                                               # interrupted: never committed
+    d.close()                                                   # interrupted: never committed
     d, resumed = _open(tmp_path, {"a": 1, "overwrite": True})   # `overwrite` does not count
     assert resumed and os.path.isfile(d.path("train_state.txt"))
     d.close()
