@@ -176,6 +176,21 @@ def test_skyline_is_the_feature_with_the_best_val_true_reward(tmp_path):
     assert saved["chosen_feature"] == "dist" and saved["auc"] == sky["auc"]
 
 
+def test_skyline_weighs_only_candidates_that_ran_every_seed(tmp_path):
+    """skyline_dist, on seed 0 alone, has the best validation reward, but a score over one seed is not weighed
+    against scores over two: the skyline is skyline_obs, and the report says why dist was left out."""
+    paths = [write_sweep(tmp_path, f"sky_obs{s}", "skyline_obs", 6.0, selections=("val_true",), val=3.0, eval_seed=s)
+             for s in (0, 1)]
+    paths.append(write_sweep(tmp_path, "sky_dist0", "skyline_dist", 6.0, selections=("val_true",), val=4.0,
+                             eval_seed=0))
+    rows = report.build_table(report.load_sweeps(paths), num_samples=50)
+    sky = rows_by(rows)["skyline", "eval_true"]
+    assert sky["chosen_method"] == "skyline_obs" and sky["num_seeds"] == 2
+    assert sky["skyline_left_out"] == {"skyline_dist": "1 of 2 seeds"}
+    assert report.analyses(rows)["skyline"]["not_weighed"] == {"skyline_dist": "1 of 2 seeds"}
+    assert "| skyline_dist | 3.500 | not weighed: 1 of 2 seeds |" in report.to_markdown(rows)
+
+
 def test_skyline_without_validation_rewards_is_an_error(tmp_path):
     paths = [write_sweep(tmp_path, "sky_obs", "skyline_obs", 7.0, selections=("val_true",)),
              write_sweep(tmp_path, "sky_dist", "skyline_dist", 6.0, selections=("val_true",), val=4.0)]
