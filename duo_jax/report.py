@@ -218,7 +218,7 @@ def _skyline(rows: list[dict], data: dict) -> tuple[dict | None, str | None]:
         if len(candidates) > 1:
             raise ValueError(f"sweeps of method '{SKYLINE}' and of {[r['method'] for r in candidates if r not in plain]} "
                              "both claim the skyline; name each skyline sweep skyline_<feature>.")
-        plain[0].update(chosen_feature=None, skyline_candidates={SKYLINE: None}, skyline_left_out={})
+        plain[0].update(chosen_feature=None, skyline_candidates={SKYLINE: None}, skyline_not_weighed={})
         return plain[0], None
     missing = [r["method"] for r in candidates if r["val_reward_mean"] is None]
     if missing:
@@ -231,12 +231,12 @@ def _skyline(rows: list[dict], data: dict) -> tuple[dict | None, str | None]:
     # those that ran every seed any candidate ran (else those with the most), and name the others.
     complete = [r for r in candidates if runs[r["method"]] == every] or \
                [r for r in candidates if len(runs[r["method"]]) == most]
-    left_out = {r["method"]: f"{len(runs[r['method']])} of {len(every)} seeds"
+    not_weighed = {r["method"]: f"{len(runs[r['method']])} of {len(every)} seeds"
                 for r in candidates if r not in complete}
     chosen = max(complete, key=lambda r: scores[r["method"]])
     row = {**chosen, "method": SKYLINE, "chosen_method": chosen["method"],
            "chosen_feature": chosen["method"][len(SKYLINE) + 1:], "skyline_candidates": scores,
-           "skyline_left_out": left_out}
+           "skyline_not_weighed": not_weighed}
     data[SKYLINE, "eval_true"] = data[chosen["method"], "eval_true"]
     return row, rows.index(candidates[0])
 
@@ -288,7 +288,7 @@ def analyses(rows: list[dict]) -> dict:
         "ranking": ranking,
         "skyline": None if sky is None else {"auc": sky["auc"], "chosen_feature": sky["chosen_feature"],
                                              "val_true_reward_by_candidate": sky["skyline_candidates"],
-                                             "not_weighed": sky["skyline_left_out"]},
+                                             "not_weighed": sky["skyline_not_weighed"]},
         "sim_true_gap": [{"method": r["method"], **r["sim_true_gap"]} for r in rows if "sim_true_gap" in r],
     }
 
@@ -348,7 +348,7 @@ def to_markdown(rows) -> str:
     sky = next((r for r in rows if r["method"] == SKYLINE and r["selection"] == "eval_true"), None)
     if sky is not None and sky["chosen_feature"] is not None:
         body = [[m, f"{v:.3f}", "chosen" if m == sky["chosen_method"] else
-                 (f"not weighed: {sky['skyline_left_out'][m]}" if m in sky["skyline_left_out"] else "")]
+                 (f"not weighed: {sky['skyline_not_weighed'][m]}" if m in sky["skyline_not_weighed"] else "")]
                 for m, v in sky["skyline_candidates"].items()]
         text += [f"\n## Skyline: {sky['chosen_method']}, the best val_true reward (mean over alphas)\n",
                  md_table(["skyline feature", "val_true reward", ""], body)]

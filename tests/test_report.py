@@ -186,7 +186,7 @@ def test_skyline_weighs_only_candidates_that_ran_every_seed(tmp_path):
     rows = report.build_table(report.load_sweeps(paths), num_samples=50)
     sky = rows_by(rows)["skyline", "eval_true"]
     assert sky["chosen_method"] == "skyline_obs" and sky["num_seeds"] == 2
-    assert sky["skyline_left_out"] == {"skyline_dist": "1 of 2 seeds"}
+    assert sky["skyline_not_weighed"] == {"skyline_dist": "1 of 2 seeds"}
     assert report.analyses(rows)["skyline"]["not_weighed"] == {"skyline_dist": "1 of 2 seeds"}
     assert "| skyline_dist | 3.500 | not weighed: 1 of 2 seeds |" in report.to_markdown(rows)
 
