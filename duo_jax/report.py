@@ -224,16 +224,11 @@ def _skyline(rows: list[dict], data: dict) -> tuple[dict | None, str | None]:
     if missing:
         raise ValueError(f"skyline sweeps {missing} have no val reward_mean in their entries, so no skyline can be chosen.")
     scores = {r["method"]: float(np.mean(r["val_reward_mean"])) for r in candidates}
-    runs = {r["method"]: set(zip(r["seeds"], r["eval_seeds"])) for r in candidates}
-    every = set().union(*runs.values())
-    most = max(len(v) for v in runs.values())
-    # A candidate weighed on fewer seeds than the others would be chosen on a different sample: weigh only
-    # those that ran every seed any candidate ran (else those with the most), and name the others.
-    complete = [r for r in candidates if runs[r["method"]] == every] or \
-               [r for r in candidates if len(runs[r["method"]]) == most]
-    not_weighed = {r["method"]: f"{len(runs[r['method']])} of {len(every)} seeds"
-                for r in candidates if r not in complete}
-    chosen = max(complete, key=lambda r: scores[r["method"]])
+    # A candidate scored on fewer seeds than the others would be chosen on a different sample: weigh only
+    # those with the most seeds, and name the others.
+    most = max(r["num_seeds"] for r in candidates)
+    not_weighed = {r["method"]: f"{r['num_seeds']} of {most} seeds" for r in candidates if r["num_seeds"] < most}
+    chosen = max((r for r in candidates if r["num_seeds"] == most), key=lambda r: scores[r["method"]])
     row = {**chosen, "method": SKYLINE, "chosen_method": chosen["method"],
            "chosen_feature": chosen["method"][len(SKYLINE) + 1:], "skyline_candidates": scores,
            "skyline_not_weighed": not_weighed}

@@ -176,7 +176,7 @@ def test_skyline_is_the_feature_with_the_best_val_true_reward(tmp_path):
     assert saved["chosen_feature"] == "dist" and saved["auc"] == sky["auc"]
 
 
-def test_skyline_weighs_only_candidates_that_ran_every_seed(tmp_path):
+def test_skyline_weighs_only_candidates_with_the_most_seeds(tmp_path):
     """skyline_dist, on seed 0 alone, has the best validation reward, but a score over one seed is not weighed
     against scores over two: the skyline is skyline_obs, and the report says why dist was left out."""
     paths = [write_sweep(tmp_path, f"sky_obs{s}", "skyline_obs", 6.0, selections=("val_true",), val=3.0, eval_seed=s)
