@@ -19,14 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import jax
 import jax.numpy as jnp
+import numpy as np
+from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 
 import duo_jax
 from duo_jax.core.policy import EXPERT, NOVICE
-from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask_every_k.json"
 K = 5                                  # k of the decision benchmark

@@ -74,7 +74,7 @@ def main() -> None:
     label = args.label or f"jax{jax.__version__}"
     out = RESULTS / f"conv_{label}.json"
     out.write_text(json.dumps({
-        "meta": {"timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "meta": {"timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                  "jax": jax.__version__, "python": platform.python_version(), "numpy": np.__version__,
                  "xla_flags": os.environ["XLA_FLAGS"], "backend": jax.default_backend(), "cpu_count": os.cpu_count()},
         "rows": rows}, indent=1))

@@ -99,7 +99,7 @@ def main() -> None:
             rows.append(row)
     out = RESULTS / f"conv_torch{torch.__version__.split('+')[0]}.json"
     out.write_text(json.dumps({
-        "meta": {"timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "meta": {"timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                  "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version(),
                  "cpu_count": os.cpu_count()},
         "rows": rows}, indent=1))

@@ -35,12 +35,12 @@ import jax.numpy as jnp
 
 import duo_jax
 from duo_jax.agents.agent import Agent, init_agent, load_agent
+from duo_jax.algorithms.jax_ppo_coordinator import make_coord_train
+from duo_jax.config import load_config
 from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import stack_params
-from duo_jax.algorithms.jax_ppo_coordinator import make_coord_train
-from duo_jax.config import load_config
 from duo_jax.envs.gridworld.family import GAMES, gridworld_family
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gridworld.json"
@@ -158,7 +158,7 @@ def main() -> None:
             rows.append(row)
             log(json.dumps(row))
     out = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "jax": jax.__version__, "devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count(),
         "platform": platform.platform(), "load_average_before": load, "load_average_after": os.getloadavg(),
         "note": a.note, "rows": rows,

@@ -33,6 +33,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 
 import duo_jax
 from duo_jax.agents import ppo
@@ -41,9 +42,14 @@ from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.policy import stack_params
 from duo_jax.envs.procgen import (
-    NUM_ACTIONS, OBS_SHAPE, SPLITS, ProcgenEnv, _level_state, make_eval_env, split_levels,
+    NUM_ACTIONS,
+    OBS_SHAPE,
+    SPLITS,
+    ProcgenEnv,
+    _level_state,
+    make_eval_env,
+    split_levels,
 )
-from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "procgen.json"

@@ -27,7 +27,7 @@ def version(dist: str) -> str | None:
 def machine_info(**extra) -> dict:
     """Time, platform, library versions, JAX devices and the load average now, plus `extra`."""
     return {
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(), "platform": platform.platform(), "processor": platform.processor(),
         "jax": jax.__version__, "jaxlib": version("jaxlib"), "flax": version("flax"), "numpy": np.__version__,
         "procgen": version("procgen-mirror") or version("procgen"), "backend": jax.default_backend(),

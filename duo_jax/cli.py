@@ -13,7 +13,8 @@ import difflib
 import logging as pylogging
 import os
 import sys
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import ml_collections
 from absl import app, flags

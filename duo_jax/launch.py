@@ -25,7 +25,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Iterable, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Union
 
 import submitit
 from submitit.helpers import Checkpointable, DelayedSubmission

@@ -18,7 +18,6 @@ from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import Setup, setup
 from duo_jax.tables import results_markdown
 
-
 # The per-split fields of results.json.
 SPLIT_KEYS = ("reward_mean", "reward_ci95", "base_reward_mean", "episode_length_mean", "expert_fraction", "episodes")
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import matplotlib
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -413,7 +413,7 @@ def main(argv=None) -> None:
         cli.fail(f"--bootstrap must be a positive integer; got {args.bootstrap}.")
     try:
         if args.summary:
-            from duo_jax import summary   # rliable (and its pandas/arch) only when summarising
+            from duo_jax import summary  # rliable (and its pandas/arch) only when summarising
             result = summary.summarize(summary.load_reports(args.inputs), args.bootstrap, args.seed)
             paths, text = summary.write_summary(result, args.out), summary.to_markdown(result)
         else:

@@ -23,9 +23,18 @@ from matplotlib.figure import Figure
 from rliable import library as rly
 from rliable import metrics
 
-from duo_jax.report import (EXPERT, NOVICE, SELECTIONS, SKYLINE, format_diff, md_table, is_skyline, read_json,
-                            within_best)
 from duo_jax.core.files import atomic_write, atomic_write_text
+from duo_jax.report import (
+    EXPERT,
+    NOVICE,
+    SELECTIONS,
+    SKYLINE,
+    format_diff,
+    is_skyline,
+    md_table,
+    read_json,
+    within_best,
+)
 
 NUM_TAUS = 21
 

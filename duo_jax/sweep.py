@@ -29,7 +29,6 @@ from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
 from duo_jax.tables import sweep_markdown
 
 
-
 def check_alphas(alphas) -> tuple[float, ...]:
     alphas = tuple(alphas)
     if (len(alphas) < 2 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and a >= 0 for a in alphas)

@@ -8,7 +8,8 @@ registered name, a split of the env) stay with those components.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import ml_collections
 

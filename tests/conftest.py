@@ -9,10 +9,10 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import jax  # noqa: E402
+from helpers import load_config  # noqa: E402
 
 from duo_jax.agents.agent import init_agent  # noqa: E402
 from duo_jax.core.checkpoint import save_checkpoint  # noqa: E402
-from helpers import load_config  # noqa: E402
 
 STATS = {"reward_mean": 8.0, "episode_length_mean": 80.0}   # BP = 0.1
 

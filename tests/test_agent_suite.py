@@ -5,10 +5,10 @@ import json
 import os
 
 import pytest
+from test_resume import jax_cache, kill_after_first_checkpoint, launch  # noqa: F401  (jax_cache is a fixture)
 
 from duo_jax.agents import suite
 from duo_jax.core.checkpoint import latest_step, load_checkpoint, save_checkpoint
-from test_resume import jax_cache, kill_after_first_checkpoint, launch  # noqa: F401  (jax_cache is a fixture)
 
 TINY = [f"--override={o}" for o in (
     "novice.ppo.num_envs=4", "novice.ppo.num_steps=16", "novice.ppo.total_steps=512", "novice.ppo.num_minibatches=2",
@@ -71,8 +71,9 @@ def test_sim_novice_is_the_latest_snapshot_the_novice_clearly_beats():
 
 
 def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():
-    from duo_jax.config import load_config
     from helpers import REPO
+
+    from duo_jax.config import load_config
 
     c = load_config(os.path.join(REPO, "configs", "agent_suite.py:cpu"))
     assert suite.snapshot_steps(c) == (30 * 16384, 60 * 16384, 120 * 16384)   # 240 iterations: 1/8, 1/4, 1/2
@@ -122,8 +123,9 @@ def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
 
 def test_an_out_dir_holding_another_run_is_refused(tmp_path, capsys):
     state = tmp_path / "a" / "ninja" / "expert" / "state"
-    from duo_jax.config import load_config
     from helpers import REPO
+
+    from duo_jax.config import load_config
 
     other = load_config(os.path.join(REPO, "configs", "agent_suite.py:cpu")).expert
     other.env.game, other.ppo.learning_rate = "ninja", 1e-3

@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import REPO
 
 from duo_jax.core.checkpoint import save_checkpoint
-from helpers import REPO
 
 ENTRY_POINTS = {
     "main": "duo_jax.main", "sweep": "duo_jax.sweep", "report": "duo_jax.report",

@@ -3,9 +3,8 @@ import os
 
 import pytest
 from absl import flags
-from ml_collections import config_flags
-
 from helpers import REPO, load_config
+from ml_collections import config_flags
 
 
 def parse(config_file: str, *overrides: str):

@@ -3,12 +3,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import EXPERT_ACTION, NOVICE_ACTION, OBS_SHAPE, const_agent
 
 import duo_jax
 from duo_jax import EXPERT, NOVICE, Costs, Policy, make_coord_step, stack_params
 from duo_jax.core.coordination import step_cost
 from duo_jax.core.policy import stateless_reset
-from helpers import EXPERT_ACTION, NOVICE_ACTION, OBS_SHAPE, const_agent
 
 E, N = EXPERT, NOVICE
 COSTS = Costs(alpha=0.5, beta=0.25, bp=2.0)   # expert step costs 1.0, a switch 0.5

@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 import pytest
+from helpers import REPO, load_config
 
 import duo_jax.config
 from duo_jax.core.curves import CSV_NAME, CurveWriter, check_logging, open_curves, read_csv, read_events
 from duo_jax.curves import main
-from helpers import REPO, load_config
 
 
 def _assert_same(got, want):

@@ -10,10 +10,10 @@ import sys
 import jax
 import ml_collections
 import pytest
+from helpers import REPO
 
 from duo_jax.config import base_config
 from duo_jax.core import distributed
-from helpers import REPO
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 import os
 
 import pytest
-
 from helpers import REPO
 
 QUOTED = ["duo_jax/algorithms/ask_every_k.py", "duo_jax/policies/ask_every_k.py", "examples/ask_first_k.py",

@@ -2,14 +2,20 @@
 import jax
 import numpy as np
 import pytest
+from helpers import (
+    EXPERT_ACTION,
+    NOVICE_ACTION,
+    FakeEnv,
+    FakeEnvFactory,
+    const_agent,
+    expected_episode,
+    expected_summary,
+    uniform_agent,
+)
 
 import duo_jax
 from duo_jax import Costs, Evaluator, stack_params
 from duo_jax.core.evaluator import format_summary, summarize
-from helpers import (
-    EXPERT_ACTION, FakeEnv, FakeEnvFactory, NOVICE_ACTION, const_agent, expected_episode, expected_summary,
-    uniform_agent,
-)
 
 COSTS = Costs(alpha=0.5, beta=0.25, bp=0.2)
 KEY = jax.random.PRNGKey(0)

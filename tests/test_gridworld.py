@@ -11,7 +11,19 @@ import pytest
 
 from duo_jax.envs.gridworld import EnvState, make, names, state_from_minigrid, tasks
 from duo_jax.envs.gridworld.constants import (
-    CLOSED, DIR_TO_VEC, DOOR, DROP, FORWARD, GOAL, KEY, LAVA, LEFT, LOCKED, OPEN, PICKUP, TOGGLE,
+    CLOSED,
+    DIR_TO_VEC,
+    DOOR,
+    DROP,
+    FORWARD,
+    GOAL,
+    KEY,
+    LAVA,
+    LEFT,
+    LOCKED,
+    OPEN,
+    PICKUP,
+    TOGGLE,
 )
 
 NAMES = ["DistShift1", "DistShift2", "LavaGapS5", "LavaGapS6", "LavaGapS7", "DoorKey-5x5", "DoorKey-6x6",
@@ -29,7 +41,7 @@ def farama():
     return lambda env, **kwargs: gym.make(env.farama_id, **kwargs).unwrapped
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def jitted(name: str, method: str):
     """One compiled function per env and method, shared by the tests (eager calls would recompile scans)."""
     env = make(name)

@@ -3,6 +3,7 @@ import jax
 import ml_collections
 import numpy as np
 import pytest
+from helpers import const_agent, uniform_agent
 
 import duo_jax
 from duo_jax import Costs, stack_params
@@ -10,7 +11,6 @@ from duo_jax.api import make_environment
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.envs.gridworld.family import GAMES, level_keys, task_of
-from helpers import const_agent, uniform_agent
 
 COSTS = Costs(0.5, 0.25, 0.02)
 

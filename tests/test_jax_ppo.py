@@ -4,13 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_config
 
 from duo_jax.agents import jax_ppo
 from duo_jax.agents.agent import Agent, load_agent
 from duo_jax.agents.ppo import gae
 from duo_jax.envs.gridworld import make
 from duo_jax.envs.gridworld.constants import FORWARD, LEFT
-from helpers import load_config
 
 
 def scripted(action: int) -> Agent:

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from helpers import REPO
 
 import duo_jax
 from duo_jax.agents.agent import load_agent
@@ -12,7 +13,6 @@ from duo_jax.algorithms.jax_ppo_coordinator import make_coord_train
 from duo_jax.config import load_config
 from duo_jax.core.coordination import Costs
 from duo_jax.envs.gridworld import make
-from helpers import REPO
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import sys
 import jax
 import numpy as np
 import pytest
+from helpers import REPO
 
 from duo_jax.algorithms import jax_ppo_coordinator
 from duo_jax.config import load_config
 from duo_jax.core.curves import read_csv, read_events
-from helpers import REPO
 
 
 def gridworld_ppo(tmp_path, total_steps: int = 32 * 32 * 6):
@@ -30,7 +30,7 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
     from duo_jax.main import run
 
     want = run(gridworld_ppo(tmp_path / "a"))
-    from test_output_layout import documented, written   # the README lists what this run writes
+    from test_output_layout import documented, written  # the README lists what this run writes
 
     assert written(str(tmp_path / "a" / "experiments" / want["name"])) == documented(
         "every run", "a train run", "ppo and skyline on the gridworlds")

@@ -5,12 +5,12 @@ import os
 import jax
 import numpy as np
 import pytest
+from helpers import run_main
 
 import duo_jax
 from duo_jax.envs.procgen import SPLITS, make_eval_env, split_levels
 from duo_jax.experiment import setup
 from duo_jax.main import run
-from helpers import run_main
 
 SPLIT_KEYS = {"best_params", "reward_mean", "reward_ci95", "base_reward_mean", "episode_length_mean",
               "expert_fraction", "episodes"}

@@ -7,9 +7,9 @@ import re
 import shutil
 
 import pytest
+from helpers import REPO
 
 from duo_jax.agents.agent import load_agent
-from helpers import REPO
 
 
 def documented(*kinds: str) -> set[str]:

@@ -4,8 +4,9 @@ import os
 import re
 import tomllib
 
-import duo_jax
 from helpers import REPO
+
+import duo_jax
 
 
 def _pyproject_version() -> str:

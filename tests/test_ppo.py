@@ -172,9 +172,9 @@ def test_snapshots_keep_earlier_agents(tmp_path):
 
 
 def test_microbatched_gradient_equals_full_minibatch_gradient():
-    import jax
     from functools import partial
 
+    import jax
     import ml_collections
 
     from duo_jax.agents.agent import init_agent

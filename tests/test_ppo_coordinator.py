@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import load_config
 
 import duo_jax
 from duo_jax.agents.agent import Agent
@@ -23,7 +24,6 @@ from duo_jax.core.policy import EXPERT, NOVICE
 from duo_jax.core.task import TrainTask
 from duo_jax.policies.features import FEATURE_TYPES
 from duo_jax.policies.ppo import coordinator_apply
-from helpers import load_config
 
 # ---------------------------------------------------------------------------------------------------------
 # GAE

@@ -1,8 +1,8 @@
 """Registries: a name is registered once; a second registration names both places unless it says override=True."""
 import pytest
 
-from duo_jax.core.registry import Registry, register_algorithm
 from duo_jax.algorithms.grid_search import register_grid_search
+from duo_jax.core.registry import Registry, register_algorithm
 
 
 def _first():

@@ -13,11 +13,11 @@ import time
 import jax
 import numpy as np
 import pytest
+from helpers import REPO, load_config
 
 import duo_jax.config
 from duo_jax.agents import ppo
 from duo_jax.core.checkpoint import latest_step, load_checkpoint
-from helpers import REPO, load_config
 
 ITERATIONS = 6
 # coinrun with the small CNN, 4 envs x 16 steps an iteration, a checkpoint after every one.

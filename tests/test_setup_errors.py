@@ -3,10 +3,10 @@ import os
 import shutil
 
 import pytest
+from helpers import run_main
 
 from duo_jax.core.registry import ALGORITHMS, POLICIES
 from duo_jax.experiment import setup
-from helpers import run_main
 
 
 def setup_error(config) -> str:

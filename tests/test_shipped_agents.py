@@ -2,10 +2,10 @@
 import os
 
 import pytest
+from helpers import REPO
 
 from duo_jax.agents.suite import MIN_GAP
 from duo_jax.core.checkpoint import load_checkpoint
-from helpers import REPO
 
 GRIDWORLDS = ("distshift", "lavagap", "doorkey")
 GAMES = tuple(sorted(os.listdir(os.path.join(REPO, "agents"))))   # every shipped set, Procgen ones as installed

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import submitit
+from helpers import REPO
 
 from duo_jax import launch
-from helpers import REPO
 
 TINY = ["--config.evaluation.num_episodes=8", "--config.evaluation.num_envs=8", "--config.evaluation.progress=False",
         "--config.evaluation.validation_splits=('val_true',)", "--config.sweep.alphas=(0.0,0.5)"]

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import REPO
 
 from duo_jax import suite
-from helpers import REPO
 
 METHODS = "always_novice,random"
 

@@ -7,13 +7,12 @@ import sys
 import jax
 import numpy as np
 import pytest
+from helpers import EXPERT_ACTION, NOVICE_ACTION, REPO, FakeEnvFactory, const_agent
 
 import duo_jax
-from duo_jax import Costs, stack_params
+from duo_jax import Costs, report, stack_params
 from duo_jax.core.evaluator import Evaluator, summaries
 from duo_jax.sweep import check_alphas, run
-from duo_jax import report
-from helpers import EXPERT_ACTION, NOVICE_ACTION, REPO, FakeEnvFactory, const_agent
 
 ALPHAS = (0.0, 0.5, 1.0)
 

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from helpers import FakeEnv, load_config
 
 import duo_jax
 from duo_jax import EXPERT, NOVICE, Agent, Costs
@@ -14,7 +15,6 @@ from duo_jax.algorithms.novice_rollouts import novice_rollouts
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.task import TrainTask
 from duo_jax.policies.logit import confidence
-from helpers import FakeEnv, load_config
 
 KEY = jax.random.PRNGKey(0)
 LOGITS = np.array([[2.0, 1.0, 0.0]])

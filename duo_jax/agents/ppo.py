@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-from absl import logging
 import os
 import time
 from functools import partial
@@ -22,12 +21,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
+from absl import logging
 
 from duo_jax.agents.agent import init_agent, provenance, sample_action
 from duo_jax.core import checkpoint
 from duo_jax.core.curves import open_curves
-
-
 
 
 class Batch(NamedTuple):

@@ -10,7 +10,7 @@ Everything the score needs (weights, centre, "vec" standardization) is in one pa
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import flax.linen as nn
 import jax

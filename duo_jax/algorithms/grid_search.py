@@ -1,7 +1,8 @@
 """Grid search: evaluate every candidate params in one batched rollout per split, keep the best."""
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from absl import logging

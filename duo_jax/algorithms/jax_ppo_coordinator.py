@@ -31,12 +31,11 @@ from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs, base_action, observe, step_cost
 from duo_jax.core.curves import open_curves
-from duo_jax.core.evaluator import summaries
 from duo_jax.core.distributed import replicate, shard_batch, to_host
+from duo_jax.core.evaluator import summaries
 from duo_jax.core.task import TrainTask
 from duo_jax.policies.features import extract
 from duo_jax.policies.ppo import CoordinatorNet
-
 
 # The fields of a validation summary logged as `val/<split>/<field>` (here and in algorithms/ppo.py).
 VAL_CURVES = ("reward_mean", "expert_fraction", "episode_length_mean")

@@ -12,8 +12,8 @@ import functools
 import jax
 import numpy as np
 
-from duo_jax.core.progress import progress_bar
 from duo_jax.agents.agent import sample_action
+from duo_jax.core.progress import progress_bar
 from duo_jax.core.task import TrainTask
 
 

@@ -1,7 +1,8 @@
 """An environment family: the splits of one task and how to build their vector envs."""
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class LevelEnv(Protocol):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
-    def compact(self, slots: np.ndarray) -> "LevelEnv": ...
+    def compact(self, slots: np.ndarray) -> LevelEnv: ...
 
 
 class EnvFamily(NamedTuple):

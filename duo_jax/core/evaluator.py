@@ -6,17 +6,18 @@ same levels and the same per-episode random streams, so their results are direct
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import numpy as np
 from absl import logging
 
-from duo_jax.core.progress import progress_bar
 from duo_jax.agents.agent import Agent
 from duo_jax.core.coordination import CoordState, Costs, cost_of, episode_keys, make_coord_step, switched
 from duo_jax.core.policy import EXPERT, Policy
+from duo_jax.core.progress import progress_bar
 
 EPISODE_FIELDS = ("base_reward", "length", "expert_steps", "switches")
 NO_COSTS = Costs(0.0, 0.0, 0.0)  # rollouts count; costs are applied to the counts afterwards

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from typing import Callable
+from collections.abc import Callable
 
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:

@@ -16,12 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from duo_jax.core.distributed import replicate, shard_batch, to_host
-from duo_jax.core.progress import progress_bar
 from duo_jax.core.coordination import coord_step_fn, episode_keys, init_coord_state
+from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.evaluator import EPISODE_FIELDS, NO_COSTS, Evaluator, count_step, stream_key
 from duo_jax.core.policy import Policy
-
+from duo_jax.core.progress import progress_bar
 
 
 class JaxSplit(NamedTuple):

@@ -1,7 +1,8 @@
 """The coordination policy: a bundle of pure functions over explicit state, like optax's transforms."""
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -4,7 +4,8 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from typing import Callable, Generic, NamedTuple, TypeVar
+from collections.abc import Callable
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 

@@ -125,7 +125,7 @@ class ProcgenLevelEnv(ProcgenEnv):
         mode = SPLITS[self.split].distribution_mode
         self._set_states(slots, [_level_state(self.game, mode, int(self.levels[e])) for e in episodes])
 
-    def compact(self, slots: np.ndarray) -> "ProcgenLevelEnv":
+    def compact(self, slots: np.ndarray) -> ProcgenLevelEnv:
         states = self._env.get_state()
         new = ProcgenLevelEnv(self.game, self.split, len(slots), self.levels, self._seed)
         new._set_states(range(len(slots)), [states[i] for i in np.asarray(slots).tolist()])

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,8 +12,25 @@ import jax.numpy as jnp
 from duo_jax.core.registry import Registry
 from duo_jax.envs.gridworld import tasks
 from duo_jax.envs.gridworld.constants import (
-    BOX, CARRIED_NOTHING, CLOSED, DIR_TO_VEC, DOOR, DROP, EMPTY, FORWARD, GOAL, KEY, LAVA, LEFT, LOCKED,
-    NUM_ACTIONS, OPEN, PICKUP, RIGHT, TOGGLE, VIEW_SIZE,
+    BOX,
+    CARRIED_NOTHING,
+    CLOSED,
+    DIR_TO_VEC,
+    DOOR,
+    DROP,
+    EMPTY,
+    FORWARD,
+    GOAL,
+    KEY,
+    LAVA,
+    LEFT,
+    LOCKED,
+    NUM_ACTIONS,
+    OPEN,
+    PICKUP,
+    RIGHT,
+    TOGGLE,
+    VIEW_SIZE,
 )
 from duo_jax.envs.gridworld.grid import can_overlap, can_pickup, observe
 

@@ -108,7 +108,7 @@ class JaxLevelEnv(JaxVecEnv):
         episode[slots], mask[slots] = episodes, True
         self._obs, self._state = self._load(self._obs, self._state, self.level_keys[episode], mask, self._params)
 
-    def compact(self, slots) -> "JaxLevelEnv":
+    def compact(self, slots) -> JaxLevelEnv:
         new = copy.copy(self)
         slots = jnp.asarray(slots)
         new.num_envs = int(slots.shape[0])

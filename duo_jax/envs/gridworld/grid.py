@@ -10,7 +10,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from duo_jax.envs.gridworld.constants import (
-    BALL, BOX, DIR_TO_VEC, DOOR, EMPTY, FLOOR, GOAL, KEY, LAVA, OPEN, VIEW_SIZE, WALL, WALL_CELL,
+    BALL,
+    BOX,
+    DIR_TO_VEC,
+    DOOR,
+    EMPTY,
+    FLOOR,
+    GOAL,
+    KEY,
+    LAVA,
+    OPEN,
+    VIEW_SIZE,
+    WALL,
+    WALL_CELL,
 )
 
 
