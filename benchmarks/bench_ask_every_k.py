@@ -103,17 +103,17 @@ def bench_decision(batch_sizes, repeats: int, target_s: float) -> list[dict]:
 
         holder = {"state": policy.init(B)}
 
-        def jit_call():
+        def jit_call(holder=holder):
             a, holder["state"] = act(params, holder["state"], {}, key)
             a.block_until_ready()
 
-        def jit_host_call():
+        def jit_host_call(holder=holder):
             a, holder["state"] = act(params, holder["state"], {}, key)
             np.asarray(a)
 
         vec_state = {"step": start.copy()}
 
-        def numpy_vec_call():
+        def numpy_vec_call(vec_state=vec_state):
             s = vec_state["step"]
             a = np.where(s % K == 0, EXPERT, NOVICE)
             vec_state["step"] = s + 1

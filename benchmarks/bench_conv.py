@@ -50,8 +50,8 @@ def main() -> None:
     for name, module in (("small_cnn", SmallCNN(15)), ("impala_cnn", ImpalaCNN(15))):
         params = module.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3), jnp.uint8))
         for dtype in (jnp.float32, jnp.bfloat16):
-            def apply(p, obs, dtype=dtype):
-                p = jax.tree_util.tree_map(lambda x: x.astype(dtype), p)
+            def apply(p, obs, dtype=dtype, module=module):
+                p = jax.tree_util.tree_map(lambda leaf: leaf.astype(dtype), p)
                 logits, value, _ = module.apply(p, obs)
                 return logits.astype(jnp.float32), value.astype(jnp.float32)
 

@@ -82,11 +82,11 @@ def main() -> None:
             action = torch.from_numpy(rng.integers(0, 15, batch))
             ret = torch.ones(batch)
 
-            def forward():
+            def forward(net=net, obs=obs):
                 with torch.no_grad():
                     net(obs)
 
-            def backward():
+            def backward(net=net, obs=obs, action=action, ret=ret):
                 net.zero_grad()
                 logits, value = net(obs)
                 logp = torch.log_softmax(logits, -1).gather(1, action[:, None])[:, 0]

@@ -141,46 +141,71 @@ def main() -> None:
             first, best = best_of(raw_env(env, batch, steps, auto_reset=False), 5)
             row["raw_no_reset"] = {"compile_s": round(first - best, 3), "steps_per_s": batch * steps / best}
             host, jitted = evaluators(game, batch, steps)
-            first, best = best_of(lambda: jitted.rollout(policy, params, jax.random.PRNGKey(0))["length"], 5)
+            first, best = best_of(
+                lambda jitted=jitted: jitted.rollout(policy, params, jax.random.PRNGKey(0))["length"], 5
+            )
             row["jitted"] = {"compile_s": round(first - best, 3), "steps_per_s": batch * steps / best}
             if batch == batches[0]:
                 host_small, _ = evaluators(game, loop_batch, steps)
-                first, best = best_of(lambda: host_small.rollout(policy, params, jax.random.PRNGKey(0))["length"], 1)
-                row["python_loop"] = {"batch": loop_batch, "compile_s": round(first - best, 3),
-                                      "steps_per_s": loop_batch * steps / best}
+                first, best = best_of(
+                    lambda host_small=host_small: host_small.rollout(policy, params, jax.random.PRNGKey(0))["length"], 1
+                )
+                row["python_loop"] = {
+                    "batch": loop_batch,
+                    "compile_s": round(first - best, 3),
+                    "steps_per_s": loop_batch * steps / best,
+                }
             row["jitted_over_raw"] = row["jitted"]["steps_per_s"] / row["raw"]["steps_per_s"]
             row["jitted_over_raw_no_reset"] = row["jitted"]["steps_per_s"] / row["raw_no_reset"]["steps_per_s"]
             if batch == batches[0]:
                 fn, total, envs = ppo_train(game, env, a.quick)
                 first, best = best_of(fn, 1)
-                row["ppo_train"] = {"envs_per_alpha": envs, "alphas": 2, "compile_s": round(first - best, 3),
-                                    "steps_per_s": total / best}
+                row["ppo_train"] = {
+                    "envs_per_alpha": envs,
+                    "alphas": 2,
+                    "compile_s": round(first - best, 3),
+                    "steps_per_s": total / best,
+                }
             rows.append(row)
             log(json.dumps(row))
     out = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "jax": jax.__version__, "devices": [str(d) for d in jax.devices()], "cpus": os.cpu_count(),
-        "platform": platform.platform(), "load_average_before": load, "load_average_after": os.getloadavg(),
-        "note": a.note, "rows": rows,
+        "jax": jax.__version__,
+        "devices": [str(d) for d in jax.devices()],
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_before": load,
+        "load_average_after": os.getloadavg(),
+        "note": a.note,
+        "rows": rows,
     }
     if not a.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         tmp = RESULTS.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(out, indent=2))
         os.replace(tmp, RESULTS)
-    print(f"Gridworld benchmark — jax {jax.__version__} on {out['devices']}, {out['cpus']} CPUs, "
-          f"load {load} -> {out['load_average_after']}\n")
-    print("| task | batch | raw env steps/s | raw, no auto-reset | jitted coordinated steps/s | ratio to raw (no reset) | python loop steps/s (batch) | PPO coordinator train steps/s | compile raw / jitted / loop / ppo |")
+    print(
+        f"Gridworld benchmark — jax {jax.__version__} on {out['devices']}, {out['cpus']} CPUs, "
+        f"load {load} -> {out['load_average_after']}\n"
+    )
+    print(
+        "| task | batch | raw env steps/s | raw, no auto-reset | jitted coordinated steps/s | ratio to raw (no reset) "
+        "| python loop steps/s (batch) | PPO coordinator train steps/s | compile raw / jitted / loop / ppo |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         loop, ppo = r.get("python_loop"), r.get("ppo_train")
         loop_s = f"{loop['steps_per_s']:,.0f} ({loop['batch']})" if loop else "—"
         ppo_s = f"{ppo['steps_per_s']:,.0f}" if ppo else "—"
-        comp = (f"{r['raw']['compile_s']:.1f} / {r['jitted']['compile_s']:.1f} / "
-                + (f"{loop['compile_s']:.1f} / {ppo['compile_s']:.1f} s" if loop else "— / — s"))
-        print(f"| {r['task']} | {r['batch']} | {r['raw']['steps_per_s']:,.0f} | {r['raw_no_reset']['steps_per_s']:,.0f} | "
-              f"{r['jitted']['steps_per_s']:,.0f} | {r['jitted_over_raw']:.2f} ({r['jitted_over_raw_no_reset']:.2f}) | "
-              f"{loop_s} | {ppo_s} | {comp} |")
+        comp = f"{r['raw']['compile_s']:.1f} / {r['jitted']['compile_s']:.1f} / " + (
+            f"{loop['compile_s']:.1f} / {ppo['compile_s']:.1f} s" if loop else "— / — s"
+        )
+        print(
+            f"| {r['task']} | {r['batch']} | {r['raw']['steps_per_s']:,.0f} "
+            f"| {r['raw_no_reset']['steps_per_s']:,.0f} | "
+            f"{r['jitted']['steps_per_s']:,.0f} | {r['jitted_over_raw']:.2f} ({r['jitted_over_raw_no_reset']:.2f}) | "
+            f"{loop_s} | {ppo_s} | {comp} |"
+        )
 
 
 if __name__ == "__main__":

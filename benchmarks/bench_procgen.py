@@ -71,7 +71,9 @@ def log(msg: str) -> None:
 
 def agents(model: str):
     if model == "small_cnn":
-        return load_agent(str(REPO / "agents/coinrun/novice/agent")), load_agent(str(REPO / "agents/coinrun/expert/agent"))
+        return load_agent(str(REPO / "agents/coinrun/novice/agent")), load_agent(
+            str(REPO / "agents/coinrun/expert/agent")
+        )
     k1, k2 = jax.random.split(jax.random.PRNGKey(1))
     return init_agent(k1, model, NUM_ACTIONS, OBS_SHAPE), init_agent(k2, model, NUM_ACTIONS, OBS_SHAPE)
 
@@ -132,8 +134,15 @@ def overlap_probe(batch: int, reps: int) -> dict:
         env._env.observe()
 
     o = timed(both)
-    return {"batch": batch, "forward_s": f, "env_step_s": e, "serial_s": f + e, "overlapped_s": o,
-            "saving": 1 - o / (f + e), "loadavg": loadavg()}
+    return {
+        "batch": batch,
+        "forward_s": f,
+        "env_step_s": e,
+        "serial_s": f + e,
+        "overlapped_s": o,
+        "saving": 1 - o / (f + e),
+        "loadavg": loadavg(),
+    }
 
 
 def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: int) -> dict:
@@ -142,9 +151,17 @@ def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: i
     params = stack_params([{"k": np.int32(k)} for k in ks])
 
     def evaluator(num_episodes):
-        return Evaluator(SPLIT, lambda k: make_eval_env(GAME, SPLIT, num_episodes, k, 0), novice, expert,
-                         Costs(0.0, 0.0, 0.0), num_episodes=num_episodes, num_envs=N, max_num_steps=max_num_steps,
-                         progress=False)
+        return Evaluator(
+            SPLIT,
+            lambda k: make_eval_env(GAME, SPLIT, num_episodes, k, 0),
+            novice,
+            expert,
+            Costs(0.0, 0.0, 0.0),
+            num_episodes=num_episodes,
+            num_envs=N,
+            max_num_steps=max_num_steps,
+            progress=False,
+        )
 
     policy = duo_jax.make_policy("ask_every_k")
     t = perf()
@@ -160,12 +177,20 @@ def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: i
     wall = perf() - t
     st = ev.last_stats
     return {
-        "model": model, "candidates": C, "slots_per_candidate": N, "episodes_per_candidate": episodes,
-        "k_values": list(ks), "max_num_steps": max_num_steps, "wall_s": wall, "first_call_s": first_s,
+        "model": model,
+        "candidates": C,
+        "slots_per_candidate": N,
+        "episodes_per_candidate": episodes,
+        "k_values": list(ks),
+        "max_num_steps": max_num_steps,
+        "wall_s": wall,
+        "first_call_s": first_s,
         "level_capture_s": capture_s,
-        "counted_steps": st["counted_steps"], "executed_slot_steps": st["executed_slot_steps"],
+        "counted_steps": st["counted_steps"],
+        "executed_slot_steps": st["executed_slot_steps"],
         "useful_step_fraction": st["useful_step_fraction"],
-        "counted_steps_per_s": st["counted_steps"] / wall, "executed_slot_steps_per_s": st["executed_slot_steps"] / wall,
+        "counted_steps_per_s": st["counted_steps"] / wall,
+        "executed_slot_steps_per_s": st["executed_slot_steps"] / wall,
         "expert_fraction": [round(s["expert_fraction"], 4) for s in summaries],
         "loadavg": loadavg(),
     }
@@ -189,35 +214,53 @@ def bench_training(model: str, num_envs: int, num_steps: int, iterations: int) -
             times[n] = perf() - t
     dt = times[1 + iterations] - times[1]
     return {
-        "model": model, "num_envs": num_envs, "num_steps": num_steps, "num_epochs": config.ppo.num_epochs,
-        "num_minibatches": config.ppo.num_minibatches, "iterations_timed": iterations,
-        "env_steps_per_s": iterations * per_iter / dt, "first_iteration_s": times[1], "loadavg": loadavg(),
+        "model": model,
+        "num_envs": num_envs,
+        "num_steps": num_steps,
+        "num_epochs": config.ppo.num_epochs,
+        "num_minibatches": config.ppo.num_minibatches,
+        "iterations_timed": iterations,
+        "env_steps_per_s": iterations * per_iter / dt,
+        "first_iteration_s": times[1],
+        "loadavg": loadavg(),
     }
 
 
 def markdown(r: dict) -> str:
     m = r["meta"]
-    lines = [f"Procgen benchmark — jax {m['jax']} on {m['backend']}, {m['cpu_count']} CPUs, "
-             f"load {m['loadavg_start']} -> {m['loadavg_end']}" + (" (quick)" if m["quick"] else ""), "",
-             "| model | candidates | slots/cand. | episodes/cand. | counted steps/s | executed slot-steps/s "
-             "| useful fraction | forward ceiling (img/s) | counted / ceiling | ceiling with env steps | counted / it "
-             "| expert fraction |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"Procgen benchmark — jax {m['jax']} on {m['backend']}, {m['cpu_count']} CPUs, "
+        f"load {m['loadavg_start']} -> {m['loadavg_end']}" + (" (quick)" if m["quick"] else ""),
+        "",
+        "| model | candidates | slots/cand. | episodes/cand. | counted steps/s | executed slot-steps/s "
+        "| useful fraction | forward ceiling (img/s) | counted / ceiling | ceiling with env steps | counted / it "
+        "| expert fraction |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for e in r["evaluation"]:
-        lines.append(f"| {e['model']} | {e['candidates']} | {e['slots_per_candidate']} | {e['episodes_per_candidate']} "
-                     f"| {e['counted_steps_per_s']:,.0f} | {e['executed_slot_steps_per_s']:,.0f} "
-                     f"| {e['useful_step_fraction']:.3f} | {e['ceiling_images_per_s']:,.0f} "
-                     f"| {e['fraction_of_ceiling']:.2f} | {e['ceiling_with_env_steps_per_s']:,.0f} "
-                     f"| {e['fraction_of_ceiling_with_env']:.2f} | {e['expert_fraction']} |")
-    lines += ["", "| batch | forward pass | env step | serial | env stepped during the forward pass |",
-              "|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {e['model']} | {e['candidates']} | {e['slots_per_candidate']} | {e['episodes_per_candidate']} "
+            f"| {e['counted_steps_per_s']:,.0f} | {e['executed_slot_steps_per_s']:,.0f} "
+            f"| {e['useful_step_fraction']:.3f} | {e['ceiling_images_per_s']:,.0f} "
+            f"| {e['fraction_of_ceiling']:.2f} | {e['ceiling_with_env_steps_per_s']:,.0f} "
+            f"| {e['fraction_of_ceiling_with_env']:.2f} | {e['expert_fraction']} |"
+        )
+    lines += [
+        "",
+        "| batch | forward pass | env step | serial | env stepped during the forward pass |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for o in r["overlap"]:
-        lines.append(f"| {o['batch']} | {o['forward_s']*1e3:.1f} ms | {o['env_step_s']*1e3:.1f} ms "
-                     f"| {o['serial_s']*1e3:.1f} ms | {o['overlapped_s']*1e3:.1f} ms ({o['saving']:+.0%}) |")
+        lines.append(
+            f"| {o['batch']} | {o['forward_s'] * 1e3:.1f} ms | {o['env_step_s'] * 1e3:.1f} ms "
+            f"| {o['serial_s'] * 1e3:.1f} ms | {o['overlapped_s'] * 1e3:.1f} ms ({o['saving']:+.0%}) |"
+        )
     lines += ["", "| model | envs x steps | epochs x minibatches | PPO env-steps/s |", "|---|---|---|---:|"]
     for t in r["training"]:
-        lines.append(f"| {t['model']} | {t['num_envs']} x {t['num_steps']} | {t['num_epochs']} x "
-                     f"{t['num_minibatches']} | {t['env_steps_per_s']:,.0f} |")
+        lines.append(
+            f"| {t['model']} | {t['num_envs']} x {t['num_steps']} | {t['num_epochs']} x "
+            f"{t['num_minibatches']} | {t['env_steps_per_s']:,.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -240,8 +283,10 @@ def main() -> None:
         row["env_steps_per_s_alone"] = envs[C * N]
         row["ceiling_with_env_steps_per_s"] = 1 / (1 / ceilings[key] + 1 / envs[C * N])
         row["fraction_of_ceiling_with_env"] = row["counted_steps_per_s"] / row["ceiling_with_env_steps_per_s"]
-        log(f"eval {model} C={C} N={N} E={episodes}: {row['counted_steps_per_s']:,.0f} counted/s, "
-            f"useful {row['useful_step_fraction']:.3f}, {row['fraction_of_ceiling']:.2f} of ceiling")
+        log(
+            f"eval {model} C={C} N={N} E={episodes}: {row['counted_steps_per_s']:,.0f} counted/s, "
+            f"useful {row['useful_step_fraction']:.3f}, {row['fraction_of_ceiling']:.2f} of ceiling"
+        )
         result["evaluation"].append(row)
     result["overlap"] = [overlap_probe(b, 10 if args.quick else 50) for b in (64, 256)]
     for model, steps, iters in (("small_cnn", 256, 1 if args.quick else 3), ("impala_cnn", 16, 1 if args.quick else 2)):

@@ -20,14 +20,16 @@ MAX_STEPS = {"distshift": 4 * 9 * 7, "lavagap": 4 * 7 * 7, "doorkey": 10 * 8 * 8
 def get_config(arg: str = "distshift,ask_every_k"):
     game, _, method = arg.partition(",")
     if game not in MAX_STEPS or not method:
-        raise ValueError(f"configs/gridworld.py takes '<game>,<method>' with game in {', '.join(MAX_STEPS)}; got {arg!r}.")
+        raise ValueError(
+            f"configs/gridworld.py takes '<game>,<method>' with game in {', '.join(MAX_STEPS)}; got {arg!r}."
+        )
     c = load_config(os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{method}.py"))
     c.name = f"{game}_{c.name}"
     # action_noise: YRC-Bench's MiniGrid noise (the env takes a uniformly random action with this probability).
     c.env = ml_collections.ConfigDict(dict(name="gridworld", game=game, action_noise=0.1))
     c.evaluation.max_num_steps = MAX_STEPS[game]
     c.evaluation.num_episodes = c.evaluation.num_envs = 1024
-    if "time_limit" in c.algorithm:            # PPO: the env's own truncation
+    if "time_limit" in c.algorithm:  # PPO: the env's own truncation
         c.algorithm.time_limit = MAX_STEPS[game]
         c.algorithm.num_envs = 256
         c.algorithm.num_steps = 64

@@ -134,7 +134,9 @@ def parse_config(argv: list[str], default: str | None, example: str) -> ml_colle
         if isinstance(current, ml_collections.ConfigDict):
             raise ValueError(f"--config.{field} is a section ({', '.join(sorted(current.keys()))}); set one of its "
                              f"fields, e.g. --config.{field}.{sorted(current.keys())[0]}=...; got {got}.") from None
-        raise ValueError(f"--config.{field} must be {_kind(current)} (its default is {current!r}); got {got}.") from None
+        raise ValueError(
+            f"--config.{field} must be {_kind(current)} (its default is {current!r}); got {got}."
+        ) from None
     return fv.config
 
 
@@ -151,8 +153,14 @@ def config_with_overrides(path: str, overrides, before=(), after=()) -> ml_colle
 HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull")
 
 
-def run(prepare: Callable, execute: Callable, *, config_default: str | None = None,
-        config_example: str | None = None, argv: list[str] | None = None) -> None:
+def run(
+    prepare: Callable,
+    execute: Callable,
+    *,
+    config_default: str | None = None,
+    config_example: str | None = None,
+    argv: list[str] | None = None,
+) -> None:
     """`app.run` for an entry point: parse the flags (and the config, when `config_example` is set), call
     `prepare(config)` (or `prepare()`), which raises ValueError or OSError on bad input, then
     `execute(prepared)`. A bad input exits with one sentence before `execute` starts."""
@@ -161,8 +169,10 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
     def parser(argv):
         helping = any(arg in HELP_FLAGS for arg in argv[1:])
         if helping and config_example:  # absl's help (the module's docstring, its flags) follows
-            print(f"--config=FILE[:ARG] (e.g. --config={config_example}) and --config.FIELD=VALUE for any of its "
-                  "fields.\n")
+            print(
+                f"--config=FILE[:ARG] (e.g. --config={config_example}) and --config.FIELD=VALUE for any of its "
+                "fields.\n"
+            )
         try:
             rest = split_config_args(argv)[2] if config_example else argv
             if config_example and not helping:
@@ -187,7 +197,7 @@ def run(prepare: Callable, execute: Callable, *, config_default: str | None = No
         try:
             execute(prepared)
         except (Diverged, ExperimentBusy) as err:  # a NaN in training (its last good checkpoint is kept), or
-            fail(err)                              # another run writing the same experiment: one sentence
+            fail(err)  # another run writing the same experiment: one sentence
 
     # jax logs each backend it does not find (libtpu on a CPU machine) at INFO: noise on every command.
     pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.WARNING)

@@ -96,9 +96,13 @@ def load_config(path: str, field: str = "--config") -> ml_collections.ConfigDict
         msg = str(err)
         raise ValueError(msg if msg.startswith(f"{field}: ") else f"{field}: {msg}") from None
     except Exception as err:  # noqa: BLE001
-        raise ValueError(f"{field}: {path}'s get_config({arg!r}) failed at line {_line_in(path, err)}: {_text(err)}") from None
+        raise ValueError(
+            f"{field}: {path}'s get_config({arg!r}) failed at line {_line_in(path, err)}: {_text(err)}"
+        ) from None
     if not isinstance(config, ml_collections.ConfigDict):
-        raise ValueError(f"{field}: {path}'s get_config() must return an ml_collections.ConfigDict; got {type(config).__name__}.")
+        raise ValueError(
+            f"{field}: {path}'s get_config() must return an ml_collections.ConfigDict; got {type(config).__name__}."
+        )
     return config
 
 

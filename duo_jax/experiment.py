@@ -180,7 +180,9 @@ class Setup:
 
 
 # YRC-0's pairs, by role: an empty `agents.<field>` means agents/<game>/<role>/agent.
-DEFAULT_AGENTS = {"train_novice": "sim_novice", "train_expert": "novice", "test_novice": "novice", "test_expert": "expert"}
+DEFAULT_AGENTS = {
+    "train_novice": "sim_novice", "train_expert": "novice", "test_novice": "novice", "test_expert": "expert"
+}
 
 
 def agent_path(config, field: str) -> str:
@@ -191,9 +193,11 @@ def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
     path = agent_path(config, field)
     if not config.agents[field] and not os.path.exists(path):
         game_dir = os.path.join(paths.AGENTS, config.env.game)
-        raise ValueError(f"agents.{field}: {config.env.game} has no agents in {game_dir} (no "
-                         f"{DEFAULT_AGENTS[field]}/agent there); train them with `python -m duo_jax.agents.suite "
-                         f"--game {config.env.game} --install`, or set agents.{field} to a checkpoint.")
+        raise ValueError(
+            f"agents.{field}: {config.env.game} has no agents in {game_dir} (no "
+            f"{DEFAULT_AGENTS[field]}/agent there); train them with `python -m duo_jax.agents.suite "
+            f"--game {config.env.game} --install`, or set agents.{field} to a checkpoint."
+        )
     try:
         agent = load_agent(path)
     except (FileNotFoundError, ValueError) as err:
@@ -207,8 +211,13 @@ def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
         )
     trained, noise = agent.config.get("action_noise"), config.env.get("action_noise")
     if trained is not None and noise is not None and trained != noise:
-        logging.warning("agents.%s was trained and measured with action_noise %g, but env.action_noise is %g: "
-                        "its stats (and the BP derived from them) come from the other noise level.", field, trained, noise)
+        logging.warning(
+            "agents.%s was trained and measured with action_noise %g, but env.action_noise is %g: "
+            "its stats (and the BP derived from them) come from the other noise level.",
+            field,
+            trained,
+            noise,
+        )
     return agent
 
 
@@ -234,12 +243,16 @@ def setup(config) -> Setup:
     ENVIRONMENTS.check(config.env.name, "env.name")
     env = make_environment(config.env)
     if jax.process_count() > 1 and env.jax_split is None:
-        raise ValueError(f"distributed: several processes need a JAX-native env (gridworld); env.name {config.env.name!r} "
-                         "steps its envs on the host, so run it as one process.")
+        raise ValueError(
+            f"distributed: several processes need a JAX-native env (gridworld); env.name {config.env.name!r} "
+            "steps its envs on the host, so run it as one process."
+        )
     ev = config.evaluation
     for field, splits in (
-        ("evaluation.validation_splits", ev.validation_splits), ("evaluation.test_split", (ev.test_split,)),
-        ("eval.splits", config.eval.splits), ("algorithm.train_split", (config.algorithm.train_split,)),
+        ("evaluation.validation_splits", ev.validation_splits),
+        ("evaluation.test_split", (ev.test_split,)),
+        ("eval.splits", config.eval.splits),
+        ("algorithm.train_split", (config.algorithm.train_split,)),
     ):
         for split in splits:
             if split not in env.splits:
@@ -256,7 +269,10 @@ def setup(config) -> Setup:
         algorithm.check(config)
     else:
         if not config.eval.checkpoint:
-            raise ValueError("eval.checkpoint must name a policy checkpoint (experiments/<name>/checkpoints/best_<split>) in eval mode.")
+            raise ValueError(
+                "eval.checkpoint must name a policy checkpoint (experiments/<name>/checkpoints/best_<split>) "
+                "in eval mode."
+            )
         try:
             policy, params, _ = load_policy(config.eval.checkpoint)
         except (FileNotFoundError, ValueError) as err:
@@ -278,9 +294,12 @@ def setup(config) -> Setup:
     bp = _bp(config, pairs["test"][1], "test_expert")
     length = pairs["test"][1].stats.get("episode_length_mean")
     if length is not None and length > ev.max_num_steps:
-        logging.warning("evaluation.max_num_steps (%d) is below the test expert's mean episode length (%.0f): many "
-                        "episodes will be cut off before they end; raise it (`duo_jax.suite` uses 1000 on Procgen).",
-                        ev.max_num_steps, length)
+        logging.warning(
+            "evaluation.max_num_steps (%d) is below the test expert's mean episode length (%.0f): many "
+            "episodes will be cut off before they end; raise it (`duo_jax.suite` uses 1000 on Procgen).",
+            ev.max_num_steps,
+            length,
+        )
     for pair in pairs:
         costs[pair] = Costs(float(config.costs.alpha), float(config.costs.beta), bp)
     return Setup(config, env, policy, algorithm, pairs, costs, experiment, params)

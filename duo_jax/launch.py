@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import Union
 
 import submitit
 from submitit.helpers import Checkpointable, DelayedSubmission
@@ -34,7 +33,7 @@ from submitit.helpers import Checkpointable, DelayedSubmission
 from duo_jax import cli
 
 EXECUTORS = ("slurm", "local")
-Job = Union[str, Sequence[str], tuple[str, Sequence[str]]]
+Job = str | Sequence[str] | tuple[str, Sequence[str]]
 
 
 class Command(Checkpointable):
@@ -178,12 +177,21 @@ def main(argv: Sequence[str] | None = None) -> None:
             if getattr(args, field) < 1:
                 raise ValueError(f"--{field} must be a positive integer; got {getattr(args, field)}.")
         if args.gpus_per_node < 0 or args.mem_gb <= 0:
-            raise ValueError(f"--gpus_per_node must be >= 0 and --mem_gb > 0; got {args.gpus_per_node} and {args.mem_gb}.")
+            raise ValueError(
+                f"--gpus_per_node must be >= 0 and --mem_gb > 0; got {args.gpus_per_node} and {args.mem_gb}."
+            )
         if not jobs:
             raise ValueError("no jobs: give --commands FILE (one command a line) or one command after --.")
-        parameters = dict(timeout_min=args.timeout_min, nodes=args.nodes, tasks_per_node=args.tasks_per_node,
-                          gpus_per_node=args.gpus_per_node, cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb,
-                          name=args.name, slurm_array_parallelism=args.array_parallelism)
+        parameters = dict(
+            timeout_min=args.timeout_min,
+            nodes=args.nodes,
+            tasks_per_node=args.tasks_per_node,
+            gpus_per_node=args.gpus_per_node,
+            cpus_per_task=args.cpus_per_task,
+            mem_gb=args.mem_gb,
+            name=args.name,
+            slurm_array_parallelism=args.array_parallelism,
+        )
         if args.partition:
             parameters["slurm_partition"] = args.partition
         handles = submit(jobs, args.executor, args.folder, **parameters)

@@ -114,8 +114,11 @@ def _pool_selection(group: list[dict], key: str, alphas) -> dict:
     return {
         "episodes": np.concatenate(per_seed, axis=1),
         "strata": np.repeat([s.get("eval_seed", 0) for s in group], counts),
-        "per_seed": per_seed, "episodes_per_seed": counts,
-        "expert_fraction": [_weighted([e["test"]["expert_fraction"] for e in row], w) for row, w in zip(entries, steps)],
+        "per_seed": per_seed,
+        "episodes_per_seed": counts,
+        "expert_fraction": [
+            _weighted([e["test"]["expert_fraction"] for e in row], w) for row, w in zip(entries, steps)
+        ],
         "val_reward_mean": val,
     }
 
@@ -127,12 +130,16 @@ def pool_sweeps(sweeps: list[dict]) -> list[dict]:
     first = sweeps[0]
     for s in sweeps[1:]:
         if len(s["alphas"]) != len(first["alphas"]) or not np.allclose(s["alphas"], first["alphas"]):
-            raise ValueError(f"sweeps '{_label(first)}' and '{_label(s)}' have different alphas "
-                             f"({first['alphas']} vs {s['alphas']}), so their AUCs do not compare.")
+            raise ValueError(
+                f"sweeps '{_label(first)}' and '{_label(s)}' have different alphas "
+                f"({first['alphas']} vs {s['alphas']}), so their AUCs do not compare."
+            )
         if (s.get("env"), s.get("game")) != (first.get("env"), first.get("game")):
-            raise ValueError(f"sweeps '{_label(first)}' and '{_label(s)}' ran on different environments "
-                             f"({first.get('game') or first.get('env')} vs {s.get('game') or s.get('env')}); "
-                             "report one environment at a time.")
+            raise ValueError(
+                f"sweeps '{_label(first)}' and '{_label(s)}' ran on different environments "
+                f"({first.get('game') or first.get('env')} vs {s.get('game') or s.get('env')}); "
+                "report one environment at a time."
+            )
     alphas = [float(a) for a in first["alphas"]]
     groups: dict[str, list[dict]] = {}
     for s in sweeps:
@@ -142,35 +149,53 @@ def pool_sweeps(sweeps: list[dict]) -> list[dict]:
         group = sorted(group, key=lambda s: s.get("eval_seed", 0))
         for a, b in zip(group, group[1:]):
             if a.get("eval_seed", 0) == b.get("eval_seed", 0):
-                raise ValueError(f"sweeps '{_label(a)}' and '{_label(b)}' of method '{method}' share eval_seed "
-                                 f"{a.get('eval_seed', 0)}; pool only sweeps run with different seeds.")
+                raise ValueError(
+                    f"sweeps '{_label(a)}' and '{_label(b)}' of method '{method}' share eval_seed "
+                    f"{a.get('eval_seed', 0)}; pool only sweeps run with different seeds."
+                )
         keys = [k for k in SELECTIONS if k in group[0]["selections"]]
         for s in group[1:]:
             other = [k for k in SELECTIONS if k in s["selections"]]
             if other != keys:
-                raise ValueError(f"sweeps '{_label(group[0])}' and '{_label(s)}' of method '{method}' have different "
-                                 f"selections ({keys} vs {other}), so their seeds do not pool.")
-        pooled.append({
-            "method": method, "sweeps": [_label(s) for s in group], "alphas": alphas,
-            "env": first.get("game") or first.get("env"),
-            "seeds": [s.get("seed", 0) for s in group], "eval_seeds": [s.get("eval_seed", 0) for s in group],
-            "selections": {SELECTIONS[k]: _pool_selection(group, k, alphas) for k in keys},
-        })
+                raise ValueError(
+                    f"sweeps '{_label(group[0])}' and '{_label(s)}' of method '{method}' have different "
+                    f"selections ({keys} vs {other}), so their seeds do not pool."
+                )
+        pooled.append(
+            {
+                "method": method,
+                "sweeps": [_label(s) for s in group],
+                "alphas": alphas,
+                "env": first.get("game") or first.get("env"),
+                "seeds": [s.get("seed", 0) for s in group],
+                "eval_seeds": [s.get("eval_seed", 0) for s in group],
+                "selections": {SELECTIONS[k]: _pool_selection(group, k, alphas) for k in keys},
+            }
+        )
     return pooled
 
 
 # ---------------------------------------------------------------- rows and their comparisons
 
+
 def _row(p: dict, selection: str, d: dict, num_samples: int, seed: int) -> dict:
     alphas, episodes = p["alphas"], d["episodes"]
     n = episodes.shape[1]
     return {
-        "env": p["env"], "method": p["method"], "selection": selection, "sweeps": p["sweeps"],
-        "seeds": p["seeds"], "eval_seeds": p["eval_seeds"], "num_seeds": len(p["seeds"]),
-        "episodes_per_seed": d["episodes_per_seed"], "num_episodes": n, "alphas": alphas,
+        "env": p["env"],
+        "method": p["method"],
+        "selection": selection,
+        "sweeps": p["sweeps"],
+        "seeds": p["seeds"],
+        "eval_seeds": p["eval_seeds"],
+        "num_seeds": len(p["seeds"]),
+        "episodes_per_seed": d["episodes_per_seed"],
+        "num_episodes": n,
+        "alphas": alphas,
         "reward_mean": episodes.mean(axis=1).tolist(),
-        "reward_ci95": (1.96 * episodes.std(axis=1) / np.sqrt(n)).tolist(),   # as the evaluator's summary
-        "expert_fraction": d["expert_fraction"], "val_reward_mean": d["val_reward_mean"],
+        "reward_ci95": (1.96 * episodes.std(axis=1) / np.sqrt(n)).tolist(),  # as the evaluator's summary
+        "expert_fraction": d["expert_fraction"],
+        "val_reward_mean": d["val_reward_mean"],
         "auc": auc(alphas, episodes.mean(axis=1)),
         "auc_ci95": list(bootstrap_auc(alphas, episodes, num_samples, seed, strata=d["strata"])),
         "auc_per_seed": [auc(alphas, m.mean(axis=1)) for m in d["per_seed"]],
@@ -186,8 +211,10 @@ def _shared_seeds(a: dict, b: dict) -> tuple[list[int], str | None]:
     if not shared:
         return [], f"{a['method']} has eval seeds {a['eval_seeds']} and {b['method']} {b['eval_seeds']}"
     if any(per_a[s] != per_b[s] for s in shared):
-        return [], (f"{a['method']} has {[per_a[s] for s in shared]} test episodes per seed and "
-                    f"{b['method']} {[per_b[s] for s in shared]}")
+        return [], (
+            f"{a['method']} has {[per_a[s] for s in shared]} test episodes per seed and "
+            f"{b['method']} {[per_b[s] for s in shared]}"
+        )
     return shared, None
 
 
@@ -216,22 +243,31 @@ def _skyline(rows: list[dict], data: dict) -> tuple[dict | None, str | None]:
     plain = [r for r in candidates if r["method"] == SKYLINE]
     if plain:
         if len(candidates) > 1:
-            raise ValueError(f"sweeps of method '{SKYLINE}' and of {[r['method'] for r in candidates if r not in plain]} "
-                             "both claim the skyline; name each skyline sweep skyline_<feature>.")
+            raise ValueError(
+                f"sweeps of method '{SKYLINE}' and of {[r['method'] for r in candidates if r not in plain]} "
+                "both claim the skyline; name each skyline sweep skyline_<feature>."
+            )
         plain[0].update(chosen_feature=None, skyline_candidates={SKYLINE: None}, skyline_not_weighed={})
         return plain[0], None
     missing = [r["method"] for r in candidates if r["val_reward_mean"] is None]
     if missing:
-        raise ValueError(f"skyline sweeps {missing} have no val reward_mean in their entries, so no skyline can be chosen.")
+        raise ValueError(
+            f"skyline sweeps {missing} have no val reward_mean in their entries, so no skyline can be chosen."
+        )
     scores = {r["method"]: float(np.mean(r["val_reward_mean"])) for r in candidates}
     # A candidate scored on fewer seeds than the others would be chosen on a different sample: weigh only
     # those with the most seeds, and name the others.
     most = max(r["num_seeds"] for r in candidates)
     not_weighed = {r["method"]: f"{r['num_seeds']} of {most} seeds" for r in candidates if r["num_seeds"] < most}
     chosen = max((r for r in candidates if r["num_seeds"] == most), key=lambda r: scores[r["method"]])
-    row = {**chosen, "method": SKYLINE, "chosen_method": chosen["method"],
-           "chosen_feature": chosen["method"][len(SKYLINE) + 1:], "skyline_candidates": scores,
-           "skyline_not_weighed": not_weighed}
+    row = {
+        **chosen,
+        "method": SKYLINE,
+        "chosen_method": chosen["method"],
+        "chosen_feature": chosen["method"][len(SKYLINE) + 1 :],
+        "skyline_candidates": scores,
+        "skyline_not_weighed": not_weighed,
+    }
     data[SKYLINE, "eval_true"] = data[chosen["method"], "eval_true"]
     return row, rows.index(candidates[0])
 
@@ -248,8 +284,9 @@ def build_table(sweeps: list[dict], num_samples: int = 1000, seed: int = 0) -> l
         rows.insert(at, sky)
     by_key = {(r["method"], r["selection"]): r for r in rows}
     for selection in SELECTIONS.values():
-        ranked = sorted((r for r in rows if r["selection"] == selection and not is_skyline(r["method"])),
-                        key=lambda r: -r["auc"])
+        ranked = sorted(
+            (r for r in rows if r["selection"] == selection and not is_skyline(r["method"])), key=lambda r: -r["auc"]
+        )
         for rank, r in enumerate(ranked, 1):
             r["rank"] = rank
             r["vs_best"] = _compare(r, ranked[0], data, num_samples, seed)
@@ -275,20 +312,33 @@ def analyses(rows: list[dict]) -> dict:
     for selection in SELECTIONS.values():
         ranked = sorted((r for r in rows if r["selection"] == selection and "rank" in r), key=lambda r: r["rank"])
         if ranked:
-            ranking[selection] = [{"method": r["method"], "auc": r["auc"], "ratio_to_skyline": r["ratio_to_skyline"],
-                                   "within_best": within_best(r)} for r in ranked]
+            ranking[selection] = [
+                {
+                    "method": r["method"],
+                    "auc": r["auc"],
+                    "ratio_to_skyline": r["ratio_to_skyline"],
+                    "within_best": within_best(r),
+                }
+                for r in ranked
+            ]
     sky = next((r for r in rows if r["method"] == SKYLINE and r["selection"] == "eval_true"), None)
     return {
         "env": rows[0]["env"] if rows else None,
         "ranking": ranking,
-        "skyline": None if sky is None else {"auc": sky["auc"], "chosen_feature": sky["chosen_feature"],
-                                             "val_true_reward_by_candidate": sky["skyline_candidates"],
-                                             "not_weighed": sky["skyline_not_weighed"]},
+        "skyline": None
+        if sky is None
+        else {
+            "auc": sky["auc"],
+            "chosen_feature": sky["chosen_feature"],
+            "val_true_reward_by_candidate": sky["skyline_candidates"],
+            "not_weighed": sky["skyline_not_weighed"],
+        },
         "sim_true_gap": [{"method": r["method"], **r["sim_true_gap"]} for r in rows if "sim_true_gap" in r],
     }
 
 
 # ---------------------------------------------------------------- markdown and plot
+
 
 def md_table(header: list[str], body: list[list[str]]) -> str:
     lines = [header, ["---"] * len(header), *body]
@@ -315,38 +365,72 @@ def to_markdown(rows) -> str:
     if not rows:
         return ""
     alphas = [f"α={a:g}" for a in rows[0]["alphas"]]
-    reward = [[r["method"], r["selection"], *(f"{m:.2f} ± {c:.2f}" for m, c in zip(r["reward_mean"], r["reward_ci95"])),
-               f"{r['auc']:.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}]", _paper(r),
-               ",".join(map(str, r["eval_seeds"])), str(r["num_episodes"])] for r in rows]
+    reward = [
+        [
+            r["method"],
+            r["selection"],
+            *(f"{m:.2f} ± {c:.2f}" for m, c in zip(r["reward_mean"], r["reward_ci95"])),
+            f"{r['auc']:.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}]",
+            _paper(r),
+            ",".join(map(str, r["eval_seeds"])),
+            str(r["num_episodes"]),
+        ]
+        for r in rows
+    ]
     expert = [[r["method"], r["selection"], *(f"{f:.3f}" for f in r["expert_fraction"])] for r in rows]
     size = rows[0]["auc_subsample"]["size"]
-    text = [f"# Cost sweep on {rows[0]['env']}\n",
-            "## Test reward (mean ± 95% CI) and AUC over alpha\n",
-            "AUC [95% bootstrap over test episodes, stratified by seed]; paper: mean ± std of the AUC over "
-            f"{PAPER_SUBSAMPLES} subsamples of {size} episodes per alpha (YRC-Bench's statistic).\n",
-            md_table(["method", "selection", *alphas, "AUC [95% CI]", "AUC (paper)", "eval seeds", "episodes"], reward),
-            "\n## Expert fraction of test steps\n", md_table(["method", "selection", *alphas], expert)]
+    text = [
+        f"# Cost sweep on {rows[0]['env']}\n",
+        "## Test reward (mean ± 95% CI) and AUC over alpha\n",
+        "AUC [95% bootstrap over test episodes, stratified by seed]; paper: mean ± std of the AUC over "
+        f"{PAPER_SUBSAMPLES} subsamples of {size} episodes per alpha (YRC-Bench's statistic).\n",
+        md_table(["method", "selection", *alphas, "AUC [95% CI]", "AUC (paper)", "eval seeds", "episodes"], reward),
+        "\n## Expert fraction of test steps\n",
+        md_table(["method", "selection", *alphas], expert),
+    ]
     for selection in SELECTIONS.values():
         ranked = sorted((r for r in rows if r["selection"] == selection and "rank" in r), key=lambda r: r["rank"])
         if not ranked:
             continue
-        body = [[str(r["rank"]), r["method"], f"{r['auc']:.3f}", format_diff(r["vs_novice"]), format_diff(r["vs_best"]),
-                 "—" if r["ratio_to_skyline"] is None else f"{r['ratio_to_skyline']:.2f}"] for r in ranked]
-        text += [f"\n## Ranking on {selection} by test AUC (best: {ranked[0]['method']})\n",
-                 "Differences are paired (the same test episodes), with 95% bootstrap intervals; * = the interval "
-                 "excludes 0.\n",
-                 md_table(["rank", "method", "AUC", f"AUC − {NOVICE}", "AUC − best", "fraction of skyline"], body)]
+        body = [
+            [
+                str(r["rank"]),
+                r["method"],
+                f"{r['auc']:.3f}",
+                format_diff(r["vs_novice"]),
+                format_diff(r["vs_best"]),
+                "—" if r["ratio_to_skyline"] is None else f"{r['ratio_to_skyline']:.2f}",
+            ]
+            for r in ranked
+        ]
+        text += [
+            f"\n## Ranking on {selection} by test AUC (best: {ranked[0]['method']})\n",
+            "Differences are paired (the same test episodes), with 95% bootstrap intervals; * = the interval "
+            "excludes 0.\n",
+            md_table(["rank", "method", "AUC", f"AUC − {NOVICE}", "AUC − best", "fraction of skyline"], body),
+        ]
     gaps = [[r["method"], format_diff(r["sim_true_gap"])] for r in rows if "sim_true_gap" in r]
     if gaps:
-        text += ["\n## eval_true − eval_sim (choice on the real pair minus choice on the simulated pair)\n",
-                 md_table(["method", "AUC(eval_true) − AUC(eval_sim)"], gaps)]
+        text += [
+            "\n## eval_true − eval_sim (choice on the real pair minus choice on the simulated pair)\n",
+            md_table(["method", "AUC(eval_true) − AUC(eval_sim)"], gaps),
+        ]
     sky = next((r for r in rows if r["method"] == SKYLINE and r["selection"] == "eval_true"), None)
     if sky is not None and sky["chosen_feature"] is not None:
-        body = [[m, f"{v:.3f}", "chosen" if m == sky["chosen_method"] else
-                 (f"not weighed: {sky['skyline_not_weighed'][m]}" if m in sky["skyline_not_weighed"] else "")]
-                for m, v in sky["skyline_candidates"].items()]
-        text += [f"\n## Skyline: {sky['chosen_method']}, the best val_true reward (mean over alphas)\n",
-                 md_table(["skyline feature", "val_true reward", ""], body)]
+        body = [
+            [
+                m,
+                f"{v:.3f}",
+                "chosen"
+                if m == sky["chosen_method"]
+                else (f"not weighed: {sky['skyline_not_weighed'][m]}" if m in sky["skyline_not_weighed"] else ""),
+            ]
+            for m, v in sky["skyline_candidates"].items()
+        ]
+        text += [
+            f"\n## Skyline: {sky['chosen_method']}, the best val_true reward (mean over alphas)\n",
+            md_table(["skyline feature", "val_true reward", ""], body),
+        ]
     return "\n".join(text) + "\n"
 
 
@@ -366,7 +450,7 @@ def _plotted(rows, top: int = 5) -> list[str]:
 
 def plot(rows, path: str) -> None:
     fig = Figure(figsize=(14, 5.5))
-    FigureCanvasAgg(fig)   # Agg without pyplot: no global figure state, no display needed
+    FigureCanvasAgg(fig)  # Agg without pyplot: no global figure state, no display needed
     ax_r, ax_e = fig.subplots(1, 2)
     methods = _plotted(rows)
     cmap = matplotlib.colormaps["tab10" if len(methods) <= 10 else "tab20"]
@@ -401,9 +485,14 @@ def main(argv=None) -> None:
     parser = cli.ArgumentParser(
         prog="python -m duo_jax.report",
         description="Report alpha sweeps of one environment (AUC of test reward vs alpha), or with --summary "
-                    "summarise the reports of several environments.")
-    parser.add_argument("inputs", nargs="+", metavar="DIR",
-                        help="sweep directories (or sweep.json files); with --summary, report directories")
+        "summarise the reports of several environments.",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="DIR",
+        help="sweep directories (or sweep.json files); with --summary, report directories",
+    )
     parser.add_argument("--summary", action="store_true", help="summarise report directories across environments")
     parser.add_argument("--out", required=True, help="output directory for report.* (or summary.*)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
@@ -414,6 +503,7 @@ def main(argv=None) -> None:
     try:
         if args.summary:
             from duo_jax import summary  # rliable (and its pandas/arch) only when summarising
+
             result = summary.summarize(summary.load_reports(args.inputs), args.bootstrap, args.seed)
             paths, text = summary.write_summary(result, args.out), summary.to_markdown(result)
         else:

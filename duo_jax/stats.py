@@ -22,8 +22,10 @@ def trapezoid(alphas, values) -> np.ndarray:
 def check_alphas(alphas, num_values: int) -> np.ndarray:
     alphas = np.asarray(alphas, float)
     if alphas.ndim != 1 or len(alphas) < 2 or len(alphas) != num_values:
-        raise ValueError(f"an AUC needs at least 2 alphas and one reward per alpha, got {alphas.shape[0] if alphas.ndim else 0} "
-                         f"alphas and {num_values} rewards.")
+        raise ValueError(
+            f"an AUC needs at least 2 alphas and one reward per alpha, got {alphas.shape[0] if alphas.ndim else 0} "
+            f"alphas and {num_values} rewards."
+        )
     if np.any(np.diff(alphas) <= 0):
         raise ValueError(f"an AUC needs strictly increasing alphas, got {alphas.tolist()}.")
     return alphas
@@ -40,7 +42,9 @@ def episode_matrix(alphas, episode_rewards) -> np.ndarray:
     """(alphas, episodes) array; every alpha must hold the same episodes (the same fixed test levels)."""
     sizes = [np.size(r) for r in episode_rewards]
     if len(set(sizes)) != 1 or sizes[0] < 2:
-        raise ValueError(f"the AUC statistics need the same number (>= 2) of test episodes at every alpha, got {sizes}.")
+        raise ValueError(
+            f"the AUC statistics need the same number (>= 2) of test episodes at every alpha, got {sizes}."
+        )
     episodes = np.asarray([np.ravel(r) for r in episode_rewards], float)
     check_alphas(alphas, len(episodes))
     return episodes
@@ -73,11 +77,18 @@ def bootstrap_mean(values, strata=None, num_samples: int = 1000, seed: int = 0) 
     if values.size < 2 or num_samples < 1:
         raise ValueError("a bootstrap needs at least 2 values and num_samples >= 1.")
     groups = _split(values, strata)
-    if all(np.ptp(g) == 0 for g in groups):   # nothing varies: every resample has the same mean
+    if all(np.ptp(g) == 0 for g in groups):  # nothing varies: every resample has the same mean
         point = float(values.mean())
         return point, point
-    result = scipy.stats.bootstrap(groups, _mean_of, n_resamples=num_samples, vectorized=True, paired=False,
-                                   method="percentile", rng=np.random.default_rng(seed))
+    result = scipy.stats.bootstrap(
+        groups,
+        _mean_of,
+        n_resamples=num_samples,
+        vectorized=True,
+        paired=False,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     ci = result.confidence_interval
     return float(ci.low), float(ci.high)
 
@@ -114,9 +125,16 @@ def subsample_auc(alphas, episode_rewards, num_subsamples: int = 1000, size: int
     num_alphas, n = episodes.shape
     size = subsample_size(n) if size is None else size
     if not 1 <= size <= n or num_subsamples < 2:
-        raise ValueError(f"subsample_auc needs 1 <= size <= {n} episodes and num_subsamples >= 2, got {size} and {num_subsamples}.")
+        raise ValueError(
+            f"subsample_auc needs 1 <= size <= {n} episodes and num_subsamples >= 2, got {size} and {num_subsamples}."
+        )
     rng = np.random.default_rng(seed)
     order = rng.permuted(np.broadcast_to(np.arange(n), (num_alphas, num_subsamples, n)), axis=-1)[..., :size]
-    means = np.take_along_axis(episodes[:, None, :], order, axis=-1).mean(-1)      # (alphas, subsamples)
+    means = np.take_along_axis(episodes[:, None, :], order, axis=-1).mean(-1)  # (alphas, subsamples)
     aucs = trapezoid(alphas, means)
-    return {"mean": float(aucs.mean()), "std": float(aucs.std()), "size": int(size), "num_subsamples": int(num_subsamples)}
+    return {
+        "mean": float(aucs.mean()),
+        "std": float(aucs.std()),
+        "size": int(size),
+        "num_subsamples": int(num_subsamples),
+    }

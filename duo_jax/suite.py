@@ -112,7 +112,11 @@ def prepare(args) -> list[tuple[str, int, object]]:
         for name in names:
             config = build_config(args.env, name, seed, args.out, tuple(args.override))
             units.append((name, seed, config))
-    todo = [c for name, seed, c in units if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))]
+    todo = [
+        c
+        for name, seed, c in units
+        if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))
+    ]
     for config in todo[:1]:
         prepare_sweep(config)  # loads the agents and checks the config as the sweeps will
     return units
@@ -145,9 +149,21 @@ def run_units(units, env: str, out: str) -> list[str]:
 def job_commands(units, args) -> list[str]:
     """One `duo_jax.suite` command per unfinished (method, seed), for `duo_jax.launch --commands`."""
     overrides = [f"--override={shlex.quote(o)}" for o in args.override]
-    return [" ".join(["python -m duo_jax.suite", f"--env={args.env}", f"--methods={name}", f"--seeds={seed}",
-                      f"--out={shlex.quote(args.out)}", "--no_report", *overrides])
-            for name, seed, _ in units if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))]
+    return [
+        " ".join(
+            [
+                "python -m duo_jax.suite",
+                f"--env={args.env}",
+                f"--methods={name}",
+                f"--seeds={seed}",
+                f"--out={shlex.quote(args.out)}",
+                "--no_report",
+                *overrides,
+            ]
+        )
+        for name, seed, _ in units
+        if not os.path.isfile(os.path.join(sweep_dir(args.out, args.env, seed, name), "sweep.json"))
+    ]
 
 
 def report(env: str, out: str, report_dir: str) -> None:
@@ -163,26 +179,39 @@ def report(env: str, out: str, report_dir: str) -> None:
 
 def main(argv=None) -> None:
     parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n")[0])
-    parser.add_argument("--env", required=True, help=f"a Procgen game with agents in agents/<game>, or a gridworld: "
-                        f"{', '.join(GRID_GAMES)}")
+    parser.add_argument(
+        "--env",
+        required=True,
+        help=f"a Procgen game with agents in agents/<game>, or a gridworld: {', '.join(GRID_GAMES)}",
+    )
     parser.add_argument("--methods", default="all", help="comma-separated method names (default: all; see --list)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--out", default="experiments/suite", help="where the sweeps go: <out>/<env>/seed_<s>/")
     parser.add_argument("--report_dir", default="reports", help="the report goes to <report_dir>/<env>")
-    parser.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
-                        help="a config override for every sweep, e.g. --override=evaluation.num_episodes=256")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a config override for every sweep, e.g. --override=evaluation.num_episodes=256",
+    )
     parser.add_argument("--list", action="store_true", help="print the methods and their overrides, and stop")
     parser.add_argument("--no_report", action="store_true", help="run the sweeps only")
-    parser.add_argument("--jobs", metavar="FILE", help="write one command per unfinished sweep to FILE (for "
-                        "python -m duo_jax.launch --commands=FILE) instead of running them")
+    parser.add_argument(
+        "--jobs",
+        metavar="FILE",
+        help="write one command per unfinished sweep to FILE (for "
+        "python -m duo_jax.launch --commands=FILE) instead of running them",
+    )
     args = parser.parse_args(argv)
     if args.list:
         try:
             check_env(args.env)
         except ValueError as err:
             cli.fail(err)
-        cli.print_lines(f"{name:24s} {config:14s} {' '.join(overrides)}"
-                        for name, (config, overrides) in methods(args.env).items())
+        cli.print_lines(
+            f"{name:24s} {config:14s} {' '.join(overrides)}" for name, (config, overrides) in methods(args.env).items()
+        )
         return
     logging.set_verbosity(logging.INFO)
     # The suite's sweeps compile the same rollouts and trainers again and again (same agents and shapes,
@@ -206,8 +235,10 @@ def main(argv=None) -> None:
     except Diverged as err:  # a NaN in a PPO row: one sentence; its last good checkpoint is kept
         cli.fail(err)
     if running:
-        print(f"{len(running)} sweep(s) are still running in another process ({', '.join(running)}); the report "
-              "waits for them: the process that finishes the last sweep writes it, or rerun this command then.")
+        print(
+            f"{len(running)} sweep(s) are still running in another process ({', '.join(running)}); the report "
+            "waits for them: the process that finishes the last sweep writes it, or rerun this command then."
+        )
     elif not args.no_report:
         try:
             report(args.env, args.out, args.report_dir)

@@ -134,14 +134,24 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
     if len(set(envs)) != len(envs):
         raise ValueError(f"the reports cover environments {envs}; each environment should appear once.")
     # How many rows' eval_true − eval_sim gap has a paired 95% interval that excludes 0, per environment.
-    gaps = {rep["env"]: {"rows": len(rep["sim_true_gap"]),
-                         "significant": sum(bool(g["paired"] and g["paired"]["significant"]) for g in rep["sim_true_gap"])}
-            for rep in reports}
+    gaps = {
+        rep["env"]: {
+            "rows": len(rep["sim_true_gap"]),
+            "significant": sum(bool(g["paired"] and g["paired"]["significant"]) for g in rep["sim_true_gap"]),
+        }
+        for rep in reports
+    }
     out = {"envs": envs, "sim_true_gaps": gaps, "selections": {}}
     for selection in SELECTIONS.values():
         per_env = {rep["env"]: [r for r in rep["rows"] if r["selection"] == selection] for rep in reports}
-        methods = list(dict.fromkeys(r["method"] for rows in per_env.values() for r in rows
-                                     if r["method"] == SKYLINE or not is_skyline(r["method"])))
+        methods = list(
+            dict.fromkeys(
+                r["method"]
+                for rows in per_env.values()
+                for r in rows
+                if r["method"] == SKYLINE or not is_skyline(r["method"])
+            )
+        )
         if not methods:
             continue
         wins = {m: {"best": 0, "within_best": 0, "within_best_paper": 0, "envs": 0} for m in methods if m != SKYLINE}
@@ -152,18 +162,28 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
                 if r["method"] not in table:
                     continue
                 table[r["method"]][env] = {
-                    "auc": r["auc"], "auc_ci95": r["auc_ci95"], "num_seeds": r["num_seeds"],
+                    "auc": r["auc"],
+                    "auc_ci95": r["auc_ci95"],
+                    "num_seeds": r["num_seeds"],
                     "auc_subsample": r["auc_subsample"],
-                    "rank": r.get("rank"), "ratio_to_skyline": r["ratio_to_skyline"],
-                    "vs_novice": r["vs_novice"], "vs_best": r.get("vs_best"), "sim_true_gap": r.get("sim_true_gap")}
+                    "rank": r.get("rank"),
+                    "ratio_to_skyline": r["ratio_to_skyline"],
+                    "vs_novice": r["vs_novice"],
+                    "vs_best": r.get("vs_best"),
+                    "sim_true_gap": r.get("sim_true_gap"),
+                }
             for r in ranked:
                 w = wins[r["method"]]
                 w["envs"] += 1
                 w["best"] += r["rank"] == 1
                 w["within_best"] += bool(within_best(r))
                 w["within_best_paper"] += _paper_within(r, ranked[0])
-        out["selections"][selection] = {"methods": methods, "wins": wins, "per_env": table,
-                                        "rliable": _rliable(reports, selection, num_samples, seed)}
+        out["selections"][selection] = {
+            "methods": methods,
+            "wins": wins,
+            "per_env": table,
+            "rliable": _rliable(reports, selection, num_samples, seed),
+        }
     return out
 
 
@@ -198,32 +218,45 @@ def auc_table(summary: dict) -> str:
         lo, hi = entry["auc_ci95"]
         return f"{entry['auc']:.3f} [{lo:.3f}, {hi:.3f}] ({entry['num_seeds']})" + (" **best**" * (entry["rank"] == 1))
 
-    body = sorted([m, selection, *(cell(s["per_env"][m].get(e)) for e in envs)]
-                  for selection, s in summary["selections"].items() for m in s["methods"])
+    body = sorted(
+        [m, selection, *(cell(s["per_env"][m].get(e)) for e in envs)]
+        for selection, s in summary["selections"].items()
+        for m in s["methods"]
+    )
     return md_table(["method", "selection", *envs], body)
 
 
 def to_markdown(summary: dict) -> str:
     envs = summary["envs"]
-    text = [f"# Summary over {len(envs)} environments: {', '.join(envs)}\n",
-            "Paired differences and 'within best' use the paired bootstrap interval over each environment's test "
-            "episodes (* = excludes 0); 'within best (paper)' means the mean ± 1.96 std intervals of the paper's "
-            "subsample AUC overlap the best's. AUC cells: pooled AUC (paper's mean ± std) #rank.\n",
-            "Significant eval_true − eval_sim gaps (paired CI excludes 0): "
-            + ", ".join(f"{g['significant']} of {g['rows']} rows on {e}" for e, g in summary["sim_true_gaps"].items())
-            + ".\n",
-            "\n## Every row: test AUC [95% bootstrap CI, stratified by seed] (seeds pooled)\n",
-            "**best** marks the best method of its selection (the skyline aside).\n", auc_table(summary)]
+    text = [
+        f"# Summary over {len(envs)} environments: {', '.join(envs)}\n",
+        "Paired differences and 'within best' use the paired bootstrap interval over each environment's test "
+        "episodes (* = excludes 0); 'within best (paper)' means the mean ± 1.96 std intervals of the paper's "
+        "subsample AUC overlap the best's. AUC cells: pooled AUC (paper's mean ± std) #rank.\n",
+        "Significant eval_true − eval_sim gaps (paired CI excludes 0): "
+        + ", ".join(f"{g['significant']} of {g['rows']} rows on {e}" for e, g in summary["sim_true_gaps"].items())
+        + ".\n",
+        "\n## Every row: test AUC [95% bootstrap CI, stratified by seed] (seeds pooled)\n",
+        "**best** marks the best method of its selection (the skyline aside).\n",
+        auc_table(summary),
+    ]
     for selection, s in summary["selections"].items():
         methods = s["methods"]
         text.append(f"\n## {selection}\n")
-        wins = [[m, str(w["best"]), str(w["within_best"]), str(w["within_best_paper"]), str(w["envs"])]
-                for m, w in sorted(s["wins"].items(), key=lambda kv: (-kv[1]["best"], -kv[1]["within_best"]))]
-        text += ["### Wins (number of environments)\n",
-                 md_table(["method", "best", "within best (paired CI)", "within best (paper)", "environments"], wins)]
-        for title, field in (("Test AUC", "auc"), ("Fraction of the skyline's AUC", "ratio_to_skyline"),
-                             (f"AUC − {NOVICE} (paired)", "vs_novice"),
-                             ("AUC(eval_true) − AUC(eval_sim) (paired)", "sim_true_gap")):
+        wins = [
+            [m, str(w["best"]), str(w["within_best"]), str(w["within_best_paper"]), str(w["envs"])]
+            for m, w in sorted(s["wins"].items(), key=lambda kv: (-kv[1]["best"], -kv[1]["within_best"]))
+        ]
+        text += [
+            "### Wins (number of environments)\n",
+            md_table(["method", "best", "within best (paired CI)", "within best (paper)", "environments"], wins),
+        ]
+        for title, field in (
+            ("Test AUC", "auc"),
+            ("Fraction of the skyline's AUC", "ratio_to_skyline"),
+            (f"AUC − {NOVICE} (paired)", "vs_novice"),
+            ("AUC(eval_true) − AUC(eval_sim) (paired)", "sim_true_gap"),
+        ):
             body = [[m, *(_cell(s["per_env"][m].get(e), field) for e in envs)] for m in methods]
             if all(c == "—" for row in body for c in row[1:]):
                 continue
@@ -231,10 +264,14 @@ def to_markdown(summary: dict) -> str:
         r = s["rliable"]
         text.append("\n### Aggregates of the normalised AUC (rliable; 0 = always_novice, 1 = expert at no cost)\n")
         if r["iqm"]:
-            body = [[m, _interval(r["iqm"][m]), _interval(r["optimality_gap"][m]), str(len(r["normalised_auc"][m]))]
-                    for m in sorted(r["iqm"], key=lambda m: -r["iqm"][m]["value"])]
-            text += [f"Over {', '.join(r['envs'])}; 95% stratified-bootstrap intervals over seeds.\n",
-                     md_table(["method", "IQM", "optimality gap", "seeds"], body)]
+            body = [
+                [m, _interval(r["iqm"][m]), _interval(r["optimality_gap"][m]), str(len(r["normalised_auc"][m]))]
+                for m in sorted(r["iqm"], key=lambda m: -r["iqm"][m]["value"])
+            ]
+            text += [
+                f"Over {', '.join(r['envs'])}; 95% stratified-bootstrap intervals over seeds.\n",
+                md_table(["method", "IQM", "optimality gap", "seeds"], body),
+            ]
         else:
             text.append("No method has a normalised AUC on every environment.")
         for why in r["excluded_envs"]:
@@ -252,17 +289,22 @@ def plot(summary: dict, path: str, top: int = 6) -> None:
     axes = fig.subplots(1, max(len(selections), 1), squeeze=False)[0]
     every = list(dict.fromkeys(m for _, s in selections for m in s["rliable"]["iqm"]))
     cmap = matplotlib.colormaps["tab10" if len(every) <= 10 else "tab20"]
-    colours = {m: cmap(i % cmap.N) for i, m in enumerate(every)}   # one colour per method in every panel
+    colours = {m: cmap(i % cmap.N) for i, m in enumerate(every)}  # one colour per method in every panel
     for ax, (selection, s) in zip(axes, selections):
         r = s["rliable"]
         ordered = sorted(r["iqm"], key=lambda m: -r["iqm"][m]["value"])
-        shown = [m for m in ordered if m in (NOVICE, EXPERT, SKYLINE)] + [m for m in ordered if m not in (NOVICE, EXPERT, SKYLINE)][:top]
+        shown = [m for m in ordered if m in (NOVICE, EXPERT, SKYLINE)] + [
+            m for m in ordered if m not in (NOVICE, EXPERT, SKYLINE)
+        ][:top]
         for m in shown:
             lo, hi = np.asarray(r["profile"]["ci95"][m])
             ax.plot(r["profile"]["tau"], r["profile"]["fraction"][m], label=m, color=colours[m])
             ax.fill_between(r["profile"]["tau"], lo, hi, color=colours[m], alpha=0.15)
-        ax.set(xlabel="normalised AUC τ (0 = always_novice, 1 = expert at no cost)", ylabel="fraction of runs > τ",
-               title=f"Performance profiles, {selection}")
+        ax.set(
+            xlabel="normalised AUC τ (0 = always_novice, 1 = expert at no cost)",
+            ylabel="fraction of runs > τ",
+            title=f"Performance profiles, {selection}",
+        )
         ax.legend(fontsize="small", frameon=False)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=120)

@@ -61,7 +61,11 @@ def sweep_grid(s: Setup, alphas, key) -> dict:
             best = int(np.argmax([v["reward_mean"] for v in val]))
             test_costs = _costs(s, ev.test_split, alpha)
             test = summaries(episodes[ev.test_split], test_costs)[best]
-            rows.append(_entry(alpha, candidates[best], val[best], test, episode_rewards(episodes[ev.test_split], test_costs)[best]))
+            rows.append(
+                _entry(
+                    alpha, candidates[best], val[best], test, episode_rewards(episodes[ev.test_split], test_costs)[best]
+                )
+            )
             logging.info("alpha %.2f, chosen on %s %s: test %s", alpha, split, rows[-1]["params"], format_summary(test))
         selections[split] = rows
     return selections
@@ -80,7 +84,9 @@ def sweep_vmapped(s: Setup, alphas, key) -> dict:
         for i, alpha in enumerate(alphas):
             costs = _costs(s, ev.test_split, alpha)
             summary = summaries(episodes, costs)[i]
-            rows.append(_entry(alpha, chosen[i], results[i].best_summary[split], summary, episode_rewards(episodes, costs)[i]))
+            rows.append(
+                _entry(alpha, chosen[i], results[i].best_summary[split], summary, episode_rewards(episodes, costs)[i])
+            )
             logging.info("alpha %.2f, chosen on %s: test %s", alpha, split, format_summary(summary))
         selections[split] = rows
     return selections
@@ -106,7 +112,9 @@ def sweep_runs(s: Setup, alphas) -> dict:
             results = execute(setup(run))
         for split in ev.validation_splits:
             val, test = results["splits"][split], results["splits"][f"{ev.test_split}@{split}"]
-            selections[split].append(_entry(alpha, val["best_params"], val["summary"], test["summary"], test["episode_rewards"]))
+            selections[split].append(
+                _entry(alpha, val["best_params"], val["summary"], test["summary"], test["episode_rewards"])
+            )
     return selections
 
 
@@ -137,11 +145,20 @@ def execute_sweep(s: Setup, alphas) -> dict:
         s.experiment.close()  # the partial directory stays, and a rerun resumes from it
         raise
     result = {
-        "name": config.name, "method": config.name[: -len("_sweep")], "algorithm": config.algorithm.name,
-        "env": s.env.name, "game": config.env.get("game"), "alphas": list(alphas), "beta": s.costs["test"].beta,
-        "bp": s.costs["test"].bp, "rollouts_reused": grid, "seed": config.seed, "eval_seed": config.evaluation.seed,
+        "name": config.name,
+        "method": config.name[: -len("_sweep")],
+        "algorithm": config.algorithm.name,
+        "env": s.env.name,
+        "game": config.env.get("game"),
+        "alphas": list(alphas),
+        "beta": s.costs["test"].beta,
+        "bp": s.costs["test"].bp,
+        "rollouts_reused": grid,
+        "seed": config.seed,
+        "eval_seed": config.evaluation.seed,
         "num_test_episodes": config.evaluation.num_episodes,
-        "selections": selections, "wall_time_s": round(time.time() - start, 2),
+        "selections": selections,
+        "wall_time_s": round(time.time() - start, 2),
     }
     s.experiment.write_json("sweep.json", result)
     table = sweep_markdown(result)

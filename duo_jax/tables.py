@@ -31,26 +31,42 @@ SUMMARY_HEADER = ["reward (net of costs)", "base reward", "expert fraction", "ep
 
 def results_markdown(results: dict) -> str:
     """results.json of `duo_jax.main` as a markdown table: one row per split, test rows per selection."""
-    title = (f"# {results['name']} ({results['mode']}, {results.get('algorithm') or results.get('checkpoint')}) on "
-             f"{results['env']}\n\nalpha = {results['alpha']:g}, beta = {results['beta']:g}, BP = {results['bp']:.4g}\n")
+    title = (
+        f"# {results['name']} ({results['mode']}, {results.get('algorithm') or results.get('checkpoint')}) on "
+        f"{results['env']}\n\nalpha = {results['alpha']:g}, beta = {results['beta']:g}, BP = {results['bp']:.4g}\n"
+    )
     rows = [[_label(split), format_params(e["best_params"]), *_cells(e)] for split, e in results["splits"].items()]
     return title + "\n" + _md(["split", "chosen params", *SUMMARY_HEADER], rows) + "\n"
 
 
 def sweep_markdown(sweep: dict) -> str:
     """sweep.json of `duo_jax.sweep`: per alpha and validation split, the choice and its test result."""
-    title = (f"# {sweep['name']} ({sweep['algorithm']}) on {sweep['env']}\n\nTest results of the policy chosen on each "
-             f"validation split at each alpha; beta = {sweep['beta']:g}, BP = {sweep['bp']:.4g}\n")
-    rows = [[f"{e['alpha']:g}", split, format_params(e["params"]), *_cells(e["test"])]
-            for split, entries in sweep["selections"].items() for e in entries]
+    title = (
+        f"# {sweep['name']} ({sweep['algorithm']}) on {sweep['env']}\n\nTest results of the policy chosen on each "
+        f"validation split at each alpha; beta = {sweep['beta']:g}, BP = {sweep['bp']:.4g}\n"
+    )
+    rows = [
+        [f"{e['alpha']:g}", split, format_params(e["params"]), *_cells(e["test"])]
+        for split, entries in sweep["selections"].items()
+        for e in entries
+    ]
     return title + "\n" + _md(["alpha", "chosen on", "chosen params", *SUMMARY_HEADER], rows) + "\n"
 
 
 def agent_table(path: str, stats: dict) -> str:
     """`duo_jax.agents.evaluate`'s measurement of one agent."""
-    return _md(["agent", "split", "reward", "episode length", "episodes"], [[
-        path, stats["split"], f"{stats['reward_mean']:.3f} ± {stats['reward_ci95']:.3f}",
-        f"{stats['episode_length_mean']:.1f}", str(stats["episodes"])]])
+    return _md(
+        ["agent", "split", "reward", "episode length", "episodes"],
+        [
+            [
+                path,
+                stats["split"],
+                f"{stats['reward_mean']:.3f} ± {stats['reward_ci95']:.3f}",
+                f"{stats['episode_length_mean']:.1f}",
+                str(stats["episodes"]),
+            ]
+        ],
+    )
 
 
 def _reward(stats: dict | None) -> str:
@@ -60,20 +76,51 @@ def _reward(stats: dict | None) -> str:
 def agent_set_markdown(result: dict) -> str:
     """`duo_jax.agents.suite`'s agents.md: the set's table, its two margins and the novice's snapshots."""
     ev = result["evaluation"]
-    rows = [[role, a["trained_on"], f"{a['train_steps']:,}", a["model"], f"`{a['run_id']}`", _reward(a.get("val_sim")),
-             _reward(a.get("test")), f"{a['test']['episode_length_mean']:.1f}"] for role, a in result["agents"].items()]
-    table = _md(["agent", "trained on", "PPO steps", "model", "run_id", "val_sim reward", "test reward",
-                 "test episode length"], rows)
-    snaps = _md(["snapshot", "val_sim reward", "novice's gap", "both intervals", "clear pair"], [
-        [f"{s['train_steps']:,}", _reward(s["val_sim"]), f"{s['margin']['gap']:.2f}", f"{s['margin']['intervals']:.2f}",
-         "yes" if s["margin"]["clear"] else "no"] for s in result["snapshots"]])
-    lines = [f"# {result['game']} agents ({result['budget']} budget)", "",
-             f"Rewards: mean ± 95% CI over {ev['num_episodes']} fixed levels of each split (evaluation seed "
-             f"{ev['seed']}, at most {ev['max_num_steps']} steps an episode).", "", table, ""]
+    rows = [
+        [
+            role,
+            a["trained_on"],
+            f"{a['train_steps']:,}",
+            a["model"],
+            f"`{a['run_id']}`",
+            _reward(a.get("val_sim")),
+            _reward(a.get("test")),
+            f"{a['test']['episode_length_mean']:.1f}",
+        ]
+        for role, a in result["agents"].items()
+    ]
+    table = _md(
+        ["agent", "trained on", "PPO steps", "model", "run_id", "val_sim reward", "test reward", "test episode length"],
+        rows,
+    )
+    snaps = _md(
+        ["snapshot", "val_sim reward", "novice's gap", "both intervals", "clear pair"],
+        [
+            [
+                f"{s['train_steps']:,}",
+                _reward(s["val_sim"]),
+                f"{s['margin']['gap']:.2f}",
+                f"{s['margin']['intervals']:.2f}",
+                "yes" if s["margin"]["clear"] else "no",
+            ]
+            for s in result["snapshots"]
+        ],
+    )
+    lines = [
+        f"# {result['game']} agents ({result['budget']} budget)",
+        "",
+        f"Rewards: mean ± 95% CI over {ev['num_episodes']} fixed levels of each split (evaluation seed "
+        f"{ev['seed']}, at most {ev['max_num_steps']} steps an episode).",
+        "",
+        table,
+        "",
+    ]
     for name, m in result["margins"].items():
         better, worse = name.split("_over_")
         verdict = "clearly" if m["clear"] else "NOT clearly"
-        lines.append(f"- The {better} beats the {worse} on {m['split']} {verdict}: by {m['gap']:.2f}, against "
-                     f"{m['intervals']:.2f} for both intervals together.")
+        lines.append(
+            f"- The {better} beats the {worse} on {m['split']} {verdict}: by {m['gap']:.2f}, against "
+            f"{m['intervals']:.2f} for both intervals together."
+        )
     lines += ["", "The novice's snapshots (the simulated novice is the latest clear one):", "", snaps]
     return "\n".join(lines)

@@ -198,9 +198,13 @@ def validate_experiment(config) -> None:
             f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs ({ev.num_envs})."
         )
     if ev.test_split in ev.validation_splits:
-        raise ValueError("evaluation.validation_splits must not include the test split: models are never selected on test.")
-    if all(get_field(config, f"algorithm.{f}", None) is not None for f in ("total_steps", "num_envs", "num_steps",
-                                                                           "num_minibatches")):
+        raise ValueError(
+            "evaluation.validation_splits must not include the test split: models are never selected on test."
+        )
+    if all(
+        get_field(config, f"algorithm.{f}", None) is not None
+        for f in ("total_steps", "num_envs", "num_steps", "num_minibatches")
+    ):
         check_divides(config, "algorithm")
 
 

@@ -50,13 +50,17 @@ def main(argv=None) -> None:
     except ValueError as err:
         sys.exit(f"error: {err}")
 
-    print(f"\n{results['name']} on {results['env']}: alpha={results['alpha']} beta={results['beta']} bp={results['bp']:.4f}")
+    print(
+        f"\n{results['name']} on {results['env']}: "
+        f"alpha={results['alpha']} beta={results['beta']} bp={results['bp']:.4f}"
+    )
     for split, rows in results["candidates"].items():
         grid = "  ".join(f"k={row['params']['k']}: {row['reward_mean']:.3f}" for row in rows)
         print(f"  {split:<8} candidates  {grid}")
     for split, entry in results["splits"].items():
         print(
-            f"  {split:<14} k={entry['best_params']['k']:<3} reward {entry['reward_mean']:7.3f} ± {entry['reward_ci95']:.3f}"
+            f"  {split:<14} k={entry['best_params']['k']:<3} "
+            f"reward {entry['reward_mean']:7.3f} ± {entry['reward_ci95']:.3f}"
             f"  base {entry['base_reward_mean']:.3f}  expert {entry['expert_fraction']:.3f}"
             f"  length {entry['episode_length_mean']:.1f}  ({entry['episodes']} episodes)"
         )

@@ -42,7 +42,9 @@ def test_suite_trains_snapshots_measures_and_resumes_after_a_kill(tmp_path, jax_
         assert agent["test"]["episodes"] == agent["val_sim"]["episodes"] == 8
     m = result["margins"]["expert_over_novice"]
     assert m["gap"] == pytest.approx(expert["test"]["reward_mean"] - novice["test"]["reward_mean"])
-    assert m["clear"] == (m["gap"] > expert["test"]["reward_ci95"] + novice["test"]["reward_ci95"] and m["gap"] >= suite.MIN_GAP)
+    assert m["clear"] == (
+        m["gap"] > expert["test"]["reward_ci95"] + novice["test"]["reward_ci95"] and m["gap"] >= suite.MIN_GAP
+    )
     assert "| novice | train (easy) | 512 |" in (out / "coinrun" / "agents.md").read_text()
 
     # Finished: a third run trains and measures nothing (no checkpoint gets a new step).
@@ -58,13 +60,14 @@ def _stats(mean: float, ci: float) -> dict:
 
 def test_sim_novice_is_the_latest_snapshot_the_novice_clearly_beats():
     novice = {"val_sim": _stats(6.0, 0.3)}
-    snaps = [{"val_sim": _stats(m, 0.3)} for m in (4.0, 5.2, 5.5)]      # gaps 2.0, 0.8, 0.5 against 0.6
+    snaps = [{"val_sim": _stats(m, 0.3)} for m in (4.0, 5.2, 5.5)]  # gaps 2.0, 0.8, 0.5 against 0.6
     chosen, m = suite.choose_sim_novice(novice, snaps)
     assert chosen is snaps[1] and m["clear"] and m["gap"] == pytest.approx(0.8)
     # None is clear: the earliest, marked as such.
     chosen, m = suite.choose_sim_novice(novice, [{"val_sim": _stats(5.9, 0.3)}, {"val_sim": _stats(6.1, 0.3)}])
     assert chosen["val_sim"]["reward_mean"] == 5.9 and not m["clear"]
-    # Narrow intervals alone do not make a pair: a gap of 0.06 against 0.05 is not clear (chaser's half-budget snapshot).
+    # Narrow intervals alone do not make a pair: a gap of 0.06 against 0.05 is not clear
+    # (chaser's half-budget snapshot).
     tight = [{"val_sim": _stats(m, 0.02)} for m in (0.79, 0.92)]
     chosen, m = suite.choose_sim_novice({"val_sim": _stats(0.98, 0.03)}, tight)
     assert chosen is tight[0] and m["clear"] and m["gap"] == pytest.approx(0.19)
@@ -76,20 +79,23 @@ def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():
     from duo_jax.config import load_config
 
     c = load_config(os.path.join(REPO, "configs", "agent_suite.py:cpu"))
-    assert suite.snapshot_steps(c) == (30 * 16384, 60 * 16384, 120 * 16384)   # 240 iterations: 1/8, 1/4, 1/2
-    c.novice.ppo.total_steps = 60 * 16384 + 100                               # rounded down to whole iterations
+    assert suite.snapshot_steps(c) == (30 * 16384, 60 * 16384, 120 * 16384)  # 240 iterations: 1/8, 1/4, 1/2
+    c.novice.ppo.total_steps = 60 * 16384 + 100  # rounded down to whole iterations
     assert suite.snapshot_steps(c) == (7 * 16384, 15 * 16384, 30 * 16384)
-    assert c.novice.ppo.final_lr_fraction == c.expert.ppo.final_lr_fraction == 0.0   # annealed on the cpu budget
+    assert c.novice.ppo.final_lr_fraction == c.expert.ppo.final_lr_fraction == 0.0  # annealed on the cpu budget
     c = load_config(os.path.join(REPO, "configs", "agent_suite.py:paper"))
     assert c.novice.model.name == c.expert.model.name == "impala_cnn"
-    assert c.novice.ppo.final_lr_fraction == 1.0                                     # the Procgen baseline's constant rate
+    assert c.novice.ppo.final_lr_fraction == 1.0  # the Procgen baseline's constant rate
     assert (c.novice.ppo.total_steps, c.expert.ppo.total_steps) == (80_000_000, 200_000_000)
 
 
 def test_install_replaces_the_set_whole(tmp_path):
     runs = tmp_path / "runs" / "ninja"
-    result = {"game": "ninja", "agents": {}, "margins": {"novice_over_sim_novice": {"clear": True},
-                                                         "expert_over_novice": {"clear": True}}}
+    result = {
+        "game": "ninja",
+        "agents": {},
+        "margins": {"novice_over_sim_novice": {"clear": True}, "expert_over_novice": {"clear": True}},
+    }
     for role, where in (("sim_novice", "novice/snapshot_64"), ("novice", "novice/agent"), ("expert", "expert/agent")):
         save_checkpoint(str(runs / where), {"w": [1.0]}, {"model": "small_cnn", "role": role})
         result["agents"][role] = {"path": str(runs / where)}
@@ -104,15 +110,24 @@ def test_install_replaces_the_set_whole(tmp_path):
     assert sorted(os.listdir(repo_agents)) == ["ninja"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--game", "pong"], "--game must be a Procgen game, one of bigfish,"),
-    (["--game", "doorkey"], "--game doorkey is a gridworld; its agents are trained by scripts/train_grid_agents.sh."),
-    (["--game", "ninja", "--budget", "gpu"], "argument --budget: invalid choice: 'gpu'"),
-    (["--game", "ninja", "--override=novice.ppo.lr=1"], "--override=novice.ppo.lr: the config has no field"),
-    (["--game", "ninja", "--override=sim_novice.snapshots=(0.5,1.5)"], "sim_novice.snapshots must be fractions"),
-    (["--game", "ninja", "--override=expert.ppo.num_envs=0"], "expert.ppo.num_envs"),
-    (["--game", "ninja", "--override=evaluation.num_episodes=100"], "evaluation.num_episodes (100) must be divisible"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--game", "pong"], "--game must be a Procgen game, one of bigfish,"),
+        (
+            ["--game", "doorkey"],
+            "--game doorkey is a gridworld; its agents are trained by scripts/train_grid_agents.sh.",
+        ),
+        (["--game", "ninja", "--budget", "gpu"], "argument --budget: invalid choice: 'gpu'"),
+        (["--game", "ninja", "--override=novice.ppo.lr=1"], "--override=novice.ppo.lr: the config has no field"),
+        (["--game", "ninja", "--override=sim_novice.snapshots=(0.5,1.5)"], "sim_novice.snapshots must be fractions"),
+        (["--game", "ninja", "--override=expert.ppo.num_envs=0"], "expert.ppo.num_envs"),
+        (
+            ["--game", "ninja", "--override=evaluation.num_episodes=100"],
+            "evaluation.num_episodes (100) must be divisible",
+        ),
+    ],
+)
 def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_:
         suite.main([*args, "--out", str(tmp_path / "a")])
@@ -133,15 +148,22 @@ def test_an_out_dir_holding_another_run_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         suite.main(["--game", "ninja", "--out", str(tmp_path / "a")])
     err = capsys.readouterr().err.strip()
-    assert err == (f"error: {tmp_path / 'a' / 'ninja' / 'expert'} holds an expert run with other settings "
-                   "(ppo.learning_rate is 0.001 there and 0.0005 here); pass another --out or remove that directory.")
+    assert err == (
+        f"error: {tmp_path / 'a' / 'ninja' / 'expert'} holds an expert run with other settings "
+        "(ppo.learning_rate is 0.001 there and 0.0005 here); pass another --out or remove that directory."
+    )
 
 
 def test_install_refuses_a_set_without_clear_pairs(tmp_path, monkeypatch, capsys):
     """`--install` ships only what test_shipped_agents accepts; an unclear set stays in its runs, agents/ untouched."""
-    result = {"game": "dodgeball", "agents": {}, "margins": {
-        "novice_over_sim_novice": {"split": "val_sim", "gap": 0.09, "intervals": 0.25, "clear": False},
-        "expert_over_novice": {"split": "test", "gap": 1.0, "intervals": 0.3, "clear": True}}}
+    result = {
+        "game": "dodgeball",
+        "agents": {},
+        "margins": {
+            "novice_over_sim_novice": {"split": "val_sim", "gap": 0.09, "intervals": 0.25, "clear": False},
+            "expert_over_novice": {"split": "test", "gap": 1.0, "intervals": 0.3, "clear": True},
+        },
+    }
     monkeypatch.setattr(suite, "run", lambda config: result)
     monkeypatch.setattr(suite, "agent_set_markdown", lambda result: "")
     monkeypatch.setattr(suite.paths, "AGENTS", str(tmp_path / "repo_agents"))

@@ -29,13 +29,21 @@ CASES = [
     ("main", ["--config.costs.alph=0.1"], "did you mean costs.alpha"),
     ("main", ["--config.evaluation.num_env=4"], "did you mean evaluation.num_envs"),
     ("main", ["--config.costs.alpha.x=1"], "costs.alpha is a value, not a section"),
-    ("main", ["--config=configs/ask_every_kk.py"], "config file 'configs/ask_every_kk.py' does not exist; did you mean configs/ask_every_k.py"),
+    (
+        "main",
+        ["--config=configs/ask_every_kk.py"],
+        "config file 'configs/ask_every_kk.py' does not exist; did you mean configs/ask_every_k.py",
+    ),
     ("main", ["--config=configs/gridworld.py:coinrun,logit"], "configs/gridworld.py takes '<game>,<method>'"),
     ("main", ["--config=configs/gridworld.py:distshift,nope"], "configs/nope.py' does not exist"),
     ("main", ["--config={plugin_syntax}"], "failed to import at line 2: SyntaxError"),
     ("main", ["--config.costs.alpha=abc"], "--config.costs.alpha must be a number (its default is 0.4); got 'abc'."),
     ("main", ["--config.evaluation.num_envs=2.5"], "--config.evaluation.num_envs must be an integer"),
-    ("main", ["--config.evaluation.num_envs"], "--config.evaluation.num_envs must be an integer (its default is 2); got no value."),
+    (
+        "main",
+        ["--config.evaluation.num_envs"],
+        "--config.evaluation.num_envs must be an integer (its default is 2); got no value.",
+    ),
     ("main", ["--config.evaluation.progress=maybe"], "--config.evaluation.progress must be True or False"),
     ("main", ["--config.algorithm.candidates=(5,"], "--config.algorithm.candidates must be a tuple"),
     ("main", ["--config.costs=1"], "--config.costs is a section (alpha, beta, bp)"),
@@ -44,9 +52,21 @@ CASES = [
     ("main", ["--nonsense=1"], "Unknown command line flag 'nonsense'"),
     # plugins: missing, broken, raising, registering a taken name
     ("main", ["--config.plugins=('{tmp}/none.py',)"], "plugins: file"),
-    ("main", ["--config.plugins=('{plugin_syntax}',)"], "plugins: {plugin_syntax} failed to import at line 2: SyntaxError"),
-    ("main", ["--config.plugins=('{plugin_raises}',)"], "plugins: {plugin_raises} failed to import at line 3: KeyError"),
-    ("main", ["--config.plugins=('{plugin_duplicate}',)"], "policy 'ask_every_k' is already registered (at duo_jax/policies/ask_every_k.py"),
+    (
+        "main",
+        ["--config.plugins=('{plugin_syntax}',)"],
+        "plugins: {plugin_syntax} failed to import at line 2: SyntaxError",
+    ),
+    (
+        "main",
+        ["--config.plugins=('{plugin_raises}',)"],
+        "plugins: {plugin_raises} failed to import at line 3: KeyError",
+    ),
+    (
+        "main",
+        ["--config.plugins=('{plugin_duplicate}',)"],
+        "policy 'ask_every_k' is already registered (at duo_jax/policies/ask_every_k.py",
+    ),
     # NaN, infinities, out-of-range numbers, zero and negative counts, sizes that do not divide
     ("main", ["--config.costs.alpha=nan"], "costs.alpha must be a finite number; got nan."),
     ("main", ["--config.costs.alpha=inf"], "costs.alpha must be a finite number; got inf."),
@@ -56,31 +76,103 @@ CASES = [
     ("main", ["--config.evaluation.num_episodes=0"], "evaluation.num_episodes must be a positive integer; got 0."),
     ("main", ["--config.evaluation.num_envs=-4"], "evaluation.num_envs must be a positive integer; got -4."),
     ("main", ["--config.evaluation.max_num_steps=0"], "evaluation.max_num_steps must be a positive integer; got 0."),
-    ("main", ["--config.evaluation.num_episodes=3"], "evaluation.num_episodes (3) must be divisible by evaluation.num_envs (2)."),
-    ("main", ["--config.algorithm.candidates=()"], "algorithm.candidates must be a non-empty list of integers k >= 1; got ()."),
-    ("main", ["--config.algorithm.candidates=(0,5)"], "algorithm.candidates must be a non-empty list of integers k >= 1"),
-    ("main", ["--config.algorithm.candidates=(a,b)"], "algorithm.candidates must be a non-empty list of integers k >= 1"),
-    ("main", ["--config=configs/ppo.py", "--config.algorithm.num_minibatches=7"], "algorithm.num_minibatches (7) must divide algorithm.num_envs * algorithm.num_steps (16384)."),
-    ("main", ["--config=configs/ppo.py", "--config.algorithm.num_minibatches=0"], "algorithm.num_minibatches must be a positive integer; got 0."),
-    ("main", ["--config=configs/ppo.py", "--config.algorithm.learning_rate=nan"], "algorithm.learning_rate must be a finite number; got nan."),
-    ("main", ["--config=configs/ppo.py", "--config.algorithm.ent_coef=-0.1"], "algorithm.ent_coef must be a number >= 0; got -0.1."),
-    ("main", ["--config=configs/ppo.py", "--config.algorithm.gamma=1.5"], "algorithm.gamma must be in (0, 1]; got 1.5."),
-    ("main", ["--config=configs/ppo.py", "--config.algorithm.total_steps=10"], "algorithm.total_steps (10) must be at least"),
-    ("main", ["--config=configs/random.py", "--config.algorithm.probabilities=(0.5,1.5)"], "algorithm.probabilities must be a non-empty list of numbers in [0, 1]"),
-    ("main", ["--config=configs/logit.py", "--config.algorithm.percentiles=(50,101)"], "algorithm.percentiles must be a non-empty list of numbers in [0, 100]"),
-    ("main", ["--config=configs/logit.py", "--config.algorithm.explore_temps=(1.0,1e999)"], "algorithm.explore_temps must hold finite numbers only"),
-    ("main", ["--config=configs/ood.py", "--config.algorithm.accept_rate=0"], "algorithm.accept_rate must be in (0, 1]"),
-    ("main", ["--config=configs/always.py", "--config.algorithm.agent=both"], "algorithm.agent must be 'novice' or 'expert'; got 'both'."),
+    (
+        "main",
+        ["--config.evaluation.num_episodes=3"],
+        "evaluation.num_episodes (3) must be divisible by evaluation.num_envs (2).",
+    ),
+    (
+        "main",
+        ["--config.algorithm.candidates=()"],
+        "algorithm.candidates must be a non-empty list of integers k >= 1; got ().",
+    ),
+    (
+        "main",
+        ["--config.algorithm.candidates=(0,5)"],
+        "algorithm.candidates must be a non-empty list of integers k >= 1",
+    ),
+    (
+        "main",
+        ["--config.algorithm.candidates=(a,b)"],
+        "algorithm.candidates must be a non-empty list of integers k >= 1",
+    ),
+    (
+        "main",
+        ["--config=configs/ppo.py", "--config.algorithm.num_minibatches=7"],
+        "algorithm.num_minibatches (7) must divide algorithm.num_envs * algorithm.num_steps (16384).",
+    ),
+    (
+        "main",
+        ["--config=configs/ppo.py", "--config.algorithm.num_minibatches=0"],
+        "algorithm.num_minibatches must be a positive integer; got 0.",
+    ),
+    (
+        "main",
+        ["--config=configs/ppo.py", "--config.algorithm.learning_rate=nan"],
+        "algorithm.learning_rate must be a finite number; got nan.",
+    ),
+    (
+        "main",
+        ["--config=configs/ppo.py", "--config.algorithm.ent_coef=-0.1"],
+        "algorithm.ent_coef must be a number >= 0; got -0.1.",
+    ),
+    (
+        "main",
+        ["--config=configs/ppo.py", "--config.algorithm.gamma=1.5"],
+        "algorithm.gamma must be in (0, 1]; got 1.5.",
+    ),
+    (
+        "main",
+        ["--config=configs/ppo.py", "--config.algorithm.total_steps=10"],
+        "algorithm.total_steps (10) must be at least",
+    ),
+    (
+        "main",
+        ["--config=configs/random.py", "--config.algorithm.probabilities=(0.5,1.5)"],
+        "algorithm.probabilities must be a non-empty list of numbers in [0, 1]",
+    ),
+    (
+        "main",
+        ["--config=configs/logit.py", "--config.algorithm.percentiles=(50,101)"],
+        "algorithm.percentiles must be a non-empty list of numbers in [0, 100]",
+    ),
+    (
+        "main",
+        ["--config=configs/logit.py", "--config.algorithm.explore_temps=(1.0,1e999)"],
+        "algorithm.explore_temps must hold finite numbers only",
+    ),
+    (
+        "main",
+        ["--config=configs/ood.py", "--config.algorithm.accept_rate=0"],
+        "algorithm.accept_rate must be in (0, 1]",
+    ),
+    (
+        "main",
+        ["--config=configs/always.py", "--config.algorithm.agent=both"],
+        "algorithm.agent must be 'novice' or 'expert'; got 'both'.",
+    ),
     # unknown games, splits, models, metrics, feature types, modes and methods
     ("main", ["--config.env.game=pong"], "env.game must be one of "),
     ("main", ["--config.env.name=procgenn"], "env.name: Unknown environment 'procgenn'; did you mean 'procgen'?"),
-    ("main", ["--config.policy.name=ask_every"], "policy.name: Unknown policy 'ask_every'; did you mean 'ask_every_k'?"),
+    (
+        "main",
+        ["--config.policy.name=ask_every"],
+        "policy.name: Unknown policy 'ask_every'; did you mean 'ask_every_k'?",
+    ),
     ("main", ["--config.algorithm.name=nope"], "algorithm.name: Unknown algorithm 'nope'"),
     ("main", ["--config.mode=both"], "mode must be one of train, eval; got 'both'."),
     ("main", ["--config.name=a/b"], "name must be a non-empty directory name"),
     ("main", ["--config.evaluation.test_split=tset"], "evaluation.test_split: split 'tset' does not exist"),
-    ("main", ["--config.evaluation.validation_splits=()"], "evaluation.validation_splits must be a non-empty list of names; got ()."),
-    ("main", ["--config.evaluation.validation_splits=('val_true','test')"], "evaluation.validation_splits must not include the test split"),
+    (
+        "main",
+        ["--config.evaluation.validation_splits=()"],
+        "evaluation.validation_splits must be a non-empty list of names; got ().",
+    ),
+    (
+        "main",
+        ["--config.evaluation.validation_splits=('val_true','test')"],
+        "evaluation.validation_splits must not include the test split",
+    ),
     ("main", ["--config.algorithm.train_split=val"], "algorithm.train_split: split 'val' does not exist"),
     ("main", ["--config=configs/logit.py", "--config.policy.metric=confidence"], "policy.metric must be one of "),
     ("main", ["--config=configs/ppo.py", "--config.policy.feature_type=pixels"], "policy.feature_type must be one of "),
@@ -91,13 +183,25 @@ CASES = [
     ("main", ["--config.mode=eval"], "eval.checkpoint must name a policy checkpoint"),
     ("main", ["--config.mode=eval", "--config.eval.checkpoint={tmp}/gone"], "eval.checkpoint: Checkpoint path"),
     ("main", ["--config.mode=eval", "--config.eval.checkpoint={agent}"], "is not a policy checkpoint"),
-    ("main", ["--config.mode=eval", "--config.eval.checkpoint={policy}", "--config.eval.splits=('tst',)"], "eval.splits: split 'tst' does not exist"),
+    (
+        "main",
+        ["--config.mode=eval", "--config.eval.checkpoint={policy}", "--config.eval.splits=('tst',)"],
+        "eval.splits: split 'tst' does not exist",
+    ),
     # the sweep's alphas
     ("sweep", ["--config.sweep.alphas=(0.5,)"], "sweep.alphas must be at least two distinct increasing numbers >= 0"),
-    ("sweep", ["--config.sweep.alphas=(1.0,0.5)"], "sweep.alphas must be at least two distinct increasing numbers >= 0"),
+    (
+        "sweep",
+        ["--config.sweep.alphas=(1.0,0.5)"],
+        "sweep.alphas must be at least two distinct increasing numbers >= 0",
+    ),
     ("sweep", ["--config.sweep.alphas=()"], "sweep.alphas must be at least two"),
     ("sweep", ["--config.sweep.alphas=(0.0,1e999)"], "sweep.alphas must hold finite numbers only"),
-    ("sweep", ["--config.sweep.alphas=(0.0,nan)"], "sweep.alphas must be at least two distinct increasing numbers >= 0"),
+    (
+        "sweep",
+        ["--config.sweep.alphas=(0.0,nan)"],
+        "sweep.alphas must be at least two distinct increasing numbers >= 0",
+    ),
     ("sweep", ["--config.sweep.alpha=(0.0,1.0)"], "did you mean sweep.alphas"),
     ("sweep", ["--config.costs.alpha=nan"], "costs.alpha must be a finite number; got nan."),
     # report: missing or malformed sweeps, bad numbers, argparse's own complaints
@@ -107,24 +211,48 @@ CASES = [
     ("report", ["{tmp}/no_sweep"], "the following arguments are required: --out"),
     ("report", [], "the following arguments are required: DIR"),
     ("report", ["{tmp}/no_sweep", "--out={tmp}/r", "--bootstrap=0"], "--bootstrap must be a positive integer; got 0."),
-    ("report", ["{tmp}/no_sweep", "--out={tmp}/r", "--bootstrap=many"], "argument --bootstrap: invalid int value: 'many'"),
+    (
+        "report",
+        ["{tmp}/no_sweep", "--out={tmp}/r", "--bootstrap=many"],
+        "argument --bootstrap: invalid int value: 'many'",
+    ),
     # agents.train: the Procgen and the gridworld trainer
     ("train", ["--config.ppo.num_minibatches=0"], "ppo.num_minibatches must be a positive integer; got 0."),
-    ("train", ["--config.ppo.num_minibatches=7"], "ppo.num_minibatches (7) must divide ppo.num_envs * ppo.num_steps (16384)."),
+    (
+        "train",
+        ["--config.ppo.num_minibatches=7"],
+        "ppo.num_minibatches (7) must divide ppo.num_envs * ppo.num_steps (16384).",
+    ),
     ("train", ["--config.ppo.total_steps=-1"], "ppo.total_steps must be a positive integer; got -1."),
     ("train", ["--config.ppo.learning_rate=nan"], "ppo.learning_rate must be a finite number; got nan."),
     ("train", ["--config.ppo.gamma=2.0"], "ppo.gamma must be a number in (0, 1]; got 2.0."),
     ("train", ["--config.ppo.snapshots=(0,)"], "ppo.snapshots must be a list of positive integers; got (0,)."),
-    ("train", ["--config.ppo.snapshots=(999999999,)"], "ppo.snapshots must be env-step counts between 1 and the run's 4997120 steps; got (999999999,)."),
-    ("train", ["--config=configs/train_grid_agent.py", "--config.ppo.snapshots=(999999999,)"], "ppo.snapshots must be env-step counts between 1 and the run's 4997120 steps; got (999999999,)."),
+    (
+        "train",
+        ["--config.ppo.snapshots=(999999999,)"],
+        "ppo.snapshots must be env-step counts between 1 and the run's 4997120 steps; got (999999999,).",
+    ),
+    (
+        "train",
+        ["--config=configs/train_grid_agent.py", "--config.ppo.snapshots=(999999999,)"],
+        "ppo.snapshots must be env-step counts between 1 and the run's 4997120 steps; got (999999999,).",
+    ),
     ("train", ["--config.env.game=pong"], "env.game must be one of "),
     ("train", ["--config.env.split=val"], "env.split must be one of train, val_sim, val_true, test; got 'val'."),
     ("train", ["--config.model.name=resnet"], "model.name must be one of "),
     ("train", ["--config.out_dir="], "out_dir must be a non-empty string"),
     ("train", ["--config.ppo.num_minibatch=4"], "did you mean ppo.num_minibatches"),
     ("train", ["--config=configs/train_grid_agent.py", "--config.env.task=DoorKey"], "env.task must be one of "),
-    ("train", ["--config=configs/train_grid_agent.py", "--config.env.eval_task=LavaGap"], "env.eval_task must be one of "),
-    ("train", ["--config=configs/train_grid_agent.py", "--config.ppo.num_minibatches=3"], "ppo.num_minibatches (3) must divide"),
+    (
+        "train",
+        ["--config=configs/train_grid_agent.py", "--config.env.eval_task=LavaGap"],
+        "env.eval_task must be one of ",
+    ),
+    (
+        "train",
+        ["--config=configs/train_grid_agent.py", "--config.ppo.num_minibatches=3"],
+        "ppo.num_minibatches (3) must divide",
+    ),
     # agents.evaluate
     ("evaluate", [], "--agent must name an agent checkpoint directory"),
     ("evaluate", ["--agent={tmp}/gone"], "--agent: Checkpoint path"),
@@ -132,8 +260,16 @@ CASES = [
     ("evaluate", ["--agent={agent}", "--num_episodes=0"], "--num_episodes must be a positive integer; got 0."),
     ("evaluate", ["--agent={agent}", "--num_episodes=-8"], "--num_episodes must be a positive integer; got -8."),
     ("evaluate", ["--agent={agent}", "--max_num_steps=0"], "--max_num_steps must be a positive integer; got 0."),
-    ("evaluate", ["--agent={agent}", "--num_episodes=100"], "--num_episodes (100) must be divisible by --num_envs (64)."),
-    ("evaluate", ["--agent={agent}", "--split=val"], "--split must be one of train, val_sim, val_true, test; got 'val'."),
+    (
+        "evaluate",
+        ["--agent={agent}", "--num_episodes=100"],
+        "--num_episodes (100) must be divisible by --num_envs (64).",
+    ),
+    (
+        "evaluate",
+        ["--agent={agent}", "--split=val"],
+        "--split must be one of train, val_sim, val_true, test; got 'val'.",
+    ),
     ("evaluate", ["--agent={alien}"], "was trained on game 'pong'"),
     ("evaluate", ["--agent={agent}", "--num_episodes=many"], "--num_episodes=many"),
     ("evaluate", ["--agent={agent}", "stray"], "unexpected arguments 'stray'"),
@@ -172,9 +308,15 @@ def base_args(entry: str, paths: dict, agent_paths: dict) -> list[str]:
         return []
     return [
         "--config=configs/ask_every_k.py",
-        *(f"--config.agents.{pair}_{role}={agent_paths[role]}" for pair in ("train", "test") for role in ("novice", "expert")),
+        *(
+            f"--config.agents.{pair}_{role}={agent_paths[role]}"
+            for pair in ("train", "test")
+            for role in ("novice", "expert")
+        ),
         f"--config.experiments_dir={paths['tmp']}/experiments",
-        "--config.evaluation.num_episodes=2", "--config.evaluation.num_envs=2", "--config.evaluation.progress=False",
+        "--config.evaluation.num_episodes=2",
+        "--config.evaluation.num_envs=2",
+        "--config.evaluation.progress=False",
     ]
 
 
@@ -214,16 +356,37 @@ def test_bad_inputs_in_process(entry, paths, agent_paths, capsys):
     assert not os.path.exists(os.path.join(paths["tmp"], "r")), "a bad input wrote a report"
 
 
-@pytest.mark.parametrize("entry, args, expected", [
-    ("main", ["--config=configs/ask_every_k.py", "--config.foo=1"], "--config.foo: the config has no field 'foo'"),
-    ("main", ["--config=configs/ask_every_k.py", "--config.costs.alpha=nan"], "costs.alpha must be a finite number; got nan."),
-    ("sweep", ["--config=configs/ask_every_k.py", "--config.sweep.alphas=(0.5,)"], "sweep.alphas must be at least two"),
-    ("train", ["--config.ppo.num_minibatches=0"], "ppo.num_minibatches must be a positive integer; got 0."),
-    ("evaluate", ["--agent=agents/distshift/expert/agent", "--num_episodes=-1"], "--num_episodes must be a positive integer"),
-    ("report", ["/nonexistent/sweep", "--out=/tmp/never"], "no sweep found at /nonexistent/sweep"),
-])
+@pytest.mark.parametrize(
+    "entry, args, expected",
+    [
+        ("main", ["--config=configs/ask_every_k.py", "--config.foo=1"], "--config.foo: the config has no field 'foo'"),
+        (
+            "main",
+            ["--config=configs/ask_every_k.py", "--config.costs.alpha=nan"],
+            "costs.alpha must be a finite number; got nan.",
+        ),
+        (
+            "sweep",
+            ["--config=configs/ask_every_k.py", "--config.sweep.alphas=(0.5,)"],
+            "sweep.alphas must be at least two",
+        ),
+        ("train", ["--config.ppo.num_minibatches=0"], "ppo.num_minibatches must be a positive integer; got 0."),
+        (
+            "evaluate",
+            ["--agent=agents/distshift/expert/agent", "--num_episodes=-1"],
+            "--num_episodes must be a positive integer",
+        ),
+        ("report", ["/nonexistent/sweep", "--out=/tmp/never"], "no sweep found at /nonexistent/sweep"),
+    ],
+)
 def test_bad_inputs_subprocess(entry, args, expected):
     """The same as a user sees it: `python -m <entry point>` in a fresh process."""
-    proc = subprocess.run([sys.executable, "-m", ENTRY_POINTS[entry], *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    proc = subprocess.run(
+        [sys.executable, "-m", ENTRY_POINTS[entry], *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
     check_one_line(proc.returncode, proc.stdout, proc.stderr, expected)

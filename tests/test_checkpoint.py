@@ -24,10 +24,14 @@ def actions_of(policy, params, steps=6, n=16):
     return np.stack(out)
 
 
-@pytest.mark.parametrize("name, params", [("ask_every_k", {"k": 3}), ("random", {"prob": 0.3}), ("always", {"expert": 1})])
+@pytest.mark.parametrize(
+    "name, params", [("ask_every_k", {"k": 3}), ("random", {"prob": 0.3}), ("always", {"expert": 1})]
+)
 def test_policy_round_trip(tmp_path, name, params):
     path = str(tmp_path / "best")
-    duo_jax.save_policy(path, name, params, {"name": name}, algorithm=name, selected_on="val_sim", summary={"reward_mean": 1.5})
+    duo_jax.save_policy(
+        path, name, params, {"name": name}, algorithm=name, selected_on="val_sim", summary={"reward_mean": 1.5}
+    )
     policy, loaded, config = duo_jax.load_policy(path)
     assert jax.tree_util.tree_structure(loaded) == jax.tree_util.tree_structure(params)
     for key, value in params.items():
@@ -41,7 +45,10 @@ def test_policy_round_trip(tmp_path, name, params):
 
 
 def test_checkpoint_round_trip_nested_tree(tmp_path):
-    tree = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": {"c": np.asarray(4, np.int32), "d": jnp.ones(3, jnp.bfloat16)}}
+    tree = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "b": {"c": np.asarray(4, np.int32), "d": jnp.ones(3, jnp.bfloat16)},
+    }
     config = {"model": "x", "list": [1, 2], "nested": {"s": "t"}}
     save_checkpoint(str(tmp_path / "ck"), tree, config)
     restored, cfg = load_checkpoint(str(tmp_path / "ck"))
@@ -133,7 +140,7 @@ def _remove_state(path):
 CORRUPTIONS = [_garble_all, _truncate_all, _garble_config_json, _flip_param_bytes, _remove_state]
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")   # orbax's asyncio noise
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # orbax's asyncio noise
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))
 def test_corrupt_checkpoint_raises_value_error_naming_path(agent_paths, tmp_path, corrupt):
     path = str(tmp_path / "agent")

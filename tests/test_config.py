@@ -79,5 +79,7 @@ def test_gridworld_config_takes_game_and_method():
 def test_gridworld_config_bad_argument():
     from duo_jax.config import load_config
 
-    with pytest.raises(ValueError, match="configs/gridworld.py takes '<game>,<method>' with game in distshift, lavagap, doorkey"):
+    with pytest.raises(
+        ValueError, match="configs/gridworld.py takes '<game>,<method>' with game in distshift, lavagap, doorkey"
+    ):
         load_config(os.path.join(REPO, "configs/gridworld.py") + ":coinrun,logit")

@@ -100,7 +100,9 @@ def test_bad_logging_config_is_one_sentence(logging, message):
 
 @pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed")
 def test_wandb_without_the_package_is_one_sentence():
-    with pytest.raises(ValueError, match=r"logging.wandb=True needs the wandb package; install it with pip install -e '\.\[wandb\]'\.$"):
+    with pytest.raises(
+        ValueError, match=r"logging.wandb=True needs the wandb package; install it with pip install -e '\.\[wandb\]'\.$"
+    ):
         check_logging({"wandb": True})
 
 
@@ -108,7 +110,7 @@ def test_bad_logging_stops_a_run_at_start_up(make_config):
     from duo_jax.experiment import setup
 
     c = make_config("ask_every_k")
-    c.logging.tensorbord = True                            # a typo: a plugin config may add any field
+    c.logging.tensorbord = True  # a typo: a plugin config may add any field
     with pytest.raises(ValueError, match="logging.tensorbord is not a logging field; the fields are tensorboard, "):
         setup(c)
     assert not os.path.exists(c.experiments_dir)
@@ -143,7 +145,7 @@ def test_deep_svdd_run_leaves_events_and_csv(svdd_run):
     _assert_same(events, csv)
     steps, losses = csv["deep_svdd/explore_temp_1/loss"]
     assert len(steps) == config.algorithm.epochs
-    assert steps[0] > 0 and np.all(np.diff(steps) == steps[0])   # gradient steps per epoch, every epoch
+    assert steps[0] > 0 and np.all(np.diff(steps) == steps[0])  # gradient steps per epoch, every epoch
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
@@ -154,9 +156,11 @@ def test_plot_a_runs_curves(svdd_run, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == out
     with open(out, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    for args, message in (([str(tmp_path), "--out", out], "holds no scalars.csv"),
-                          ([logdir, "--out", out, "--tags", "nope"], "--tags 'nope' is not in the run's curves"),
-                          ([], "the following arguments are required: run_dir (see --help).")):
+    for args, message in (
+        ([str(tmp_path), "--out", out], "holds no scalars.csv"),
+        ([logdir, "--out", out, "--tags", "nope"], "--tags 'nope' is not in the run's curves"),
+        ([], "the following arguments are required: run_dir (see --help)."),
+    ):
         with pytest.raises(SystemExit) as exit_:
             main(args)
         err = capsys.readouterr().err

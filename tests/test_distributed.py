@@ -83,26 +83,50 @@ def test_bad_distributed_fields(fields, message):
 
 
 def test_cli_bad_distributed_field_is_one_sentence():
-    proc = subprocess.run([sys.executable, "-m", "duo_jax.sweep", "--config=configs/gridworld.py:distshift,always",
-                           "--config.distributed.num_processes=2", "--config.distributed.coordinator=localhost:1",
-                           "--config.distributed.process_id=-1"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "duo_jax.sweep",
+            "--config=configs/gridworld.py:distshift,always",
+            "--config.distributed.num_processes=2",
+            "--config.distributed.coordinator=localhost:1",
+            "--config.distributed.process_id=-1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
-        "error: distributed.process_id must be in [0, 2) for distributed.num_processes=2; got -1.")
+        "error: distributed.process_id must be in [0, 2) for distributed.num_processes=2; got -1."
+    )
 
 
 def test_procgen_refuses_several_processes(tmp_path):
     port = free_port()
-    procs = launch(lambda i: ["-m", "duo_jax.main", "--config=configs/ask_every_k.py",
-                              f"--config.experiments_dir={tmp_path}",
-                              f"--config.distributed.coordinator=localhost:{port}", "--config.distributed.num_processes=2",
-                              f"--config.distributed.process_id={i}"], devices=1, out_dir=tmp_path, timeout=120)
+    procs = launch(
+        lambda i: [
+            "-m",
+            "duo_jax.main",
+            "--config=configs/ask_every_k.py",
+            f"--config.experiments_dir={tmp_path}",
+            f"--config.distributed.coordinator=localhost:{port}",
+            "--config.distributed.num_processes=2",
+            f"--config.distributed.process_id={i}",
+        ],
+        devices=1,
+        out_dir=tmp_path,
+        timeout=120,
+    )
     for p in procs:
         assert p.returncode == 1
         assert p.stderr.strip().splitlines()[-1] == (
             "error: distributed: several processes need a JAX-native env (gridworld); env.name 'procgen' steps its "
-            "envs on the host, so run it as one process.")
+            "envs on the host, so run it as one process."
+        )
 
 
 PLACEMENT = """
@@ -115,7 +139,8 @@ assert distributed.initialize(c)
 import jax
 me = jax.process_index()
 assert (jax.process_count(), jax.device_count(), jax.local_device_count()) == (2, 4, 2)
-batch = distributed.shard_batch(np.arange(16, dtype=np.int32).reshape(8, 2))           # every process passes the whole batch
+# every process passes the whole batch
+batch = distributed.shard_batch(np.arange(16, dtype=np.int32).reshape(8, 2))
 mine = sorted(int(s.data[0, 0]) // 2 for s in batch.addressable_shards)
 assert mine == [4 * me, 4 * me + 2], mine                                    # ...and holds its share only
 odd = distributed.shard_batch(np.arange(3))                                  # does not divide: replicated
@@ -132,33 +157,54 @@ print("ok", me)
 
 def test_two_processes_place_gather_and_checkpoint(tmp_path):
     port = free_port()
-    procs = launch(lambda i: ["-c", PLACEMENT, f"localhost:{port}", str(i), str(tmp_path / "ckpt")], devices=2,
-                   out_dir=tmp_path)
+    procs = launch(
+        lambda i: ["-c", PLACEMENT, f"localhost:{port}", str(i), str(tmp_path / "ckpt")], devices=2, out_dir=tmp_path
+    )
     for i, p in enumerate(procs):
         assert p.returncode == 0, p.stderr[-3000:]
         assert p.stdout.split() == ["ok", str(i)]
 
 
-SWEEP = ["-m", "duo_jax.sweep", "--config=configs/gridworld.py:distshift,ask_every_k",
-         "--config.algorithm.candidates=(2,5)", "--config.evaluation.num_episodes=8", "--config.evaluation.num_envs=8",
-         "--config.evaluation.validation_splits=('val_true',)", "--config.evaluation.progress=False",
-         "--config.sweep.alphas=(0.0,0.5)"]
+SWEEP = [
+    "-m",
+    "duo_jax.sweep",
+    "--config=configs/gridworld.py:distshift,ask_every_k",
+    "--config.algorithm.candidates=(2,5)",
+    "--config.evaluation.num_episodes=8",
+    "--config.evaluation.num_envs=8",
+    "--config.evaluation.validation_splits=('val_true',)",
+    "--config.evaluation.progress=False",
+    "--config.sweep.alphas=(0.0,0.5)",
+]
 
 
 def test_two_process_sweep_equals_one_process(tmp_path):
     """A gridworld sweep on 2 processes x 2 devices writes the sweep.json of a one-process run, once."""
     port = free_port()
-    one = subprocess.Popen([sys.executable, *SWEEP, f"--config.experiments_dir={tmp_path / 'one'}"], cwd=REPO,
-                           env=dict(os.environ, JAX_PLATFORMS="cpu"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
-    two = launch(lambda i: [*SWEEP, f"--config.experiments_dir={tmp_path / 'two'}",
-                            f"--config.distributed.coordinator=localhost:{port}", "--config.distributed.num_processes=2",
-                            f"--config.distributed.process_id={i}"], devices=2, out_dir=tmp_path)
+    one = subprocess.Popen(
+        [sys.executable, *SWEEP, f"--config.experiments_dir={tmp_path / 'one'}"],
+        cwd=REPO,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    two = launch(
+        lambda i: [
+            *SWEEP,
+            f"--config.experiments_dir={tmp_path / 'two'}",
+            f"--config.distributed.coordinator=localhost:{port}",
+            "--config.distributed.num_processes=2",
+            f"--config.distributed.process_id={i}",
+        ],
+        devices=2,
+        out_dir=tmp_path,
+    )
     _, err = one.communicate(timeout=240)
     assert one.returncode == 0, err[-3000:]
     for p in two:
         assert p.returncode == 0, p.stderr[-3000:]
-    assert two[0].stdout == two[1].stdout != ""          # every process reads the same gathered numbers
+    assert two[0].stdout == two[1].stdout != ""  # every process reads the same gathered numbers
 
     def read(root):
         with open(tmp_path / root / "distshift_ask_every_k_sweep" / "sweep.json") as f:
@@ -167,6 +213,6 @@ def test_two_process_sweep_equals_one_process(tmp_path):
         return result
 
     assert read("two") == read("one")
-    assert os.listdir(tmp_path / "two") == ["distshift_ask_every_k_sweep"]   # no partial directory left
+    assert os.listdir(tmp_path / "two") == ["distshift_ask_every_k_sweep"]  # no partial directory left
     with open(tmp_path / "two" / "distshift_ask_every_k_sweep" / "config.json") as f:
-        assert json.load(f)["distributed"]["process_id"] == 0                # written by process 0
+        assert json.load(f)["distributed"]["process_id"] == 0  # written by process 0

@@ -24,12 +24,16 @@ def test_tutorial_grid_search_plugin_reuses_rollouts_in_a_sweep(make_config, tmp
     with open(os.path.join(REPO, "docs", "add_a_new_algorithm.md")) as f:
         doc = f.read()
     section = doc[doc.index("## Sweeping your algorithm over alphas"):]
-    block = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python\n"))]
+    block = section[
+        section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python\n"))
+    ]
     assert '@register_grid_search("ask_first_k_grid"' in block
     with open(os.path.join(REPO, "examples", "ask_first_k.py")) as f:
         plugin = f.read()
-    registrations = ('register_policy("ask_first_k", ask_first_k_policy)\n'
-                     'register_algorithm("ask_first_k", ask_first_k, check=check_ask_first_k)\n')
+    registrations = (
+        'register_policy("ask_first_k", ask_first_k_policy)\n'
+        'register_algorithm("ask_first_k", ask_first_k, check=check_ask_first_k)\n'
+    )
     assert registrations in plugin
     path = tmp_path / "ask_first_k_grid_plugin.py"
     path.write_text(plugin.replace(registrations, 'register_policy("ask_first_k_doc", ask_first_k_policy)\n') + block)
@@ -48,8 +52,9 @@ def test_readme_results_table_is_the_summarys():
         readme = f.read()
     with open(os.path.join(REPO, "reports", "summary.md")) as f:
         summary = f.read()
-    section = readme[readme.index("## Results across the four games"):]
+    section = readme[readme.index("## Results across the four games") :]
     start = section.index("| method | selection |")
-    table = section[start:section.index("\n\n", start)]
-    assert table.count("\n") > 20 and "| coinrun |" in table.split("\n")[0] and table in summary, \
+    table = section[start : section.index("\n\n", start)]
+    assert table.count("\n") > 20 and "| coinrun |" in table.split("\n")[0] and table in summary, (
         "README.md's results table differs from reports/summary.md's 'Every row' table: copy it from there"
+    )

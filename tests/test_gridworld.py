@@ -57,7 +57,7 @@ def resets(name: str, num: int, seed: int = 0) -> list[EnvState]:
     env = make(name)
     _, states = jitted(name, "batched_reset")(jax.random.split(jax.random.PRNGKey(seed), num), env.default_params())
     states = jax.tree.map(np.asarray, states)
-    return [jax.tree.map(lambda x: x[i], states) for i in range(num)]
+    return [jax.tree.map(lambda x, i=i: x[i], states) for i in range(num)]
 
 
 def cells(state: EnvState, obj: int) -> list[tuple[int, int]]:
@@ -148,7 +148,7 @@ def test_our_layouts_are_farama_layouts(farama, name):
     for state in resets(name, 64):
         script = iter(choices(name, state))
 
-        def rand_int(low, high):
+        def rand_int(low, high, script=script):
             value = next(script, None)
             assert value is not None, "Farama rejected a choice and drew again"
             assert low <= value < high

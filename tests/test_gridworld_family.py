@@ -37,7 +37,9 @@ def test_action_noise_defaults_to_the_papers_and_is_checked():
 
 
 def test_unknown_game_is_one_sentence():
-    with pytest.raises(ValueError, match="env.game must be one of distshift, lavagap, doorkey for the gridworld family"):
+    with pytest.raises(
+        ValueError, match="env.game must be one of distshift, lavagap, doorkey for the gridworld family"
+    ):
         family("coinrun")
 
 
@@ -51,10 +53,12 @@ def test_levels_are_fixed_per_split_and_differ_between_splits():
 def test_stochastic_jitted_rollout_equals_scheduled_host_rollout():
     """Sampled agents and a random coordinator: the host evaluator, scheduling 16 episodes onto 2 slots per
     candidate, and the jitted one-episode-per-slot scan draw each episode's actions from the same stream."""
-    host, _ = _evaluators("test", num_episodes=16, max_num_steps=30, num_envs=2, novice=uniform_agent(7),
-                          expert=uniform_agent(7))
-    _, jitted = _evaluators("test", num_episodes=16, max_num_steps=30, num_envs=16, novice=uniform_agent(7),
-                            expert=uniform_agent(7))
+    host, _ = _evaluators(
+        "test", num_episodes=16, max_num_steps=30, num_envs=2, novice=uniform_agent(7), expert=uniform_agent(7)
+    )
+    _, jitted = _evaluators(
+        "test", num_episodes=16, max_num_steps=30, num_envs=16, novice=uniform_agent(7), expert=uniform_agent(7)
+    )
     policy, params = duo_jax.make_policy("random"), stack_params([{"prob": 0.2}, {"prob": 0.6}])
     want = host.rollout(policy, params, jax.random.PRNGKey(5))
     got = jitted.rollout(policy, params, jax.random.PRNGKey(5))
@@ -68,7 +72,7 @@ def test_host_adapter_auto_resets():
     obs = env.reset()
     assert obs.shape == (4, 7, 7, 3) and obs.dtype == np.uint8
     done_any = False
-    for _ in range(4 * 7 * 7):           # LavaGapS7 truncates at 196 steps: turning left forever ends by truncation
+    for _ in range(4 * 7 * 7):  # LavaGapS7 truncates at 196 steps: turning left forever ends by truncation
         obs, reward, done = env.step(np.zeros(4, np.int32))
         done_any |= done.any()
     assert done_any and (reward == 0).all()
@@ -81,8 +85,20 @@ def _evaluators(split, num_episodes=6, max_num_steps=40, num_envs=3, novice=None
         return f.make_eval_env(split, num_episodes, n, 0)
 
     # The expert moves forward (action 2), the novice turns left (action 0): only the expert can reach the goal or lava.
-    args = (split, make_env, novice or const_agent(0, 7), expert or const_agent(2, 7), COSTS, num_episodes, num_envs,
-            max_num_steps, False, 1.0, False, 0)
+    args = (
+        split,
+        make_env,
+        novice or const_agent(0, 7),
+        expert or const_agent(2, 7),
+        COSTS,
+        num_episodes,
+        num_envs,
+        max_num_steps,
+        False,
+        1.0,
+        False,
+        0,
+    )
     return Evaluator(*args), JaxEvaluator(*args, jax_split=f.jax_split(split))
 
 
@@ -95,7 +111,9 @@ def test_jitted_rollout_equals_host_rollout(split):
     got = jitted.rollout(policy, params, jax.random.PRNGKey(0))
     for name in want:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-6, err_msg=name)
-    for a, b in zip(host.evaluate(policy, params, jax.random.PRNGKey(0)), jitted.evaluate(policy, params, jax.random.PRNGKey(0))):
+    for a, b in zip(
+        host.evaluate(policy, params, jax.random.PRNGKey(0)), jitted.evaluate(policy, params, jax.random.PRNGKey(0))
+    ):
         assert a == pytest.approx(b)
     assert (got["length"][0] <= 40).all() and got["expert_steps"][0].tolist() == got["length"][0].tolist()
 
@@ -137,8 +155,9 @@ def test_sharded_rollout_equals_one_device():
     out = {}
     for n in (1, 4):
         env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
-        proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(n)], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", SHARD_SCRIPT, str(n)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out[1] == out[4]

@@ -150,7 +150,8 @@ def test_evaluate_scripted_agents_on_distshift1():
 
 
 def test_family():
-    assert [jax_ppo.family(t) for t in ("DistShift2", "LavaGapS7", "DoorKey-5x5")] == ["distshift", "lavagap", "doorkey"]
+    families = [jax_ppo.family(t) for t in ("DistShift2", "LavaGapS7", "DoorKey-5x5")]
+    assert families == ["distshift", "lavagap", "doorkey"]
     with pytest.raises(ValueError):
         jax_ppo.family("Empty-5x5")
 
@@ -162,12 +163,29 @@ def _train_cli(out_dir, *extra):
 
     from helpers import REPO
 
-    args = [sys.executable, "-m", "duo_jax.agents.train", "--config", "configs/train_grid_agent.py",
-            "--config.env.task=DistShift1", "--config.env.num_eval_episodes=16", f"--config.out_dir={out_dir}",
-            "--config.ppo.total_steps=24576", "--config.ppo.num_envs=8", "--config.ppo.num_steps=64",
-            "--config.ppo.checkpoint_every=4", *extra]
-    return subprocess.Popen(args, cwd=REPO, env=dict(os.environ, JAX_PLATFORMS="cpu"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    args = [
+        sys.executable,
+        "-m",
+        "duo_jax.agents.train",
+        "--config",
+        "configs/train_grid_agent.py",
+        "--config.env.task=DistShift1",
+        "--config.env.num_eval_episodes=16",
+        f"--config.out_dir={out_dir}",
+        "--config.ppo.total_steps=24576",
+        "--config.ppo.num_envs=8",
+        "--config.ppo.num_steps=64",
+        "--config.ppo.checkpoint_every=4",
+        *extra,
+    ]
+    return subprocess.Popen(
+        args,
+        cwd=REPO,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_killed_training_resumes_bit_identical(tmp_path):

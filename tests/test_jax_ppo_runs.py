@@ -62,11 +62,16 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
     assert sorted(curves) == sorted(
         [f"{a}/loss/{k}" for k in ("pg_loss", "vf_loss", "entropy", "approx_kl")]
         + [f"{a}/train/{k}" for k in ("net_reward_per_step", "expert_fraction")]
-        + [f"{a}/val/{s}/{f}" for s in ("val_sim", "val_true") for f in ("reward_mean", "expert_fraction", "episode_length_mean")])
+        + [
+            f"{a}/val/{s}/{f}"
+            for s in ("val_sim", "val_true")
+            for f in ("reward_mean", "expert_fraction", "episode_length_mean")
+        ]
+    )
     assert all(steps.tolist() == [2048, 4096, 6144] for steps, _ in curves.values())
     np.testing.assert_array_equal(curves[f"{a}/val/val_true/reward_mean"][1], [h["reward_mean"] for h in history])
     resumed = tmp_path / "b" / "experiments" / want["name"] / "curves"
-    for got_curves in (read_csv(str(resumed)), read_events(str(resumed))):   # the crashed run's two chunks, then one
+    for got_curves in (read_csv(str(resumed)), read_events(str(resumed))):  # the crashed run's two chunks, then one
         assert sorted(got_curves) == sorted(curves)
         for tag, (steps, values) in curves.items():
             np.testing.assert_array_equal(got_curves[tag][0], steps, err_msg=tag)
@@ -91,7 +96,11 @@ def test_sweep_trains_every_alpha_at_once(tmp_path):
     # Both alphas' curves, after each chunk of 10 iterations; the free expert is asked more in training too.
     curves = read_csv(os.path.join(tmp_path, "experiments", "distshift_ppo_sweep", "curves"))
     for a in ("alpha_0", "alpha_5"):
-        assert curves[f"{a}/loss/pg_loss"][0].tolist() == curves[f"{a}/val/val_sim/reward_mean"][0].tolist() == [10240, 20480]
+        assert (
+            curves[f"{a}/loss/pg_loss"][0].tolist()
+            == curves[f"{a}/val/val_sim/reward_mean"][0].tolist()
+            == [10240, 20480]
+        )
     assert curves["alpha_0/train/expert_fraction"][1][-1] > curves["alpha_5/train/expert_fraction"][1][-1]
 
 
@@ -118,8 +127,14 @@ def test_sharded_ppo_equals_one_device(tmp_path):
     out = {}
     for n in (1, 4):
         env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
-        proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(n), str(tmp_path / str(n))], cwd=REPO,
-                              env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-c", SHARD_SCRIPT, str(n), str(tmp_path / str(n))],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
     for a, b in zip(jax.tree.leaves(out[1]), jax.tree.leaves(out[4])):

@@ -150,4 +150,6 @@ def test_eval_env_slots_load_fixed_levels():
     compact = env.compact(np.array([3, 0]))                   # the slots' states move, mid-episode
     np.testing.assert_array_equal(compact.observe(), obs[[3, 0]])
     for a in range(3):
-        np.testing.assert_array_equal(compact.step(np.full(2, a, np.int32))[0], env.step(np.full(4, a, np.int32))[0][[3, 0]])
+        np.testing.assert_array_equal(
+            compact.step(np.full(2, a, np.int32))[0], env.step(np.full(4, a, np.int32))[0][[3, 0]]
+        )

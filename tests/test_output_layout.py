@@ -86,7 +86,9 @@ def test_agents_evaluate_measures_a_gridworld_agent(tmp_path, capsys):
     assert not exit_.value.code
     agent = load_agent(agent_dir)
     stats = agent.config["split_stats"]["val_true"]
-    assert agent.stats == load_agent(os.path.join(REPO, "agents", "distshift", "novice", "agent")).stats  # test stats kept
+    assert (
+        agent.stats == load_agent(os.path.join(REPO, "agents", "distshift", "novice", "agent")).stats
+    )  # test stats kept
     assert (stats["split"], stats["episodes"], stats["max_num_steps"]) == ("val_true", 8, 40)
     assert 1 <= stats["episode_length_mean"] <= 40
     assert f"| {agent_dir} | val_true | {stats['reward_mean']:.3f} ± " in capsys.readouterr().out
@@ -102,11 +104,11 @@ def test_progress_off_a_terminal_is_a_log_line_every_few_seconds(monkeypatch):
     for t, text in [(0.0, "\rsplit: 1/10"), (1.0, "\rsplit: 2/10"), (6.0, "\rsplit: 3/10\r"), (7.0, "\r   \r")]:
         now[0] = t
         lines.write(text)
-    assert logged == ["split: 1/10", "split: 3/10"]     # rate-limited; the blank line a bar clears with is dropped
+    assert logged == ["split: 1/10", "split: 3/10"]  # rate-limited; the blank line a bar clears with is dropped
 
     monkeypatch.setattr(progress.sys.stderr, "isatty", lambda: False, raising=False)
     now[0] = 100.0
     bar = progress.progress_bar(total=4, desc="val_sim x2")
     bar.update(2)
     bar.close()
-    assert logged[2].startswith("val_sim x2: 0/4 (0%)") and len(logged) == 3   # no bar characters, no redraws
+    assert logged[2].startswith("val_sim x2: 0/4 (0%)") and len(logged) == 3  # no bar characters, no redraws

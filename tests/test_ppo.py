@@ -131,7 +131,9 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     from duo_jax.agents import ppo
     from duo_jax.core.checkpoint import latest_step, load_checkpoint
 
-    make_env = lambda game, split, n, seed: _CycleEnv(n)
+    def make_env(game, split, n, seed):
+        return _CycleEnv(n)
+
     ppo.train(_ppo_config(tmp_path / "full", 96), make_env)
     ppo.train(_ppo_config(tmp_path / "resumed", 32), make_env)           # stops after iteration 1
     assert latest_step(str(tmp_path / "resumed" / "state")) == 1

@@ -124,7 +124,8 @@ class ProbeEnv:
 
     def __init__(self, num_envs: int, seed: int = 0, episode_len: int = EPISODE_LEN, crash_after: int | None = None,
                  mark_prob: float = MARK_PROB, nan_after: int | None = None):
-        self.num_envs, self.episode_len, self.crash_after, self.nan_after = num_envs, episode_len, crash_after, nan_after
+        self.num_envs, self.episode_len = num_envs, episode_len
+        self.crash_after, self.nan_after = crash_after, nan_after
         self.marks = np.random.default_rng(seed).random((num_envs, episode_len)) < mark_prob
         self.t = np.zeros(num_envs, np.int64)
         self.calls = 0
@@ -207,7 +208,9 @@ NOVICE_AGENT = Agent(novice_apply, {"scale": jnp.float32(10.0)}, {"model": "prob
 EXPERT_AGENT = Agent(expert_apply, {"scale": jnp.float32(1e4)}, {"model": "probe_expert", "num_actions": NUM_ACTIONS})
 
 
-def probe_family(crash_after: int | None = None, created: list | None = None, nan_after: int | None = None) -> EnvFamily:
+def probe_family(
+    crash_after: int | None = None, created: list | None = None, nan_after: int | None = None
+) -> EnvFamily:
     def make_train_env(split, num_envs, seed):
         env = ProbeEnv(num_envs, seed=seed, crash_after=crash_after, nan_after=nan_after)
         if created is not None:
@@ -222,8 +225,15 @@ def probe_family(crash_after: int | None = None, created: list | None = None, na
 
 def probe_task(workdir, crash_after=None, created=None, nan_after=None) -> TrainTask:
     family = probe_family(crash_after, created, nan_after)
-    return TrainTask("train", family, NOVICE_AGENT, EXPERT_AGENT, COSTS, workdir=str(workdir),
-                     logdir=os.path.join(str(workdir), "curves"))
+    return TrainTask(
+        "train",
+        family,
+        NOVICE_AGENT,
+        EXPERT_AGENT,
+        COSTS,
+        workdir=str(workdir),
+        logdir=os.path.join(str(workdir), "curves"),
+    )
 
 
 def probe_validators(splits=("val_sim",), num_episodes=8, flat=False) -> dict[str, Evaluator]:
@@ -235,14 +245,24 @@ def probe_validators(splits=("val_sim",), num_episodes=8, flat=False) -> dict[st
 
     costs = Costs(0.0, 0.0, COSTS.bp) if flat else COSTS
     return {
-        s: Evaluator(s, make_env, NOVICE_AGENT, EXPERT_AGENT, costs, num_episodes=num_episodes, num_envs=num_episodes,
-                     max_num_steps=EPISODE_LEN, progress=False)
+        s: Evaluator(
+            s,
+            make_env,
+            NOVICE_AGENT,
+            EXPERT_AGENT,
+            costs,
+            num_episodes=num_episodes,
+            num_envs=num_episodes,
+            max_num_steps=EPISODE_LEN,
+            progress=False,
+        )
         for s in splits
     }
 
 
-def ppo_config(feature_type="dist", *, num_envs=16, num_steps=EPISODE_LEN, iterations=2, eval_every=1, seed=0,
-               **algorithm):
+def ppo_config(
+    feature_type="dist", *, num_envs=16, num_steps=EPISODE_LEN, iterations=2, eval_every=1, seed=0, **algorithm
+):
     c = load_config("ppo")
     c.seed = seed
     c.policy.feature_type = feature_type
@@ -321,8 +341,7 @@ def test_probe_env_and_agents():
 
 
 def test_ppo_learns_to_ask_only_in_marked_states(tmp_path):
-    c = ppo_config("dist", iterations=15, eval_every=15, learning_rate=0.01, num_epochs=4,
-                   num_minibatches=4)
+    c = ppo_config("dist", iterations=15, eval_every=15, learning_rate=0.01, num_epochs=4, num_minibatches=4)
     run_ppo(c, probe_task(tmp_path), probe_validators())
     policy, params, meta = duo_jax.load_policy(str(tmp_path / "final"))
     assert meta["policy"] == "ppo" and meta["iteration"] == 15
@@ -361,7 +380,7 @@ def test_every_feature_type_trains_and_saves_best(tmp_path, feature_type):
         assert leaves and all(np.isfinite(np.asarray(x)).all() for x in leaves)
         assert result.best_summary[split]["reward_mean"] == validators[split].reward
         assert [row["iteration"] for row in result.candidates[split]] == [1]
-        [(policy, stacked)] = validators[split].seen                # the ppo policy, params with a candidate axis
+        [(policy, stacked)] = validators[split].seen  # the ppo policy, params with a candidate axis
         assert policy is ppo_policy(c)
         assert_trees_close(stacked, jax.tree_util.tree_map(lambda x: x[None], params), rtol=0, atol=0)
         policy, loaded, meta = duo_jax.load_policy(str(tmp_path / f"best_{split}"))
@@ -422,18 +441,21 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
 
     workdir, crashed = tmp_path / "crashed", []
     with pytest.raises(EnvCrash):
-        run_ppo(c, probe_task(workdir, crash_after=(crash_iteration - 1) * T + 3, created=crashed),
-                probe_validators(splits, flat=True))
+        run_ppo(
+            c,
+            probe_task(workdir, crash_after=(crash_iteration - 1) * T + 3, created=crashed),
+            probe_validators(splits, flat=True),
+        )
     assert crashed[0].calls == (crash_iteration - 1) * T + 3 and not (workdir / "final").exists()
-    assert read_csv(str(workdir / "curves"))["loss/pg_loss"][0].tolist() == [80, 160, 240]   # iteration 3 logged
+    assert read_csv(str(workdir / "curves"))["loss/pg_loss"][0].tolist() == [80, 160, 240]  # iteration 3 logged
     resumed_envs = []
     got = run_ppo(c, probe_task(workdir, created=resumed_envs), probe_validators(splits, flat=True))
-    assert resumed_envs[0].calls == (iterations - 2) * T   # it resumed from the checkpoint at 2, not restarted
+    assert resumed_envs[0].calls == (iterations - 2) * T  # it resumed from the checkpoint at 2, not restarted
 
     _, got_final, meta = duo_jax.load_policy(str(workdir / "final"))
     assert meta["iteration"] == iterations
     assert_trees_close(got_final, want_final, rtol=0, atol=0)
-    with pytest.raises(AssertionError):           # iterations 3-4 changed the params: the comparison has teeth
+    with pytest.raises(AssertionError):  # iterations 3-4 changed the params: the comparison has teeth
         assert_trees_close(want.best_params["val_sim"], want_final)
     assert got.candidates.keys() == want.candidates.keys()
     for split in splits:
@@ -450,13 +472,14 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
     train = ["train/episode_length", "train/expert_fraction", "train/return"]
     val = [f"val/{s}/{f}" for s in splits for f in ("episode_length_mean", "expert_fraction", "reward_mean")]
     assert sorted(want_curves) == losses + train + val
-    for tag, (steps, values) in want_curves.items():
+    for tag, (steps, _) in want_curves.items():
         assert steps.tolist() == ([80, 160, 240, 320] if tag.startswith("loss/") else [160, 320]), tag
     np.testing.assert_array_equal(want_curves["train/episode_length"][1], [EPISODE_LEN, EPISODE_LEN])
     np.testing.assert_array_equal(want_curves["val/val_sim/reward_mean"][1], [0.0, 0.0])
     for split in splits:
-        np.testing.assert_array_equal(want_curves[f"val/{split}/expert_fraction"][1],
-                                      [r["expert_fraction"] for r in want.candidates[split]])
+        np.testing.assert_array_equal(
+            want_curves[f"val/{split}/expert_fraction"][1], [r["expert_fraction"] for r in want.candidates[split]]
+        )
     # The crashed run had logged iteration 3; its rerun logged it again in place of the old rows.
     for got_curves in (read_csv(str(workdir / "curves")), read_events(str(workdir / "curves"))):
         assert sorted(got_curves) == sorted(want_curves)
@@ -481,23 +504,26 @@ def test_nan_reward_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
 # Config checks
 
 
-@pytest.mark.parametrize("edit, field", [
-    (lambda c: setattr(c.algorithm, "num_minibatches", 3), "algorithm.num_minibatches"),       # 8*8 % 3
-    (lambda c: setattr(c.algorithm, "total_steps", 63), "algorithm.total_steps"),              # < 8*8
-    (lambda c: setattr(c.policy, "feature_type", "pixels"), "policy.feature_type"),
-    (lambda c: setattr(c.policy, "name", "always"), "policy.name"),
-    (lambda c: setattr(c.algorithm, "num_envs", 0), "algorithm.num_envs"),
-    (lambda c: setattr(c.algorithm, "num_steps", -8), "algorithm.num_steps"),
-    (lambda c: setattr(c.algorithm, "eval_every", 0), "algorithm.eval_every"),
-    (lambda c: setattr(c.algorithm, "time_limit", 0), "algorithm.time_limit"),
-    (lambda c: setattr(c.algorithm, "num_epochs", True), "algorithm.num_epochs"),
-    (lambda c: setattr(c.algorithm, "learning_rate", 0.0), "algorithm.learning_rate"),
-    (lambda c: setattr(c.algorithm, "gamma", 1.5), "algorithm.gamma"),
-    (lambda c: setattr(c.algorithm, "clip_eps", -0.1), "algorithm.clip_eps"),
-])
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (lambda c: setattr(c.algorithm, "num_minibatches", 3), "algorithm.num_minibatches"),  # 8*8 % 3
+        (lambda c: setattr(c.algorithm, "total_steps", 63), "algorithm.total_steps"),  # < 8*8
+        (lambda c: setattr(c.policy, "feature_type", "pixels"), "policy.feature_type"),
+        (lambda c: setattr(c.policy, "name", "always"), "policy.name"),
+        (lambda c: setattr(c.algorithm, "num_envs", 0), "algorithm.num_envs"),
+        (lambda c: setattr(c.algorithm, "num_steps", -8), "algorithm.num_steps"),
+        (lambda c: setattr(c.algorithm, "eval_every", 0), "algorithm.eval_every"),
+        (lambda c: setattr(c.algorithm, "time_limit", 0), "algorithm.time_limit"),
+        (lambda c: setattr(c.algorithm, "num_epochs", True), "algorithm.num_epochs"),
+        (lambda c: setattr(c.algorithm, "learning_rate", 0.0), "algorithm.learning_rate"),
+        (lambda c: setattr(c.algorithm, "gamma", 1.5), "algorithm.gamma"),
+        (lambda c: setattr(c.algorithm, "clip_eps", -0.1), "algorithm.clip_eps"),
+    ],
+)
 def test_bad_config_raises_naming_the_field(edit, field):
     c = ppo_config("dist", num_envs=8, num_steps=8, iterations=2)
-    _check_ppo(c)                                    # the unedited config is valid
+    _check_ppo(c)  # the unedited config is valid
     edit(c)
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         _check_ppo(c)

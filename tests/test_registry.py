@@ -50,7 +50,10 @@ def test_algorithm_decorators_report_the_callers_file(tmp_path, monkeypatch):
         import_plugins([str(plugin)])
     msg = str(err.value)
     assert msg.startswith("plugins: ") and "algorithm 'ask_every_k' is already registered (at " in msg
-    assert "duo_jax/algorithms/ask_every_k.py:" in msg and "registering it again at dup_plugin.py:2 needs override=True" in msg
+    assert (
+        "duo_jax/algorithms/ask_every_k.py:" in msg
+        and "registering it again at dup_plugin.py:2 needs override=True" in msg
+    )
 
 
 def test_override_true_through_the_public_decorators():
@@ -75,7 +78,10 @@ def test_override_true_through_the_public_decorators():
 def test_unknown_name_suggests_the_nearest():
     reg = Registry("widget", "widgets")
     reg.register("ask_every_k", _first)
-    with pytest.raises(ValueError, match="Unknown widget 'ask_everyk'; did you mean 'ask_every_k'\\? registered widgets are: ask_every_k"):
+    with pytest.raises(
+        ValueError,
+        match="Unknown widget 'ask_everyk'; did you mean 'ask_every_k'\\? registered widgets are: ask_every_k",
+    ):
         reg.get("ask_everyk")
     with pytest.raises(ValueError, match="^policy.name: Unknown widget 'zzz'; registered"):
         reg.check("zzz", "policy.name")

@@ -84,11 +84,17 @@ def test_build_table_markdown_and_files(tmp_path):
     assert "## Ranking on eval_true by test AUC (best: logit)" in md
     with open(out["png"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in (tmp_path / "out" / "coinrun").iterdir()) == ["report.json", "report.md", "report.png"]
+    assert sorted(p.name for p in (tmp_path / "out" / "coinrun").iterdir()) == [
+        "report.json",
+        "report.md",
+        "report.png",
+    ]
 
 
 def test_seeds_pool_in_eval_seed_order(tmp_path):
-    paths = [write_sweep(tmp_path, "ppo_sweep", "ppo", 6.0, eval_seed=s, episodes=n) for s, n in ((2, 40), (0, 64), (1, 64))]
+    paths = [
+        write_sweep(tmp_path, "ppo_sweep", "ppo", 6.0, eval_seed=s, episodes=n) for s, n in ((2, 40), (0, 64), (1, 64))
+    ]
     sweeps = report.load_sweeps(paths)
     [row] = [r for r in report.build_table(sweeps, num_samples=100) if r["selection"] == "eval_true"]
     assert row["eval_seeds"] == row["seeds"] == [0, 1, 2] and row["num_seeds"] == 3
@@ -98,7 +104,8 @@ def test_seeds_pool_in_eval_seed_order(tmp_path):
     assert row["reward_mean"] == pytest.approx(pooled.mean(axis=1).tolist())
     assert row["auc"] == pytest.approx(report.auc(ALPHAS, pooled.mean(axis=1)))
     assert row["auc_per_seed"] == pytest.approx(
-        [report.auc(ALPHAS, [e["test"]["reward_mean"] for e in s["selections"]["val_true"]]) for s in ordered])
+        [report.auc(ALPHAS, [e["test"]["reward_mean"] for e in s["selections"]["val_true"]]) for s in ordered]
+    )
     assert row["sweeps"] == ["ppo_sweep"] * 3
 
 
@@ -106,12 +113,18 @@ def test_gridworld_game_prefix_is_not_part_of_the_method(tmp_path):
     path = write_sweep(tmp_path, "distshift_always_novice_sweep", "distshift_always_novice", 1.0, game="distshift")
     rows = report.build_table(report.load_sweeps([path]), num_samples=50)
     assert {r["method"] for r in rows} == {"always_novice"} and rows[0]["env"] == "distshift"
-    assert rows[0]["vs_novice"]["diff"] == 0 and rows[0]["vs_novice"]["paired"] == {"ci95": [0.0, 0.0], "significant": False}
+    assert rows[0]["vs_novice"]["diff"] == 0 and rows[0]["vs_novice"]["paired"] == {
+        "ci95": [0.0, 0.0],
+        "significant": False,
+    }
 
 
 def test_paired_comparisons_to_novice_best_and_between_selections(tmp_path):
-    paths = [write_sweep(tmp_path, n, m, b, eval_seed=s) for s in (0, 1)
-             for n, m, b in (("nov", "always_novice", 5.0), ("good", "logit_margin", 5.8), ("same", "random", 5.02))]
+    paths = [
+        write_sweep(tmp_path, n, m, b, eval_seed=s)
+        for s in (0, 1)
+        for n, m, b in (("nov", "always_novice", 5.0), ("good", "logit_margin", 5.8), ("same", "random", 5.02))
+    ]
     rows = rows_by(report.build_table(report.load_sweeps(paths), num_samples=500))
     good, same = rows["logit_margin", "eval_true"], rows["random", "eval_true"]
     assert good["rank"] == 1 and good["vs_best"]["diff"] == 0
@@ -126,14 +139,18 @@ def test_paired_comparisons_to_novice_best_and_between_selections(tmp_path):
 
 
 def test_unpaired_methods_say_why(tmp_path):
-    paths = [write_sweep(tmp_path, "nov", "always_novice", 5.0, eval_seed=0),
-             write_sweep(tmp_path, "k", "ask_every_k", 5.5, eval_seed=1),
-             write_sweep(tmp_path, "r", "random", 5.5, eval_seed=0, episodes=32)]
+    paths = [
+        write_sweep(tmp_path, "nov", "always_novice", 5.0, eval_seed=0),
+        write_sweep(tmp_path, "k", "ask_every_k", 5.5, eval_seed=1),
+        write_sweep(tmp_path, "r", "random", 5.5, eval_seed=0, episodes=32),
+    ]
     rows = rows_by(report.build_table(report.load_sweeps(paths), num_samples=50))
     k, r = rows["ask_every_k", "eval_true"]["vs_novice"], rows["random", "eval_true"]["vs_novice"]
     assert k["paired"] is None and k["reason"] == "ask_every_k has eval seeds [1] and always_novice [0]"
     assert r["paired"] is None and r["reason"] == "random has [32] test episodes per seed and always_novice [64]"
-    assert k["diff"] == pytest.approx(rows["ask_every_k", "eval_true"]["auc"] - rows["always_novice", "eval_true"]["auc"])
+    assert k["diff"] == pytest.approx(
+        rows["ask_every_k", "eval_true"]["auc"] - rows["always_novice", "eval_true"]["auc"]
+    )
     md = report.to_markdown(list(rows.values()))
     assert "(unpaired: ask_every_k has eval seeds [1] and always_novice [0])" in md
 
@@ -155,20 +172,26 @@ def test_methods_with_fewer_seeds_pair_on_the_seeds_they_share(tmp_path):
 
 def test_skyline_is_the_feature_with_the_best_val_true_reward(tmp_path):
     # skyline_obs has the better test reward, skyline_dist the better validation reward: validation decides.
-    paths = [write_sweep(tmp_path, "nov", "always_novice", 5.0),
-             write_sweep(tmp_path, "sky_obs", "skyline_obs", 7.0, selections=("val_true",), val=3.0),
-             write_sweep(tmp_path, "sky_dist", "skyline_dist", 6.0, selections=("val_true",), val=4.0)]
+    paths = [
+        write_sweep(tmp_path, "nov", "always_novice", 5.0),
+        write_sweep(tmp_path, "sky_obs", "skyline_obs", 7.0, selections=("val_true",), val=3.0),
+        write_sweep(tmp_path, "sky_dist", "skyline_dist", 6.0, selections=("val_true",), val=4.0),
+    ]
     rows = report.build_table(report.load_sweeps(paths), num_samples=50)
     assert [(r["method"], r["selection"]) for r in rows] == [
-        ("always_novice", "eval_sim"), ("always_novice", "eval_true"), ("skyline", "eval_true"),
-        ("skyline_obs", "eval_true"), ("skyline_dist", "eval_true")]
+        ("always_novice", "eval_sim"),
+        ("always_novice", "eval_true"),
+        ("skyline", "eval_true"),
+        ("skyline_obs", "eval_true"),
+        ("skyline_dist", "eval_true"),
+    ]
     sky = rows_by(rows)["skyline", "eval_true"]
     assert sky["chosen_feature"] == "dist" and sky["chosen_method"] == "skyline_dist"
     assert sky["skyline_candidates"] == pytest.approx({"skyline_obs": 2.5, "skyline_dist": 3.5})
     assert sky["auc"] == rows_by(rows)["skyline_dist", "eval_true"]["auc"]
     novice = rows_by(rows)["always_novice", "eval_true"]
     assert novice["ratio_to_skyline"] == pytest.approx(novice["auc"] / sky["auc"])
-    assert "rank" not in sky and novice["rank"] == 1       # the skyline breaks YRC-0: ranked apart
+    assert "rank" not in sky and novice["rank"] == 1  # the skyline breaks YRC-0: ranked apart
     assert sky["vs_novice"]["paired"]["significant"]
     md = report.to_markdown(rows)
     assert "## Skyline: skyline_dist, the best val_true reward" in md and "| skyline_dist | 3.500 | chosen |" in md
@@ -179,10 +202,13 @@ def test_skyline_is_the_feature_with_the_best_val_true_reward(tmp_path):
 def test_skyline_weighs_only_candidates_with_the_most_seeds(tmp_path):
     """skyline_dist, on seed 0 alone, has the best validation reward, but a score over one seed is not weighed
     against scores over two: the skyline is skyline_obs, and the report says why dist was left out."""
-    paths = [write_sweep(tmp_path, f"sky_obs{s}", "skyline_obs", 6.0, selections=("val_true",), val=3.0, eval_seed=s)
-             for s in (0, 1)]
-    paths.append(write_sweep(tmp_path, "sky_dist0", "skyline_dist", 6.0, selections=("val_true",), val=4.0,
-                             eval_seed=0))
+    paths = [
+        write_sweep(tmp_path, f"sky_obs{s}", "skyline_obs", 6.0, selections=("val_true",), val=3.0, eval_seed=s)
+        for s in (0, 1)
+    ]
+    paths.append(
+        write_sweep(tmp_path, "sky_dist0", "skyline_dist", 6.0, selections=("val_true",), val=4.0, eval_seed=0)
+    )
     rows = report.build_table(report.load_sweeps(paths), num_samples=50)
     sky = rows_by(rows)["skyline", "eval_true"]
     assert sky["chosen_method"] == "skyline_obs" and sky["num_seeds"] == 2
@@ -192,8 +218,10 @@ def test_skyline_weighs_only_candidates_with_the_most_seeds(tmp_path):
 
 
 def test_skyline_without_validation_rewards_is_an_error(tmp_path):
-    paths = [write_sweep(tmp_path, "sky_obs", "skyline_obs", 7.0, selections=("val_true",)),
-             write_sweep(tmp_path, "sky_dist", "skyline_dist", 6.0, selections=("val_true",), val=4.0)]
+    paths = [
+        write_sweep(tmp_path, "sky_obs", "skyline_obs", 7.0, selections=("val_true",)),
+        write_sweep(tmp_path, "sky_dist", "skyline_dist", 6.0, selections=("val_true",), val=4.0),
+    ]
     with pytest.raises(ValueError, match=r"skyline sweeps \['skyline_obs'\] have no val reward_mean"):
         report.build_table(report.load_sweeps(paths), num_samples=10)
 
@@ -205,8 +233,10 @@ def test_two_sweeps_of_one_method_with_one_seed_exit_1(tmp_path, capsys):
         report.main([a, b, "--out", str(tmp_path / "out")])
     assert exc.value.code == 1
     err = capsys.readouterr().err
-    assert err == ("error: sweeps 'ppo_sweep' and 'ppo_sweep' of method 'ppo' share eval_seed 1; "
-                   "pool only sweeps run with different seeds.\n")
+    assert err == (
+        "error: sweeps 'ppo_sweep' and 'ppo_sweep' of method 'ppo' share eval_seed 1; "
+        "pool only sweeps run with different seeds.\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -229,8 +259,9 @@ def test_load_sweeps_rejects_malformed(tmp_path):
     (bad / "sweep.json").write_text(json.dumps({"method": "x", "alphas": [0.0, 1.0], "selections": {"val_sim": []}}))
     with pytest.raises(ValueError, match="one entry per alpha"):
         report.load_sweeps([str(bad)])
-    (bad / "sweep.json").write_text(json.dumps({"method": "x", "alphas": [0.0], "selections": {"val_sim": []},
-                                                "eval_seed": "one"}))
+    (bad / "sweep.json").write_text(
+        json.dumps({"method": "x", "alphas": [0.0], "selections": {"val_sim": []}, "eval_seed": "one"})
+    )
     with pytest.raises(ValueError, match="has eval_seed 'one'; it should be an integer"):
         report.load_sweeps([str(bad)])
 
@@ -253,40 +284,52 @@ def test_main_writes_report(tmp_path, capsys):
 
 # ---------------------------------------------------------------- the cross-environment summary
 
-SLOPES = {"always_novice": 0.0, "always_expert": 4.0}   # other methods: 1.0
+SLOPES = {"always_novice": 0.0, "always_expert": 4.0}  # other methods: 1.0
 
 
 def env_reports(tmp_path, envs: dict) -> list[str]:
     """One report per env from `{env: {method: base}}`, two seeds each; returns the report directories."""
     out = []
     for env, bases in envs.items():
-        paths = [write_sweep(tmp_path / env, m, m, b, eval_seed=s, game=env, slope=SLOPES.get(m, 1.0))
-                 for s in (0, 1) for m, b in bases.items()]
-        paths += [write_sweep(tmp_path / env, "sky", "skyline_dist", 7.5, eval_seed=s, game=env,
-                              selections=("val_true",), val=1.0) for s in (0, 1)]
+        paths = [
+            write_sweep(tmp_path / env, m, m, b, eval_seed=s, game=env, slope=SLOPES.get(m, 1.0))
+            for s in (0, 1)
+            for m, b in bases.items()
+        ]
+        paths += [
+            write_sweep(
+                tmp_path / env, "sky", "skyline_dist", 7.5, eval_seed=s, game=env, selections=("val_true",), val=1.0
+            )
+            for s in (0, 1)
+        ]
         out.append(str(tmp_path / "reports" / env))
         report.write_report(report.build_table(report.load_sweeps(paths), num_samples=100), out[-1])
     return out
 
 
 def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
-    common = {"always_novice": 5.0, "always_expert": 7.0}   # AUC 5 each; a free expert is 7.0 (normalised 1)
-    dirs = env_reports(tmp_path, {
-        "a": {**common, "ppo": 6.5, "logit": 6.49},          # ppo best, logit within its interval
-        "b": {**common, "ppo": 5.0, "logit": 6.0},           # logit clearly best
-        "c": {**common, "ppo": 6.0, "logit": 5.5},           # ppo clearly best
-    })
+    common = {"always_novice": 5.0, "always_expert": 7.0}  # AUC 5 each; a free expert is 7.0 (normalised 1)
+    dirs = env_reports(
+        tmp_path,
+        {
+            "a": {**common, "ppo": 6.5, "logit": 6.49},  # ppo best, logit within its interval
+            "b": {**common, "ppo": 5.0, "logit": 6.0},  # logit clearly best
+            "c": {**common, "ppo": 6.0, "logit": 5.5},  # ppo clearly best
+        },
+    )
     s = summary.summarize(summary.load_reports(dirs), num_samples=200, seed=0)
     assert s["envs"] == ["a", "b", "c"]
     true = s["selections"]["eval_true"]
     assert true["methods"] == ["always_novice", "always_expert", "ppo", "logit", "skyline"]
     wins = true["wins"]
     assert (wins["ppo"]["best"], wins["logit"]["best"], wins["always_novice"]["best"]) == (2, 1, 0)
-    assert wins["logit"]["within_best"] == 2 and wins["ppo"]["within_best"] == 2   # a: a tie, b: logit only
+    assert wins["logit"]["within_best"] == 2 and wins["ppo"]["within_best"] == 2  # a: a tie, b: logit only
     assert wins["logit"]["within_best_paper"] >= wins["logit"]["within_best"]
     assert wins["ppo"]["envs"] == 3 and "skyline" not in wins
     per_env = true["per_env"]
-    assert per_env["ppo"]["a"]["ratio_to_skyline"] == pytest.approx(per_env["ppo"]["a"]["auc"] / per_env["skyline"]["a"]["auc"])
+    assert per_env["ppo"]["a"]["ratio_to_skyline"] == pytest.approx(
+        per_env["ppo"]["a"]["auc"] / per_env["skyline"]["a"]["auc"]
+    )
     assert per_env["logit"]["b"]["vs_novice"]["paired"]["significant"]
     assert per_env["ppo"]["b"]["sim_true_gap"]["diff"] == pytest.approx(-1.0, abs=0.1)
     # Every method's val_true choice is 1 below its val_sim choice on every episode: 4 significant gaps of 4.
@@ -298,7 +341,7 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     novice = np.asarray(r["normalised_auc"]["always_novice"])
     assert novice.shape == (2, 3) and np.allclose(novice.mean(0), 0, atol=0.05)
     sim_novice = s["selections"]["eval_sim"]["rliable"]["normalised_auc"]["always_novice"]
-    assert np.allclose(np.mean(sim_novice, axis=0), 0, atol=0.05)   # each selection normalised by its own rows
+    assert np.allclose(np.mean(sim_novice, axis=0), 0, atol=0.05)  # each selection normalised by its own rows
     assert set(r["iqm"]) == {"always_novice", "always_expert", "ppo", "logit", "skyline"}
     for m in r["iqm"]:
         lo, hi = r["iqm"][m]["ci95"]
@@ -307,7 +350,7 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     assert r["iqm"]["skyline"]["value"] > r["iqm"]["ppo"]["value"] > r["iqm"]["always_novice"]["value"]
     assert len(r["profile"]["tau"]) == summary.NUM_TAUS and r["profile"]["fraction"]["skyline"][0] == 1.0
 
-    np.random.seed(1)                                   # rliable's bootstrap ignores the global RNG's state
+    np.random.seed(1)  # rliable's bootstrap ignores the global RNG's state
     assert summary.summarize(summary.load_reports(dirs), num_samples=200, seed=0) == s
 
     report.main(["--summary", *dirs, "--out", str(tmp_path / "reports"), "--bootstrap", "100"])
@@ -321,15 +364,19 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     auc = per_env["ppo"]["a"]
     assert row["| ppo", "eval_true"].startswith(f"| ppo | eval_true | {auc['auc']:.3f} [{auc['auc_ci95'][0]:.3f}, ")
     assert row["| ppo", "eval_true"].count("**best**") == 2 and row["| logit", "eval_true"].count("**best**") == 1
-    assert row["| skyline", "eval_true"].endswith("(2) |") and "eval_sim" not in {k[1] for k in row if k[0] == "| skyline"}
+    assert row["| skyline", "eval_true"].endswith("(2) |") and "eval_sim" not in {
+        k[1] for k in row if k[0] == "| skyline"
+    }
     saved = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert saved["selections"]["eval_true"]["wins"] == wins
     assert (tmp_path / "reports" / "summary.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_summary_leaves_out_what_does_not_normalise(tmp_path):
-    dirs = env_reports(tmp_path, {"a": {"always_novice": 5.0, "always_expert": 7.0, "ppo": 6.0},
-                                  "b": {"always_novice": 5.0, "ppo": 6.0}})
+    dirs = env_reports(
+        tmp_path,
+        {"a": {"always_novice": 5.0, "always_expert": 7.0, "ppo": 6.0}, "b": {"always_novice": 5.0, "ppo": 6.0}},
+    )
     r = summary.summarize(summary.load_reports(dirs), num_samples=50)["selections"]["eval_true"]["rliable"]
     assert r["envs"] == ["a"] and r["excluded_envs"] == ["b has no always_novice or no always_expert sweep"]
 

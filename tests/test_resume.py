@@ -137,7 +137,8 @@ def test_agent_trainer_stops_on_nan_and_keeps_the_last_good_checkpoint(tmp_path)
     state = str(tmp_path / "state")
     with pytest.raises(ppo.Diverged) as err:                      # NaN rewards from the third iteration on
         ppo.train(c, lambda game, split, n, seed: NanEnv(n, nan_at=2 * 8 + 3))
-    assert str(err.value) == f"training diverged at iteration 3: pg_loss is nan; the last good checkpoint is at {state}."
+    want = f"training diverged at iteration 3: pg_loss is nan; the last good checkpoint is at {state}."
+    assert str(err.value) == want
     assert latest_step(state) == 2
     good, meta = load_checkpoint(state)
     assert meta["iteration"] == 2
@@ -150,14 +151,28 @@ def test_agent_trainer_stops_on_nan_and_keeps_the_last_good_checkpoint(tmp_path)
 def test_killed_gridworld_ppo_sweep_resumes_to_the_same_sweep_json(tmp_path, jax_cache):
     """The JAX PPO coordinator through `duo_jax.sweep` (both alphas trained at once), checkpointed after every
     iteration, killed at a random moment and rerun: the same sweep.json as an uninterrupted sweep."""
+
     def sweep(root, wait=True):
-        return launch(jax_cache, "duo_jax.sweep", "--config", os.path.join(REPO, "configs", "gridworld.py") + ":distshift,ppo",
-                      f"--config.experiments_dir={root}", "--config.policy.feature_type=dist",
-                      "--config.policy.hidden_dim=16", "--config.algorithm.num_envs=16", "--config.algorithm.num_steps=16",
-                      f"--config.algorithm.total_steps={ITERATIONS * 256}", "--config.algorithm.num_minibatches=2",
-                      "--config.algorithm.num_epochs=1", "--config.algorithm.eval_every=1",
-                      "--config.evaluation.num_episodes=8", "--config.evaluation.num_envs=8",
-                      "--config.evaluation.progress=False", "--config.sweep.alphas=(0.0,1.0)", wait=wait)
+        return launch(
+            jax_cache,
+            "duo_jax.sweep",
+            "--config",
+            os.path.join(REPO, "configs", "gridworld.py") + ":distshift,ppo",
+            f"--config.experiments_dir={root}",
+            "--config.policy.feature_type=dist",
+            "--config.policy.hidden_dim=16",
+            "--config.algorithm.num_envs=16",
+            "--config.algorithm.num_steps=16",
+            f"--config.algorithm.total_steps={ITERATIONS * 256}",
+            "--config.algorithm.num_minibatches=2",
+            "--config.algorithm.num_epochs=1",
+            "--config.algorithm.eval_every=1",
+            "--config.evaluation.num_episodes=8",
+            "--config.evaluation.num_envs=8",
+            "--config.evaluation.progress=False",
+            "--config.sweep.alphas=(0.0,1.0)",
+            wait=wait,
+        )
 
     def result(root):
         with open(root / "distshift_ppo_sweep" / "sweep.json") as f:

@@ -141,7 +141,8 @@ def test_corrupt_agent_checkpoint(make_config, agent_paths, tmp_path):
 
 def test_agent_without_stats_needs_bp(make_config, agent_paths):
     c = make_config()
-    c.agents.train_expert = agent_paths["nostats"]   # the simulated expert's stats are not needed: BP is the test expert's
+    # the simulated expert's stats are not needed: BP is the test expert's
+    c.agents.train_expert = agent_paths["nostats"]
     setup(c)
     c.agents.test_expert = agent_paths["nostats"]
     msg = setup_error(c)
@@ -163,7 +164,7 @@ def test_existing_experiment_dir_untouched(make_config):
     assert "--config.overwrite=True" in msg
     assert sorted(os.walk(existing)) == before
     assert open(os.path.join(existing, "results.json")).read() == '{"keep": 1}'
-    assert sorted(os.listdir(c.experiments_dir)) == ["taken"]     # no partial dir left either
+    assert sorted(os.listdir(c.experiments_dir)) == ["taken"]  # no partial dir left either
 
 
 @pytest.mark.parametrize("name", ["", "a/b", ".hidden"])
@@ -225,11 +226,18 @@ def test_plugin_registers_algorithm(make_config, tmp_path):
 
 # -- the command line: bad input exits non-zero with the sentence and no traceback -------------------
 
-@pytest.mark.parametrize("override, sentence", [
-    ("--config.algorithm.candidates=(0,5)", "algorithm.candidates must be a non-empty list of integers k >= 1; got (0, 5)."),
-    ("--config.env.game=pong", "env.game must be one of "),
-    ("--config.mode=both", "mode must be one of train, eval; got 'both'."),
-])
+
+@pytest.mark.parametrize(
+    "override, sentence",
+    [
+        (
+            "--config.algorithm.candidates=(0,5)",
+            "algorithm.candidates must be a non-empty list of integers k >= 1; got (0, 5).",
+        ),
+        ("--config.env.game=pong", "env.game must be one of "),
+        ("--config.mode=both", "mode must be one of train, eval; got 'both'."),
+    ],
+)
 def test_cli_bad_input(cli_args, override, sentence):
     proc = run_main("--config", "configs/ask_every_k.py", *cli_args, override)
     out = proc.stdout + proc.stderr
@@ -255,7 +263,9 @@ def test_pairs_of_splits(make_config, agent_paths, tmp_path):
 
     other = load_agent(agent_paths["nostats"])
     test_expert = str(tmp_path / "test_expert")
-    save_checkpoint(test_expert, other.params, dict(other.config, stats={"reward_mean": 10.0, "episode_length_mean": 50.0}))
+    save_checkpoint(
+        test_expert, other.params, dict(other.config, stats={"reward_mean": 10.0, "episode_length_mean": 50.0})
+    )
     c = make_config()
     c.agents.test_novice = agent_paths["expert"]
     c.agents.test_expert = test_expert
@@ -267,7 +277,9 @@ def test_pairs_of_splits(make_config, agent_paths, tmp_path):
 
     names = {leaf(load_agent(agent_paths[n])): n for n in ("novice", "expert", "nostats")}
     for split, novice, expert, bp in [
-        ("val_sim", "novice", "expert", 0.2), ("val_true", "expert", "nostats", 0.2), ("test", "expert", "nostats", 0.2),
+        ("val_sim", "novice", "expert", 0.2),
+        ("val_true", "expert", "nostats", 0.2),
+        ("test", "expert", "nostats", 0.2),
     ]:
         ev = s.evaluator(split)
         assert (names[leaf(ev.novice)], names[leaf(ev.expert)]) == (novice, expert), split
@@ -299,14 +311,17 @@ def test_a_step_cap_below_the_experts_episodes_is_warned_about(make_config, capl
     caplog.clear()
     with caplog.at_level("WARNING"):
         setup(c)
-    assert f"evaluation.max_num_steps ({c.evaluation.max_num_steps}) is below the test expert's mean episode length" in caplog.text
+    assert (
+        f"evaluation.max_num_steps ({c.evaluation.max_num_steps}) is below the test expert's mean episode length"
+        in caplog.text
+    )
 
 
 def test_shipped_agents_are_found_from_any_working_directory(make_config, tmp_path, monkeypatch):
     c = make_config()
     for field in ("train_novice", "train_expert", "test_novice", "test_expert"):
-        c.agents[field] = ""                             # the shipped agents/coinrun set
+        c.agents[field] = ""  # the shipped agents/coinrun set
     monkeypatch.chdir(tmp_path)
     s = setup(c)
     assert s.pairs["test"][1].stats["reward_mean"] > s.pairs["test"][0].stats["reward_mean"]
-    assert s.pairs["train"][0].config["run_id"] == s.pairs["test"][0].config["run_id"]   # sim_novice, novice
+    assert s.pairs["train"][0].config["run_id"] == s.pairs["test"][0].config["run_id"]  # sim_novice, novice

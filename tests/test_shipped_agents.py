@@ -14,7 +14,9 @@ GAMES = tuple(sorted(os.listdir(os.path.join(REPO, "agents"))))   # every shippe
 def test_every_shipped_set_has_its_three_agents():
     assert {"coinrun", *GRIDWORLDS} <= set(GAMES)
     for game in GAMES:
-        assert all(os.path.isdir(os.path.join(REPO, "agents", game, r, "agent")) for r in ("sim_novice", "novice", "expert"))
+        assert all(
+            os.path.isdir(os.path.join(REPO, "agents", game, r, "agent")) for r in ("sim_novice", "novice", "expert")
+        )
 
 
 def config(game: str, role: str) -> dict:

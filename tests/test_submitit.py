@@ -59,23 +59,40 @@ def test_preempted_job_is_stopped_requeued_and_resumes(tmp_path, monkeypatch):
     assert (tmp_path / "done").read_text() == "resumed"   # and the same command ran again
 
 
-@pytest.mark.parametrize("job, argv", [
-    ("python -m duo_jax.sweep --config=configs/logit.py  # a comment", ["python", "-m", "duo_jax.sweep", "--config=configs/logit.py"]),
-    (["echo", "a b"], ["echo", "a b"]),
-    (("duo_jax.agents.train", ["--config=configs/train_grid_agent.py"]),
-     [sys.executable, "-m", "duo_jax.agents.train", "--config=configs/train_grid_agent.py"]),
-])
+@pytest.mark.parametrize(
+    "job, argv",
+    [
+        (
+            "python -m duo_jax.sweep --config=configs/logit.py  # a comment",
+            ["python", "-m", "duo_jax.sweep", "--config=configs/logit.py"],
+        ),
+        (["echo", "a b"], ["echo", "a b"]),
+        (
+            ("duo_jax.agents.train", ["--config=configs/train_grid_agent.py"]),
+            [sys.executable, "-m", "duo_jax.agents.train", "--config=configs/train_grid_agent.py"],
+        ),
+    ],
+)
 def test_command_forms(job, argv):
     assert launch.command(job) == argv
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: launch.submit(["echo"], executor="pbs"), "executor must be one of slurm, local; got 'pbs'."),
-    (lambda: launch.submit(["echo"], executor="local", foo=1), "submitit parameters: Parameter 'foo' need to be prefixed by an executor name."),
-    (lambda: launch.submit([], executor="local"), "no jobs to submit: give at least one command."),
-    (lambda: launch.command(("duo_jax.sweep", 3)), "a job must be a command line, an argv list or a (module, arguments) pair"),
-    (lambda: launch.command(""), "a job must name a command; got ''."),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: launch.submit(["echo"], executor="pbs"), "executor must be one of slurm, local; got 'pbs'."),
+        (
+            lambda: launch.submit(["echo"], executor="local", foo=1),
+            "submitit parameters: Parameter 'foo' need to be prefixed by an executor name.",
+        ),
+        (lambda: launch.submit([], executor="local"), "no jobs to submit: give at least one command."),
+        (
+            lambda: launch.command(("duo_jax.sweep", 3)),
+            "a job must be a command line, an argv list or a (module, arguments) pair",
+        ),
+        (lambda: launch.command(""), "a job must name a command; got ''."),
+    ],
+)
 def test_bad_jobs(call, message):
     with pytest.raises(ValueError) as err:
         call()
@@ -83,31 +100,62 @@ def test_bad_jobs(call, message):
 
 
 def test_cli_runs_a_commands_file_and_reports_the_failed_job(tmp_path):
-    (tmp_path / "jobs.txt").write_text("# one job a line\npython -c \"open('a.txt', 'w').write('A')\"\n\n"
-                                       "python -c 'import sys; sys.exit(3)'\n")
-    proc = subprocess.run([sys.executable, "-m", "duo_jax.launch", "--executor=local", f"--folder={tmp_path / 'jobs'}",
-                           "--commands=jobs.txt"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=REPO))
+    (tmp_path / "jobs.txt").write_text(
+        "# one job a line\npython -c \"open('a.txt', 'w').write('A')\"\n\npython -c 'import sys; sys.exit(3)'\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "duo_jax.launch",
+            "--executor=local",
+            f"--folder={tmp_path / 'jobs'}",
+            "--commands=jobs.txt",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=REPO),
+    )
     assert proc.returncode == 1
     assert (tmp_path / "a.txt").read_text() == "A"
     lines = proc.stdout.strip().splitlines()
-    assert [shlex.split(line.split("\t")[1]) for line in lines] == [["python", "-c", "open('a.txt', 'w').write('A')"],
-                                                                   ["python", "-c", "import sys; sys.exit(3)"]]
+    assert [shlex.split(line.split("\t")[1]) for line in lines] == [
+        ["python", "-c", "open('a.txt', 'w').write('A')"],
+        ["python", "-c", "import sys; sys.exit(3)"],
+    ]
     failed = lines[1].split("\t")[0]
     assert proc.stderr.strip().splitlines()[-1] == (
         f"error: job {failed} failed: python -c 'import sys; sys.exit(3)' exited with code 3. "
-        f"(log: {tmp_path / 'jobs'}/{failed}_0_log.err)")
+        f"(log: {tmp_path / 'jobs'}/{failed}_0_log.err)"
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "error: no jobs: give --commands FILE (one command a line) or one command after --."),
-    (["--commands=missing.txt"], "error: --commands: cannot read 'missing.txt': No such file or directory."),
-    (["--commands=missing.txt", "--", "echo"], "error: give either --commands FILE or one command after --, not both."),
-    (["--timeout_min=0", "--", "echo"], "error: --timeout_min must be a positive integer; got 0."),
-    (["--executor=pbs"], "error: argument --executor: invalid choice: 'pbs' (choose from 'slurm', 'local') (see --help)."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "error: no jobs: give --commands FILE (one command a line) or one command after --."),
+        (["--commands=missing.txt"], "error: --commands: cannot read 'missing.txt': No such file or directory."),
+        (
+            ["--commands=missing.txt", "--", "echo"],
+            "error: give either --commands FILE or one command after --, not both.",
+        ),
+        (["--timeout_min=0", "--", "echo"], "error: --timeout_min must be a positive integer; got 0."),
+        (
+            ["--executor=pbs"],
+            "error: argument --executor: invalid choice: 'pbs' (choose from 'slurm', 'local') (see --help).",
+        ),
+    ],
+)
 def test_cli_bad_input_is_one_sentence(args, message, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "duo_jax.launch", "--executor=local", f"--folder={tmp_path}", *args],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=REPO))
+    proc = subprocess.run(
+        [sys.executable, "-m", "duo_jax.launch", "--executor=local", f"--folder={tmp_path}", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=REPO),
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == message

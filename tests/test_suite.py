@@ -55,14 +55,22 @@ def test_two_suite_processes_share_the_work(tmp_path, capsys):
         assert not os.path.exists(seed_dir / "always_novice_sweep") and not os.path.exists(tmp_path / "reports")
         assert f"1 sweep(s) are still running in another process ({seed_dir / 'always_novice_sweep'})" in out
         with pytest.raises(SystemExit) as exit_:
-            sweep.main(["sweep", f"--config={suite.config_path('distshift', 'always')}", f"--config.experiments_dir={seed_dir}",
-                        "--config.name=always_novice", "--config.evaluation.num_episodes=8", "--config.evaluation.num_envs=8"])
+            sweep.main(
+                [
+                    "sweep",
+                    f"--config={suite.config_path('distshift', 'always')}",
+                    f"--config.experiments_dir={seed_dir}",
+                    "--config.name=always_novice",
+                    "--config.evaluation.num_episodes=8",
+                    "--config.evaluation.num_envs=8",
+                ]
+            )
         err = capsys.readouterr().err.strip()
         assert exit_.value.code == 1 and "\n" not in err
         assert err.startswith(f"error: {seed_dir / 'always_novice_sweep'} is being written by another process")
     finally:
         unlock(lock, fd)
-    _run(tmp_path, "--seeds=0")                          # the holder has gone: this one runs it, then the report
+    _run(tmp_path, "--seeds=0")  # the holder has gone: this one runs it, then the report
     with open(tmp_path / "reports" / "distshift" / "report.json") as f:
         assert {r["method"] for r in json.load(f)["rows"]} == set(METHODS.split(","))
 
@@ -71,12 +79,28 @@ def test_jobs_file_lists_the_unfinished_sweeps_for_launch(tmp_path, capsys):
     out = tmp_path / "suite"
     os.makedirs(out / "lavagap" / "seed_1" / "random_sweep")
     (out / "lavagap" / "seed_1" / "random_sweep" / "sweep.json").write_text("{}")
-    suite.main(["--env", "lavagap", "--methods", "random,ood_obs", "--seeds", "0,1", "--out", str(out),
-                "--override=evaluation.num_episodes=64", "--override=evaluation.num_envs=64", "--jobs", str(tmp_path / "jobs.txt")])
+    suite.main(
+        [
+            "--env",
+            "lavagap",
+            "--methods",
+            "random,ood_obs",
+            "--seeds",
+            "0,1",
+            "--out",
+            str(out),
+            "--override=evaluation.num_episodes=64",
+            "--override=evaluation.num_envs=64",
+            "--jobs",
+            str(tmp_path / "jobs.txt"),
+        ]
+    )
     assert "wrote 3 commands" in capsys.readouterr().out
     assert (tmp_path / "jobs.txt").read_text().splitlines() == [
         f"python -m duo_jax.suite --env=lavagap --methods={m} --seeds={s} --out={out} --no_report "
-        "--override=evaluation.num_episodes=64 --override=evaluation.num_envs=64" for s, m in ((0, "random"), (0, "ood_obs"), (1, "ood_obs"))]
+        "--override=evaluation.num_episodes=64 --override=evaluation.num_envs=64"
+        for s, m in ((0, "random"), (0, "ood_obs"), (1, "ood_obs"))
+    ]
 
 
 def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
@@ -90,9 +114,23 @@ def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
         if name.startswith(("ppo_", "skyline_")):
             assert config.algorithm.total_steps == 491520, name
     # A run uses jumper's shipped agents: BP comes from its expert's test stats.
-    suite.main(["--env", "jumper", "--methods", "always_novice", "--seeds", "0", "--out", str(tmp_path / "suite"),
-                "--no_report", "--override=evaluation.num_episodes=4", "--override=evaluation.num_envs=4",
-                "--override=evaluation.max_num_steps=64", "--override=sweep.alphas=(0.0,1.0)"])
+    suite.main(
+        [
+            "--env",
+            "jumper",
+            "--methods",
+            "always_novice",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "suite"),
+            "--no_report",
+            "--override=evaluation.num_episodes=4",
+            "--override=evaluation.num_envs=4",
+            "--override=evaluation.max_num_steps=64",
+            "--override=sweep.alphas=(0.0,1.0)",
+        ]
+    )
     with open(tmp_path / "suite" / "jumper" / "seed_0" / "always_novice_sweep" / "sweep.json") as f:
         sweep = json.load(f)
     stats = load_agent(os.path.join(REPO, "agents", "jumper", "expert", "agent")).stats
@@ -100,17 +138,23 @@ def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
     assert sweep["bp"] == pytest.approx(stats["reward_mean"] / stats["episode_length_mean"])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--env", "pong"], "--env must be a Procgen game (bigfish, bossfight, "),
-    (["--env", "pong"], "or a gridworld (distshift, lavagap, doorkey); got 'pong'."),
-    (["--env", "bigfish"], f"agents.train_novice: bigfish has no agents in {REPO}/agents/bigfish (no "
-                           "sim_novice/agent there); train them with `python -m duo_jax.agents.suite --game "
-                           "bigfish --install`, or set agents.train_novice to a checkpoint."),
-    (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
-    (["--env", "distshift", "--methods", "ppo_pixels"], "--methods must be a comma-separated list of"),
-    (["--env", "distshift", "--override=evaluation.num_epsiodes=3"], "evaluation.num_episodes"),
-    (["--env", "distshift", "--override=evaluation.num_episodes=0"], "evaluation.num_episodes"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env", "pong"], "--env must be a Procgen game (bigfish, bossfight, "),
+        (["--env", "pong"], "or a gridworld (distshift, lavagap, doorkey); got 'pong'."),
+        (
+            ["--env", "bigfish"],
+            f"agents.train_novice: bigfish has no agents in {REPO}/agents/bigfish (no "
+            "sim_novice/agent there); train them with `python -m duo_jax.agents.suite --game "
+            "bigfish --install`, or set agents.train_novice to a checkpoint.",
+        ),
+        (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
+        (["--env", "distshift", "--methods", "ppo_pixels"], "--methods must be a comma-separated list of"),
+        (["--env", "distshift", "--override=evaluation.num_epsiodes=3"], "evaluation.num_episodes"),
+        (["--env", "distshift", "--override=evaluation.num_episodes=0"], "evaluation.num_episodes"),
+    ],
+)
 def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exit_:
         suite.main([*args, "--out", str(tmp_path / "s"), "--report_dir", str(tmp_path / "r")])
@@ -122,9 +166,14 @@ def test_bad_input_is_one_sentence(tmp_path, capsys, args, message):
 def test_a_listing_whose_reader_has_gone_ends_quietly():
     """`--list | head -1`: the closed pipe ends the listing with exit code 0 and no traceback."""
     read, write = os.pipe()
-    os.close(read)                                      # the reader is gone before the first line is written
-    proc = subprocess.Popen([sys.executable, "-m", "duo_jax.suite", "--env", "distshift", "--list"], cwd=REPO,
-                            stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(read)  # the reader is gone before the first line is written
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duo_jax.suite", "--env", "distshift", "--list"],
+        cwd=REPO,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     os.close(write)
     _, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (0, "")

@@ -109,23 +109,30 @@ def test_logit_candidates_are_percentiles_of_novice_scores():
     t = np.array([t for L in LENGTHS for t in range(L)], np.float32)
     for i, temp in enumerate((1.0, 2.0)):
         scores = 0.5 * t / temp                                          # max_logit of [0.5 t, 0, 0] / temp
-        want = [{"threshold": pytest.approx(float(np.percentile(scores, q))), "temperature": temp} for q in (0, 50, 100)]
-        assert candidates[3 * i:3 * i + 3] == want
+        want = [
+            {"threshold": pytest.approx(float(np.percentile(scores, q))), "temperature": temp} for q in (0, 50, 100)
+        ]
+        assert candidates[3 * i : 3 * i + 3] == want
 
 
 def test_ood_policy_asks_above_threshold_on_far_states():
     rng = np.random.default_rng(0)
     svdd = fit_svdd(KEY, {"vec": rng.normal(size=(512, 2)).astype(np.float32)}, epochs=5, hidden_dim=16, rep_dim=4)
-    policy = duo_jax.make_policy("ood", ml_collections.ConfigDict(dict(feature_type="hidden", hidden_dim=16, rep_dim=4)))
+    policy = duo_jax.make_policy(
+        "ood", ml_collections.ConfigDict(dict(feature_type="hidden", hidden_dim=16, rep_dim=4))
+    )
     near, far = jnp.zeros((1, 2)), jnp.full((1, 2), 50.0)
-    obs = {"base_obs": jnp.zeros((2, 4, 4, 3), jnp.uint8), "novice_hidden": jnp.concatenate([near, far]),
-           "novice_logits": jnp.zeros((2, 3))}
+    obs = {
+        "base_obs": jnp.zeros((2, 4, 4, 3), jnp.uint8),
+        "novice_hidden": jnp.concatenate([near, far]),
+        "novice_logits": jnp.zeros((2, 3)),
+    }
     from duo_jax.algorithms.deep_svdd import svdd_score
 
     scores = svdd_score(svdd, {"vec": obs["novice_hidden"]}, 16, 4)
     threshold = float(scores.mean())
     action, _ = policy.act({"svdd": svdd, "threshold": threshold}, policy.init(2), obs, KEY)
-    np.testing.assert_array_equal(action, [NOVICE, EXPERT])             # high anomaly score -> expert
+    np.testing.assert_array_equal(action, [NOVICE, EXPERT])  # high anomaly score -> expert
 
 
 def test_ood_candidates_are_percentiles_of_training_scores():

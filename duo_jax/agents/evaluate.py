@@ -108,7 +108,11 @@ def measure(path: str, agent: Agent, split: str, num_episodes: int, max_num_step
     """The agent's stats on `split`, stored in its checkpoint; stats stored before with the same episodes, cap
     and seed are reused (a rerun measures nothing twice)."""
     old = split_stats(agent.config, split)
-    if old and (old.get("episodes"), old.get("max_num_steps"), old.get("seed", 0)) == (num_episodes, max_num_steps, seed):
+    if old and (old.get("episodes"), old.get("max_num_steps"), old.get("seed", 0)) == (
+        num_episodes,
+        max_num_steps,
+        seed,
+    ):
         return agent, old
     summary = evaluate_agent(agent, split, num_episodes, max_num_steps, seed, min(num_envs, num_episodes))
     stats = dict(summary, split=split, max_num_steps=max_num_steps, seed=seed)
@@ -116,8 +120,9 @@ def measure(path: str, agent: Agent, split: str, num_episodes: int, max_num_step
 
 
 def execute(agent: Agent) -> dict:
-    summary = evaluate_agent(agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value,
-                             min(_ENVS.value, _EPISODES.value))
+    summary = evaluate_agent(
+        agent, _SPLIT.value, _EPISODES.value, _STEPS.value, _SEED.value, min(_ENVS.value, _EPISODES.value)
+    )
     stats = dict(summary, split=_SPLIT.value, max_num_steps=_STEPS.value, seed=_SEED.value)
     store_stats(_AGENT.value, agent, stats)
     print(agent_table(_AGENT.value, stats))

@@ -141,7 +141,9 @@ def make_iteration(config: ml_collections.ConfigDict, env, env_params):
     return init, iteration
 
 
-def evaluate_agent(agent: Agent, env, env_params, num_episodes: int, key: jax.Array, max_steps: int | None = None) -> dict:
+def evaluate_agent(
+    agent: Agent, env, env_params, num_episodes: int, key: jax.Array, max_steps: int | None = None
+) -> dict:
     """Each of `num_episodes` envs plays its first episode (actions sampled at temperature 1).
 
     An episode still running after `max_steps` (default: the env's time limit) counts with the
@@ -172,7 +174,13 @@ def _first_episodes(apply, env, num_episodes: int, max_steps: int):
             active = active & ~(terminated | truncated)
             return (obs, env_state, active, reward, length), None
 
-        init = (obs, env_state, jnp.ones(num_episodes, bool), jnp.zeros(num_episodes), jnp.zeros(num_episodes, jnp.int32))
+        init = (
+            obs,
+            env_state,
+            jnp.ones(num_episodes, bool),
+            jnp.zeros(num_episodes),
+            jnp.zeros(num_episodes, jnp.int32),
+        )
         (_, _, _, reward, length), _ = jax.lax.scan(body, init, jax.random.split(k_run, max_steps))
         return reward, length
 
@@ -198,8 +206,15 @@ def _progress_logger(num_iters: int, steps_per_iter: int, every: int):
         m = {k: float(np.mean(v)) for k, v in metrics.items()}
         logging.info(
             "iter %d/%d steps %d | return %.3f len %.1f (%d eps) | entropy %.3f kl %.4f | %.0f steps/s",
-            it, num_iters, it * steps_per_iter, m["return_mean"], m["length_mean"], m["episodes"], m["entropy"],
-            m["approx_kl"], (it - first[0] + 1) * steps_per_iter / (time.time() - t0),
+            it,
+            num_iters,
+            it * steps_per_iter,
+            m["return_mean"],
+            m["length_mean"],
+            m["episodes"],
+            m["entropy"],
+            m["approx_kl"],
+            (it - first[0] + 1) * steps_per_iter / (time.time() - t0),
         )
 
     return log
@@ -223,10 +238,16 @@ def _save_agent(path: str, params, config, step: int, wall: float, envs) -> dict
     logging.info("%s at %d steps, on %s: %s", env.name, step, eval_env.name, format_summary(stats))
     logging.info("%s at %d steps, on %s: %s", env.name, step, env.name, format_summary(train_stats))
     agent_config = {
-        "model": config.model.name, "num_actions": env.num_actions, "obs_shape": list(env.obs_shape),
-        "game": family(env.name), "trained_on": env.name, "action_noise": float(env_params.action_noise),
-        **provenance(config, step), "train_seconds": round(wall, 1),
-        "stats": dict(stats, split="test"), "train_task_stats": train_stats,
+        "model": config.model.name,
+        "num_actions": env.num_actions,
+        "obs_shape": list(env.obs_shape),
+        "game": family(env.name),
+        "trained_on": env.name,
+        "action_noise": float(env_params.action_noise),
+        **provenance(config, step),
+        "train_seconds": round(wall, 1),
+        "stats": dict(stats, split="test"),
+        "train_task_stats": train_stats,
         "train_config": config.to_dict(),  # to reproduce it
     }
     checkpoint.save_checkpoint(path, params, agent_config)
@@ -239,7 +260,8 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
 
     Every `ppo.checkpoint_every` iterations the whole training state goes to `<out_dir>/state`, and a rerun
     of the same config resumes from it bit for bit. At each step count in `ppo.snapshots` the agent is also
-    saved as `<out_dir>/snapshot_<steps>`, with the same `run_id`. Training curves go to `<out_dir>/curves`. A non-finite loss stops the run, leaving
+    saved as `<out_dir>/snapshot_<steps>`, with the same `run_id`. Training curves go to `<out_dir>/curves`.
+    A non-finite loss stops the run, leaving
     the last checkpoint as it was.
     """
     from duo_jax.envs.gridworld import make
@@ -260,8 +282,10 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
     if checkpoint.latest_step(state_dir) is not None:
         restored, meta = checkpoint.load_checkpoint(state_dir, target=runner)
         if meta["identity"] != training_identity(config):
-            raise ValueError(f"out_dir {config.out_dir!r} holds a training run with a different config; "
-                             "choose another out_dir or delete it.")
+            raise ValueError(
+                f"out_dir {config.out_dir!r} holds a training run with a different config; "
+                "choose another out_dir or delete it."
+            )
         runner = jax.tree.unflatten(jax.tree.structure(runner), jax.tree.leaves(restored))
         start, wall = meta["iteration"], meta["train_seconds"]
         logging.info("Resumed from %s at iteration %d", state_dir, start)
@@ -273,17 +297,29 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
             check_finite(metrics, runner.params, it + 1, state_dir)
             log(it, metrics)
             step = (it + 1) * steps_per_iter
-            ended = float(metrics["episodes"]) > 0   # no episode ended: no return or length to log
-            curves.write(step, {f"{'train' if k in TRAIN_METRICS else 'loss'}/{k}": v for k, v in metrics.items()
-                                if ended or k not in TRAIN_METRICS})
+            ended = float(metrics["episodes"]) > 0  # no episode ended: no return or length to log
+            curves.write(
+                step,
+                {
+                    f"{'train' if k in TRAIN_METRICS else 'loss'}/{k}": v
+                    for k, v in metrics.items()
+                    if ended or k not in TRAIN_METRICS
+                },
+            )
             for snap in snapshots:
                 if step - steps_per_iter < snap <= step:  # an earlier agent of the same run
-                    _save_agent(os.path.join(out_dir, f"snapshot_{snap}"), runner.params, config, step, time.time() - t0, envs)
+                    _save_agent(
+                        os.path.join(out_dir, f"snapshot_{snap}"), runner.params, config, step, time.time() - t0, envs
+                    )
             if (it + 1) % cfg.checkpoint_every == 0 and it + 1 < num_iters:
                 meta = {"iteration": it + 1, "train_seconds": time.time() - t0, "identity": training_identity(config)}
                 checkpoint.save_checkpoint(state_dir, runner, meta)
     path = os.path.join(out_dir, "agent")
     agent_config = _save_agent(path, runner.params, config, num_iters * steps_per_iter, time.time() - t0, envs)
-    logging.info("Trained on %s: %d steps in %.1fs (compile included)", env.name, agent_config["train_steps"],
-                 agent_config["train_seconds"])
+    logging.info(
+        "Trained on %s: %d steps in %.1fs (compile included)",
+        env.name,
+        agent_config["train_steps"],
+        agent_config["train_seconds"],
+    )
     return path

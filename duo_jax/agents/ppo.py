@@ -117,7 +117,7 @@ def minibatch_grads(apply, params, data, cfg):
     k = n // MICROBATCH if n % MICROBATCH == 0 and n > MICROBATCH else 1
     loss = partial(ppo_loss, apply, cfg=cfg, normalize_adv=False)
     m = n // k
-    outs = [jax.grad(loss, has_aux=True)(params, *jax.tree_util.tree_map(lambda x: x[i * m:(i + 1) * m], data))
+    outs = [jax.grad(loss, has_aux=True)(params, *jax.tree_util.tree_map(lambda x, i=i: x[i * m:(i + 1) * m], data))
             for i in range(k)]
     return jax.tree_util.tree_map(lambda *xs: sum(xs) / k, *outs)
 
@@ -214,14 +214,20 @@ def check_finite(metrics: dict, params, iteration: int, checkpoint_dir: str) -> 
     """Raise `Diverged` (one sentence) if a loss or a param is not finite after `iteration`'s update; checked on
     the host before anything is saved, so the checkpoint in `checkpoint_dir` stays the last good one."""
     values = {k: np.asarray(v).ravel() for k, v in metrics.items()}
-    bad = [(k, float(v[~np.isfinite(v)][0])) for k, v in sorted(values.items(), key=lambda kv: not kv[0].endswith("loss"))
-           if not np.isfinite(v).all()]  # the losses first
+    bad = [
+        (k, float(v[~np.isfinite(v)][0]))
+        for k, v in sorted(values.items(), key=lambda kv: not kv[0].endswith("loss"))
+        if not np.isfinite(v).all()
+    ]  # the losses first
     if not bad and not bool(_all_finite(params)):
         bad = [("a parameter", "not finite")]
     if bad:
         name, value = bad[0]
-        where = (f"the last good checkpoint is at {checkpoint_dir}" if checkpoint.latest_step(checkpoint_dir) is not None
-                 else "no checkpoint had been written yet")
+        where = (
+            f"the last good checkpoint is at {checkpoint_dir}"
+            if checkpoint.latest_step(checkpoint_dir) is not None
+            else "no checkpoint had been written yet"
+        )
         raise Diverged(f"training diverged at iteration {iteration}: {name} is {value}; {where}.")
 
 
@@ -258,7 +264,14 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
     num_iters = num_iterations(cfg)
     tx = optax.chain(
         optax.clip_by_global_norm(cfg.max_grad_norm),
-        optax.adam(optax.linear_schedule(cfg.learning_rate, cfg.learning_rate * cfg.final_lr_fraction, num_iters * cfg.num_epochs * cfg.num_minibatches), eps=1e-5),
+        optax.adam(
+            optax.linear_schedule(
+                cfg.learning_rate,
+                cfg.learning_rate * cfg.final_lr_fraction,
+                num_iters * cfg.num_epochs * cfg.num_minibatches,
+            ),
+            eps=1e-5,
+        ),
     )
     params, opt_state = agent.params, tx.init(agent.params)
     start_iter, norm_state = 0, None
@@ -272,7 +285,10 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
         start_iter, norm_state = meta["iteration"], meta["normalizer"]
         obs = restore_env_state(env, meta.get("env"), obs)
         if "episodes" in meta:
-            ep_ret, ep_len = np.asarray(meta["episodes"]["ret"], np.float64), np.asarray(meta["episodes"]["len"], np.int64)
+            ep_ret, ep_len = (
+                np.asarray(meta["episodes"]["ret"], np.float64),
+                np.asarray(meta["episodes"]["len"], np.int64),
+            )
         logging.info("Resumed from %s at iteration %d", state_dir, start_iter)
     normalizer = ReturnNormalizer(cfg.num_envs, cfg.gamma, norm_state)
     update = make_update(agent.apply, tx, cfg)
@@ -314,25 +330,47 @@ def train(config: ml_collections.ConfigDict, make_env) -> str:
             metrics = {k: float(v) for k, v in metrics.items()}
             scalars = {f"loss/{k}": v for k, v in metrics.items()}
             if finished_ret:
-                scalars.update({"train/return_mean": np.mean(finished_ret), "train/length_mean": np.mean(finished_len),
-                                "train/episodes": len(finished_ret)})
+                scalars.update(
+                    {
+                        "train/return_mean": np.mean(finished_ret),
+                        "train/length_mean": np.mean(finished_len),
+                        "train/episodes": len(finished_ret),
+                    }
+                )
                 logging.info(
                     "iter %d/%d steps %d | return %.2f len %.0f (%d eps) | %.0f steps/s | %s",
-                    it + 1, num_iters, step, np.mean(finished_ret), np.mean(finished_len), len(finished_ret),
-                    (it + 1 - start_iter) * T * B / (time.time() - t0), json.dumps({k: round(v, 4) for k, v in metrics.items()}),
+                    it + 1,
+                    num_iters,
+                    step,
+                    np.mean(finished_ret),
+                    np.mean(finished_len),
+                    len(finished_ret),
+                    (it + 1 - start_iter) * T * B / (time.time() - t0),
+                    json.dumps({k: round(v, 4) for k, v in metrics.items()}),
                 )
                 finished_ret, finished_len = [], []
             curves.write(step, scalars)
-            agent_config = dict(agent.config, game=config.env.game, trained_on=config.env.split, **provenance(config, step))
+            agent_config = dict(
+                agent.config, game=config.env.game, trained_on=config.env.split, **provenance(config, step)
+            )
             for snap in cfg.get("snapshots", ()):
                 # An earlier checkpoint of the same run: YRC-0's simulated novice shares the novice's features.
                 if step - T * B < snap <= step:
                     checkpoint.save_checkpoint(os.path.join(out_dir, f"snapshot_{snap}"), params, agent_config)
             if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == num_iters:
                 # The agent first, the training state last: a run killed between the two redoes these iterations.
-                checkpoint.save_checkpoint(os.path.join(out_dir, "agent"), params, agent_config, step=step, max_to_keep=1)
+                checkpoint.save_checkpoint(
+                    os.path.join(out_dir, "agent"), params, agent_config, step=step, max_to_keep=1
+                )
                 # Everything the next iterations read; the per-iteration logging lists are empty here.
-                meta = {"iteration": it + 1, "normalizer": normalizer.state(), "config": config.to_dict(),
-                        "episodes": {"ret": ep_ret.tolist(), "len": ep_len.tolist()}, "env": save_env_state(env)}
-                checkpoint.save_checkpoint(state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1)
+                meta = {
+                    "iteration": it + 1,
+                    "normalizer": normalizer.state(),
+                    "config": config.to_dict(),
+                    "episodes": {"ret": ep_ret.tolist(), "len": ep_len.tolist()},
+                    "env": save_env_state(env),
+                }
+                checkpoint.save_checkpoint(
+                    state_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1
+                )
     return os.path.join(out_dir, "agent")

@@ -41,9 +41,13 @@ def snapshot_steps(config) -> tuple[int, ...]:
     """The novice's snapshots: each fraction of its budget, rounded down to a whole iteration (at least one)."""
     per_iter = config.novice.ppo.num_envs * config.novice.ppo.num_steps
     fractions = tuple(config.sim_novice.snapshots)
-    if not fractions or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in fractions):
-        raise ValueError(f"sim_novice.snapshots must be fractions of the novice's budget between 0 and 1, e.g. "
-                         f"(0.25, 0.5); got {fractions!r}.")
+    if not fractions or not all(
+        isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in fractions
+    ):
+        raise ValueError(
+            f"sim_novice.snapshots must be fractions of the novice's budget between 0 and 1, e.g. "
+            f"(0.25, 0.5); got {fractions!r}."
+        )
     return tuple(sorted({max(1, int(f * ppo.num_iterations(config.novice.ppo))) * per_iter for f in fractions}))
 
 
@@ -69,8 +73,10 @@ def check_resumable(train_config, role: str) -> None:
     differs = _differing_field(theirs, training_identity(train_config))
     if differs:
         article = "an" if role[0] in "aeiou" else "a"
-        raise ValueError(f"{train_config.out_dir} holds {article} {role} run with other settings ({differs}); "
-                         "pass another --out or remove that directory.")
+        raise ValueError(
+            f"{train_config.out_dir} holds {article} {role} run with other settings ({differs}); "
+            "pass another --out or remove that directory."
+        )
 
 
 def build(args) -> ml_collections.ConfigDict:
@@ -78,8 +84,10 @@ def build(args) -> ml_collections.ConfigDict:
     from duo_jax.agents.train import prepare as prepare_training
 
     if args.game in GRID_GAMES:
-        raise ValueError(f"--game {args.game} is a gridworld; its agents are trained by scripts/train_grid_agents.sh. "
-                         f"--game must be a Procgen game: {', '.join(procgen.GAMES)}.")
+        raise ValueError(
+            f"--game {args.game} is a gridworld; its agents are trained by scripts/train_grid_agents.sh. "
+            f"--game must be a Procgen game: {', '.join(procgen.GAMES)}."
+        )
     if args.game not in procgen.GAMES:
         raise ValueError(f"--game must be a Procgen game, one of {', '.join(procgen.GAMES)}; got {args.game!r}.")
     config = cli.config_with_overrides(f"{os.path.join(paths.CONFIGS, 'agent_suite.py')}:{args.budget}", args.override)
@@ -96,11 +104,17 @@ def build(args) -> ml_collections.ConfigDict:
             raise ValueError(f"{role}.{err}" if first.split(".")[0] in train else f"{role}: {err}") from None
         check_resumable(train, role)
     ev = config.evaluation
-    check_rules(config, {f"evaluation.{f}": EXPERIMENT_RULES[f"evaluation.{f}"]
-                         for f in ("num_episodes", "num_envs", "max_num_steps", "seed")})
+    check_rules(
+        config,
+        {
+            f"evaluation.{f}": EXPERIMENT_RULES[f"evaluation.{f}"]
+            for f in ("num_episodes", "num_envs", "max_num_steps", "seed")
+        },
+    )
     if ev.num_episodes % min(ev.num_envs, ev.num_episodes):
-        raise ValueError(f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs "
-                         f"({ev.num_envs}).")
+        raise ValueError(
+            f"evaluation.num_episodes ({ev.num_episodes}) must be divisible by evaluation.num_envs ({ev.num_envs})."
+        )
     return config
 
 
@@ -118,16 +132,24 @@ def measured(path: str, splits, ev) -> dict:
     agent, out = load_agent(path), {}
     for split in splits:
         logging.info("measuring %s on %s", path, split)
-        agent, out[split] = evaluate.measure(path, agent, split, ev.num_episodes, ev.max_num_steps, ev.seed, ev.num_envs)
-    return {"path": path, "run_id": agent.config.get("run_id"), "train_steps": agent.config.get("train_steps"),
-            "trained_on": _levels(agent.config.get("trained_on")), "model": agent.config.get("model"), **out}
+        agent, out[split] = evaluate.measure(
+            path, agent, split, ev.num_episodes, ev.max_num_steps, ev.seed, ev.num_envs
+        )
+    return {
+        "path": path,
+        "run_id": agent.config.get("run_id"),
+        "train_steps": agent.config.get("train_steps"),
+        "trained_on": _levels(agent.config.get("trained_on")),
+        "model": agent.config.get("model"),
+        **out,
+    }
 
 
 def _levels(split: str | None) -> str | None:
     return f"{split} ({procgen.SPLITS[split].distribution_mode})" if split in procgen.SPLITS else split
 
 
-MIN_GAP = 0.1   # a clear gap is also at least this much reward: narrow intervals alone do not make a pair
+MIN_GAP = 0.1  # a clear gap is also at least this much reward: narrow intervals alone do not make a pair
 
 
 def margin(better: dict, worse: dict, split: str) -> dict:
@@ -152,16 +174,24 @@ def run(config) -> dict:
     train(config.novice, "novice")
     # The simulated pair is measured before the expert trains: its verdict comes an expert's training earlier.
     novice = measured(os.path.join(novice_dir, "agent"), SPLITS, ev)
-    snapshots = [measured(os.path.join(novice_dir, f"snapshot_{s}"), ("val_sim",), ev) for s in config.novice.ppo.snapshots]
+    snapshots = [
+        measured(os.path.join(novice_dir, f"snapshot_{s}"), ("val_sim",), ev) for s in config.novice.ppo.snapshots
+    ]
     sim, sim_margin = choose_sim_novice(novice, snapshots)
-    logging.info("sim_novice: %s; the novice beats it on val_sim by %.2f, against %.2f for both intervals: %s",
-                 sim["path"], sim_margin["gap"], sim_margin["intervals"], "a clear pair" if sim_margin["clear"]
-                 else "NOT a clear pair (no snapshot is)")
+    logging.info(
+        "sim_novice: %s; the novice beats it on val_sim by %.2f, against %.2f for both intervals: %s",
+        sim["path"],
+        sim_margin["gap"],
+        sim_margin["intervals"],
+        "a clear pair" if sim_margin["clear"] else "NOT a clear pair (no snapshot is)",
+    )
     sim = measured(sim["path"], SPLITS, ev)
     train(config.expert, "expert")
     expert = measured(os.path.join(expert_dir, "agent"), SPLITS, ev)
     result = {
-        "game": config.game, "budget": config.budget, "evaluation": ev.to_dict(),
+        "game": config.game,
+        "budget": config.budget,
+        "evaluation": ev.to_dict(),
         "agents": {"sim_novice": sim, "novice": novice, "expert": expert},
         "snapshots": [dict(s, margin=margin(novice, s, "val_sim")) for s in snapshots],
         "margins": {"novice_over_sim_novice": sim_margin, "expert_over_novice": margin(expert, novice, "test")},
@@ -179,8 +209,10 @@ def install(result: dict, repo_agents: str) -> str:
     not both clear is refused (ValueError): it would break the shipped agents' rule (tests/test_shipped_agents.py)."""
     unclear = [name for name, m in result["margins"].items() if not m["clear"]]
     if unclear:
-        raise ValueError(f"--install: {result['game']}'s set is not shipped, its {' and '.join(unclear)} margin is "
-                         f"not clear (a gap over both 95% intervals and of at least {MIN_GAP}).")
+        raise ValueError(
+            f"--install: {result['game']}'s set is not shipped, its {' and '.join(unclear)} margin is "
+            f"not clear (a gap over both 95% intervals and of at least {MIN_GAP})."
+        )
     dest = os.path.join(repo_agents, result["game"])
     tmp = dest + ".installing"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -189,8 +221,10 @@ def install(result: dict, repo_agents: str) -> str:
         state = os.path.join(os.path.dirname(agent["path"]), "state")
         if role != "sim_novice" and os.path.isdir(state):
             shutil.copytree(state, os.path.join(tmp, role, "state"))
-    shutil.copy(os.path.join(os.path.dirname(os.path.dirname(result["agents"]["novice"]["path"])), "agents.md"),
-                os.path.join(tmp, "agents.md"))
+    shutil.copy(
+        os.path.join(os.path.dirname(os.path.dirname(result["agents"]["novice"]["path"])), "agents.md"),
+        os.path.join(tmp, "agents.md"),
+    )
     old = dest + ".old"
     shutil.rmtree(old, ignore_errors=True)
     if os.path.exists(dest):
@@ -203,12 +237,22 @@ def install(result: dict, repo_agents: str) -> str:
 def main(argv=None) -> None:
     parser = cli.ArgumentParser(prog="python -m duo_jax.agents.suite", description=__doc__.split("\n")[0])
     parser.add_argument("--game", required=True, help=f"a Procgen game: {', '.join(procgen.GAMES)}")
-    parser.add_argument("--budget", default="cpu", choices=BUDGETS, help="cpu (default) or paper (configs/agent_suite.py)")
+    parser.add_argument(
+        "--budget", default="cpu", choices=BUDGETS, help="cpu (default) or paper (configs/agent_suite.py)"
+    )
     parser.add_argument("--out", default="experiments/agents", help="the runs go to <out>/<game>/{novice,expert}")
-    parser.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
-                        help="a field of configs/agent_suite.py, e.g. --override=expert.ppo.total_steps=1638400")
-    parser.add_argument("--install", action="store_true",
-                        help="copy the finished set to agents/<game> (replacing it) if both its pairs are clear")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a field of configs/agent_suite.py, e.g. --override=expert.ppo.total_steps=1638400",
+    )
+    parser.add_argument(
+        "--install",
+        action="store_true",
+        help="copy the finished set to agents/<game> (replacing it) if both its pairs are clear",
+    )
     args = parser.parse_args(argv)
     logging.set_verbosity(logging.INFO)
     try:

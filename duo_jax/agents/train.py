@@ -30,7 +30,9 @@ def prepare(config):
     if config.env.split not in procgen.SPLITS:
         raise ValueError(f"env.split must be one of {', '.join(procgen.SPLITS)}; got {config.env.split!r}.")
     if config.env.num_actions != procgen.NUM_ACTIONS:
-        raise ValueError(f"env.num_actions must be {procgen.NUM_ACTIONS} (every Procgen game's); got {config.env.num_actions}.")
+        raise ValueError(
+            f"env.num_actions must be {procgen.NUM_ACTIONS} (every Procgen game's); got {config.env.num_actions}."
+        )
     return config
 
 
@@ -43,8 +45,9 @@ def execute(config) -> None:
 
 
 def main(argv=None):
-    cli.run(prepare, execute, config_default="configs/train_agent.py", config_example="configs/train_agent.py",
-            argv=argv)
+    cli.run(
+        prepare, execute, config_default="configs/train_agent.py", config_example="configs/train_agent.py", argv=argv
+    )
 
 
 if __name__ == "__main__":

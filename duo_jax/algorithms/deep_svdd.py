@@ -136,7 +136,7 @@ def fit_svdd(key, features: dict, epochs: int = 20, batch_size: int = 256, learn
         return optax.apply_updates(params, updates), opt_state, loss * jnp.sum(w)
 
     opt_state, updates = opt.init(params), 0
-    for epoch in range(epochs):
+    for _ in range(epochs):
         loss_sum = 0.0
         for idx, w in _batches(n, batch_size, rng.permutation(n)):
             params, opt_state, batch_loss = step(params, opt_state, batch(idx), jnp.asarray(w))

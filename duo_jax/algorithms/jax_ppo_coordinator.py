@@ -72,7 +72,9 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
     init, iterate = make_coord_trainer(config, env, env_params, novice, expert, costs)
 
     def train(key: jax.Array, alpha):
-        runner, metrics = jax.lax.scan(lambda r, _: iterate(r, alpha), init(key), None, num_iterations(config.algorithm))
+        runner, metrics = jax.lax.scan(
+            lambda r, _: iterate(r, alpha), init(key), None, num_iterations(config.algorithm)
+        )
         return runner.params, metrics
 
     return train
@@ -100,40 +102,63 @@ def make_coord_trainer(config, env, env_params, novice: Agent, expert: Agent, co
         def one_step(runner: _Runner, _):
             key, k_pol, k_act, k_env = jax.random.split(runner.key, 4)
             novice_out, expert_out, cobs = observe(
-                novice.apply, expert.apply, novice.params, expert.params, runner.obs, open_expert)
+                novice.apply, expert.apply, novice.params, expert.params, runner.obs, open_expert
+            )
             features = extract(cobs, p.feature_type)
             logits, value, _ = net.apply(runner.params, features)
             action = jax.random.categorical(k_pol, logits).astype(jnp.int32)
             logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
             env_action = base_action(action, novice_out[0], expert_out[0], k_act, temperature)
             obs, env_state, reward, terminated, truncated, info = env_step(
-                jax.random.split(k_env, B), runner.env_state, env_action, env_params)
+                jax.random.split(k_env, B), runner.env_state, env_action, env_params
+            )
             cost = step_cost(action, runner.prev_action, runner.first, step_costs)
             done = terminated | truncated
-            out = _Step(features, action, logp, value, reward - cost, done, truncated & ~terminated,
-                        info["final_obs"], action.astype(jnp.float32))
+            out = _Step(
+                features,
+                action,
+                logp,
+                value,
+                reward - cost,
+                done,
+                truncated & ~terminated,
+                info["final_obs"],
+                action.astype(jnp.float32),
+            )
             return runner._replace(env_state=env_state, obs=obs, prev_action=action, first=done, key=key), out
 
         runner, batch = jax.lax.scan(one_step, runner, None, T)
         _, last_value, _ = net.apply(runner.params, features_of(runner.obs))
         final = features_of(batch.final_obs.reshape(T * B, *batch.final_obs.shape[2:]))
         _, trunc_value, _ = net.apply(runner.params, final)
-        adv, ret = gae(batch.reward, batch.value, batch.done.astype(jnp.float32), last_value, a.gamma,
-                       a.gae_lambda, batch.truncated.astype(jnp.float32), trunc_value.reshape(T, B))
+        adv, ret = gae(
+            batch.reward,
+            batch.value,
+            batch.done.astype(jnp.float32),
+            last_value,
+            a.gamma,
+            a.gae_lambda,
+            batch.truncated.astype(jnp.float32),
+            trunc_value.reshape(T, B),
+        )
         flat = lambda x: x.reshape(T * B, *x.shape[2:])  # noqa: E731
         data = (jax.tree.map(flat, batch.features), flat(batch.action), flat(batch.logp), flat(adv), flat(ret))
         key, k_epochs = jax.random.split(runner.key)
         params, opt_state, losses = scan_update(net.apply, tx, a, runner.params, runner.opt_state, data, k_epochs)
-        metrics = {"net_reward_per_step": batch.reward.mean(), "expert_fraction": batch.expert.mean(),
-                   **jax.tree.map(jnp.mean, losses)}
+        metrics = {
+            "net_reward_per_step": batch.reward.mean(),
+            "expert_fraction": batch.expert.mean(),
+            **jax.tree.map(jnp.mean, losses),
+        }
         return runner._replace(params=params, opt_state=opt_state, key=key, iteration=runner.iteration + 1), metrics
 
     def init(key: jax.Array) -> _Runner:
         key, k_init, k_reset = jax.random.split(key, 3)
         obs, env_state = reset(jax.random.split(k_reset, B), env_params)
         params = net.init(k_init, features_of(obs))
-        return _Runner(params, tx.init(params), env_state, obs, jnp.zeros(B, jnp.int32), jnp.ones(B, bool), key,
-                       jnp.int32(0))
+        return _Runner(
+            params, tx.init(params), env_state, obs, jnp.zeros(B, jnp.int32), jnp.ones(B, bool), key, jnp.int32(0)
+        )
 
     return init, iterate
 
@@ -148,9 +173,15 @@ def _progress(num_iters: int, steps_per_iter: int, alphas: tuple, every_s: float
             return
         last[0] = now
         m = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
-        logging.info("PPO iter %d/%d (%d alphas) | net reward/step %s | expert %s | %.0f steps/s", it, num_iters,
-                     len(alphas), np.round(m["net_reward_per_step"], 4).tolist(), np.round(m["expert_fraction"], 3).tolist(),
-                     len(alphas) * steps_per_iter * it / (now - t0))
+        logging.info(
+            "PPO iter %d/%d (%d alphas) | net reward/step %s | expert %s | %.0f steps/s",
+            it,
+            num_iters,
+            len(alphas),
+            np.round(m["net_reward_per_step"], 4).tolist(),
+            np.round(m["expert_fraction"], 3).tolist(),
+            len(alphas) * steps_per_iter * it / (now - t0),
+        )
 
     return log
 
@@ -192,9 +223,13 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     history = {s: [[] for _ in alphas] for s in validators}
     last_dir = os.path.join(task.workdir, "last")
     if checkpoint.latest_step(last_dir) is not None:
-        restored, meta = checkpoint.load_checkpoint(last_dir, target={"runner": runner, "best": best_params, "key": k_eval})
+        restored, meta = checkpoint.load_checkpoint(
+            last_dir, target={"runner": runner, "best": best_params, "key": k_eval}
+        )
         if meta["alphas"] != list(alphas):
-            raise ValueError(f"{last_dir} was trained for alphas {meta['alphas']}, not {list(alphas)}; remove it to start over.")
+            raise ValueError(
+                f"{last_dir} was trained for alphas {meta['alphas']}, not {list(alphas)}; remove it to start over."
+            )
         runner, best_params, k_eval = restored["runner"], restored["best"], restored["key"]
         best, history = meta["best"], meta["history"]
         logging.info("PPO resumed from %s at iteration %d of %d", last_dir, int(runner.iteration[0]), num_iters)
@@ -215,8 +250,11 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
             bad = next((i for i in range(n) if not all(np.isfinite(v[i]).all() for v in m.values())), n - 1)
             check_finite({k: v[bad] for k, v in m.items()}, runner.params, it + bad + 1, last_dir)
             it += n
-            scalars = {f"{prefix[i]}{'train' if k in TRAIN_METRICS else 'loss'}/{k}": v[:, i].mean()
-                       for k, v in m.items() for i in range(A)}
+            scalars = {
+                f"{prefix[i]}{'train' if k in TRAIN_METRICS else 'loss'}/{k}": v[:, i].mean()
+                for k, v in m.items()
+                for i in range(A)
+            }
             for s, validator in validators.items():
                 k_eval, k = jax.random.split(k_eval)
                 episodes = validator.rollout(policy, runner.params, k)
@@ -227,16 +265,34 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
                     improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
                     best[s][i] = summary if improved[i] else best[s][i]
                     scalars.update({f"{prefix[i]}val/{s}/{f}": summary[f] for f in VAL_CURVES})
-                logging.info("PPO iter %d %s: reward %s (alphas %s)", it, s,
-                             [round(h[-1]["reward_mean"], 4) for h in history[s]], list(alphas))
+                logging.info(
+                    "PPO iter %d %s: reward %s (alphas %s)",
+                    it,
+                    s,
+                    [round(h[-1]["reward_mean"], 4) for h in history[s]],
+                    list(alphas),
+                )
                 mask = jnp.asarray(improved)
-                best_params[s] = jax.tree.map(lambda new, old: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
-                                              runner.params, best_params[s])
+                best_params[s] = jax.tree.map(
+                    lambda new, old, mask=mask: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
+                    runner.params,
+                    best_params[s],
+                )
             curves.write(it * steps_per_iter, scalars)
-            checkpoint.save_checkpoint(last_dir, {"runner": runner, "best": best_params, "key": k_eval},
-                                       {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
-                                       step=it, max_to_keep=1)
+            checkpoint.save_checkpoint(
+                last_dir,
+                {"runner": runner, "best": best_params, "key": k_eval},
+                {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
+                step=it,
+                max_to_keep=1,
+            )
     unstack = lambda tree, i: jax.tree.map(lambda x: x[i], tree)  # noqa: E731
     best_params = to_host(best_params)
-    return [AlgorithmResult({s: unstack(best_params[s], i) for s in validators}, {s: best[s][i] for s in validators},
-                            {s: history[s][i] for s in validators}) for i in range(A)]
+    return [
+        AlgorithmResult(
+            {s: unstack(best_params[s], i) for s in validators},
+            {s: best[s][i] for s in validators},
+            {s: history[s][i] for s in validators},
+        )
+        for i in range(A)
+    ]

@@ -30,7 +30,8 @@ def _novice_step(apply):
 def novice_rollouts(key: jax.Array, task: TrainTask, num_episodes: int, num_envs: int, max_num_steps: int = 256,
                     temperature: float = 1.0, keep_prob: float = 1.0, with_obs: bool = False, seed: int = 0,
                     progress: bool = True) -> dict[str, np.ndarray]:
-    """{"novice_logits": [M, A], "novice_hidden": [M, H], and "base_obs": [M, ...] if `with_obs`}: one row per kept step."""
+    """{"novice_logits": [M, A], "novice_hidden": [M, H], and "base_obs": [M, ...] if `with_obs`}: one row per
+    kept step."""
     step = _novice_step(task.novice.apply)
     rng = np.random.default_rng(np.asarray(key))
     rows = {"novice_logits": [], "novice_hidden": [], **({"base_obs": []} if with_obs else {})}

@@ -100,7 +100,9 @@ class _Buffer:
     def __init__(self, T: int, B: int):
         self.T, self.B = T, B
         self.features = None
-        self.scalars = {k: np.zeros((T, B), np.float32) for k in ("logp", "value", "reward", "done", "truncated", "trunc_value")}
+        self.scalars = {
+            k: np.zeros((T, B), np.float32) for k in ("logp", "value", "reward", "done", "truncated", "trunc_value")
+        }
         self.action = np.zeros((T, B), np.int32)
 
     def add_features(self, t: int, features: dict) -> None:
@@ -111,7 +113,9 @@ class _Buffer:
 
     def batch(self) -> Batch:
         s = self.scalars
-        return Batch(self.features, self.action, s["logp"], s["value"], s["reward"], s["done"], s["truncated"], s["trunc_value"])
+        return Batch(
+            self.features, self.action, s["logp"], s["value"], s["reward"], s["done"], s["truncated"], s["trunc_value"]
+        )
 
 
 def _save_policy(path: str, params, config, **extra) -> None:
@@ -127,8 +131,9 @@ def ppo(key, policy, task: TrainTask, validators, config):
     a, p = config.algorithm, config.policy
     T, B = a.num_steps, a.num_envs
     num_iters = a.total_steps // (T * B)
-    step, init, apply = _compiled(p.feature_type, p.hidden_dim, task.novice.apply, task.expert.apply,
-                                  task.open_expert, task.temperature)
+    step, init, apply = _compiled(
+        p.feature_type, p.hidden_dim, task.novice.apply, task.expert.apply, task.open_expert, task.temperature
+    )
     novice_params, expert_params = task.novice.params, task.expert.params
     env = task.make_env(B, config.seed)
     obs = env.reset()
@@ -143,17 +148,25 @@ def ppo(key, policy, task: TrainTask, validators, config):
     first, prev = np.ones(B, bool), np.zeros(B, np.int32)
     ep_ret, ep_len, ep_expert = np.zeros(B), np.zeros(B, np.int64), np.zeros(B, np.int64)
     if checkpoint.latest_step(last_dir) is not None:
-        restored, meta = checkpoint.load_checkpoint(last_dir, target={"params": params, "opt_state": opt_state, "key": key})
+        restored, meta = checkpoint.load_checkpoint(
+            last_dir, target={"params": params, "opt_state": opt_state, "key": key}
+        )
         params, opt_state, key = restored["params"], restored["opt_state"], restored["key"]
         start, norm_state, history = meta["iteration"], meta["normalizer"], meta["history"]
         for split, summary in meta["best"].items():
-            best[split] = (checkpoint.load_checkpoint(os.path.join(task.workdir, f"best_{split}"), target=params)[0], summary)
+            best[split] = (
+                checkpoint.load_checkpoint(os.path.join(task.workdir, f"best_{split}"), target=params)[0],
+                summary,
+            )
         obs = restore_env_state(env, meta.get("env"), obs)
         if "rollout" in meta:
             r = meta["rollout"]
             first, prev = np.asarray(r["first"], bool), np.asarray(r["prev"], np.int32)
-            ep_ret, ep_len, ep_expert = (np.asarray(r["ret"], np.float64), np.asarray(r["len"], np.int64),
-                                         np.asarray(r["expert"], np.int64))
+            ep_ret, ep_len, ep_expert = (
+                np.asarray(r["ret"], np.float64),
+                np.asarray(r["len"], np.int64),
+                np.asarray(r["expert"], np.int64),
+            )
         logging.info("PPO resumed from %s at iteration %d of %d", last_dir, start, num_iters)
     normalizer = ReturnNormalizer(B, a.gamma, norm_state)
 
@@ -166,8 +179,14 @@ def ppo(key, policy, task: TrainTask, validators, config):
             logging.info("PPO iter %d %s: %s", it, split, format_summary(summary))
             if split not in best or summary["reward_mean"] > best[split][1]["reward_mean"]:
                 best[split] = (params, summary)
-                _save_policy(os.path.join(task.workdir, f"best_{split}"), params, config, selected_on=split,
-                             summary=summary, iteration=it)
+                _save_policy(
+                    os.path.join(task.workdir, f"best_{split}"),
+                    params,
+                    config,
+                    selected_on=split,
+                    summary=summary,
+                    iteration=it,
+                )
             out[split] = summary
         return out
 
@@ -192,8 +211,10 @@ def ppo(key, policy, task: TrainTask, validators, config):
                 truncated = done & (ep_len >= a.time_limit)
                 buf.scalars["reward"][t] = normalizer(net_reward, done)
                 buf.scalars["done"][t], buf.scalars["truncated"][t] = done, truncated
-                buf.scalars["trunc_value"][t] = np.where(truncated, value, 0.0)  # the value of the episode's last state seen
-                finished += [(r, l, e / l) for r, l, e in zip(ep_ret[done], ep_len[done], ep_expert[done])]
+                buf.scalars["trunc_value"][t] = np.where(
+                    truncated, value, 0.0
+                )  # the value of the episode's last state seen
+                finished += [(r, n, e / n) for r, n, e in zip(ep_ret[done], ep_len[done], ep_expert[done])]
                 ep_ret[done], ep_len[done], ep_expert[done] = 0.0, 0, 0
                 first, prev = done, action
             key, k_last, k_upd, k_eval = jax.random.split(key, 4)
@@ -202,25 +223,44 @@ def ppo(key, policy, task: TrainTask, validators, config):
             check_finite(metrics, params, it + 1, last_dir)
             scalars = {f"loss/{k}": v for k, v in metrics.items()}
             if finished:
-                r, l, e = np.mean(finished, axis=0)
-                scalars.update({"train/return": r, "train/episode_length": l, "train/expert_fraction": e})
+                r, length, e = np.mean(finished, axis=0)
+                scalars.update({"train/return": r, "train/episode_length": length, "train/expert_fraction": e})
                 logging.info(
-                    "PPO iter %d/%d | return %.3f len %.1f expert %.3f (%d eps) | %.0f steps/s | %s", it + 1, num_iters, r, l, e,
-                    len(finished), (it + 1 - start) * T * B / (time.time() - t0),
+                    "PPO iter %d/%d | return %.3f len %.1f expert %.3f (%d eps) | %.0f steps/s | %s",
+                    it + 1,
+                    num_iters,
+                    r,
+                    length,
+                    e,
+                    len(finished),
+                    (it + 1 - start) * T * B / (time.time() - t0),
                     json.dumps({k: round(float(v), 4) for k, v in metrics.items()}),
                 )
                 finished = []
             curves.write((it + 1) * T * B, scalars)
             if (it + 1) % a.eval_every == 0 or it + 1 == num_iters:
                 val = evaluate(params, it + 1, k_eval)
-                curves.write((it + 1) * T * B, {f"val/{split}/{f}": summary[f] for split, summary in val.items()
-                                                for f in VAL_CURVES})
+                curves.write(
+                    (it + 1) * T * B,
+                    {f"val/{split}/{f}": summary[f] for split, summary in val.items() for f in VAL_CURVES},
+                )
                 # Everything the next iterations read (`finished` was emptied by the log line above).
-                meta = {"iteration": it + 1, "normalizer": normalizer.state(), "history": history,
-                        "best": {s: summary for s, (_, summary) in best.items()}, "env": save_env_state(env),
-                        "rollout": {"first": first.tolist(), "prev": prev.tolist(), "ret": ep_ret.tolist(),
-                                    "len": ep_len.tolist(), "expert": ep_expert.tolist()}}
-                checkpoint.save_checkpoint(last_dir, {"params": params, "opt_state": opt_state, "key": key}, meta,
-                                           step=it + 1, max_to_keep=1)
+                meta = {
+                    "iteration": it + 1,
+                    "normalizer": normalizer.state(),
+                    "history": history,
+                    "best": {s: summary for s, (_, summary) in best.items()},
+                    "env": save_env_state(env),
+                    "rollout": {
+                        "first": first.tolist(),
+                        "prev": prev.tolist(),
+                        "ret": ep_ret.tolist(),
+                        "len": ep_len.tolist(),
+                        "expert": ep_expert.tolist(),
+                    },
+                }
+                checkpoint.save_checkpoint(
+                    last_dir, {"params": params, "opt_state": opt_state, "key": key}, meta, step=it + 1, max_to_keep=1
+                )
     _save_policy(os.path.join(task.workdir, "final"), params, config, iteration=num_iters)
     return AlgorithmResult({s: b[0] for s, b in best.items()}, {s: b[1] for s, b in best.items()}, history)

@@ -26,7 +26,9 @@ def _rollouts(key, task, config, explore_temp: float, keep_prob: float = 1.0, wi
         key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, keep_prob,
         with_obs, ev.seed, ev.progress,
     )
-    logging.info("novice rollouts on %s at temperature %s: %d states", task.split, explore_temp, len(data["novice_logits"]))
+    logging.info(
+        "novice rollouts on %s at temperature %s: %d states", task.split, explore_temp, len(data["novice_logits"])
+    )
     return data
 
 
@@ -46,7 +48,9 @@ def _check_common(config) -> None:
         raise ValueError(f"algorithm.percentiles must be a non-empty list of numbers in [0, 100]; got {qs!r}.")
     temps = tuple(a.explore_temps) + tuple(a.get("score_temps", ()))
     if not a.explore_temps or not all(isinstance(t, (int, float)) and t > 0 for t in temps):
-        raise ValueError(f"algorithm.explore_temps and algorithm.score_temps must be non-empty lists of numbers > 0; got {temps!r}.")
+        raise ValueError(
+            f"algorithm.explore_temps and algorithm.score_temps must be non-empty lists of numbers > 0; got {temps!r}."
+        )
 
 
 def _check_logit(config) -> None:
@@ -65,7 +69,9 @@ def logit(key, policy, task, config):
         logits = _rollouts(k, task, config, float(explore_temp))["novice_logits"]
         for score_temp in a.score_temps:
             scores = np.asarray(confidence(config.policy.metric, logits, float(score_temp)))
-            candidates += [{"threshold": t, "temperature": float(score_temp)} for t in _percentiles(scores, a.percentiles)]
+            candidates += [
+                {"threshold": t, "temperature": float(score_temp)} for t in _percentiles(scores, a.percentiles)
+            ]
     return candidates
 
 
@@ -83,9 +89,12 @@ def _check_ood(config) -> None:
 def _scores(svdd, features: dict, hidden_dim: int, rep_dim: int, batch_size: int = 1024) -> np.ndarray:
     score = jax.jit(functools.partial(svdd_score, hidden_dim=hidden_dim, rep_dim=rep_dim))
     n = len(next(iter(features.values())))
-    return np.concatenate([
-        np.asarray(score(svdd, {k: v[s:s + batch_size] for k, v in features.items()})) for s in range(0, n, batch_size)
-    ])
+    return np.concatenate(
+        [
+            np.asarray(score(svdd, {k: v[s : s + batch_size] for k, v in features.items()}))
+            for s in range(0, n, batch_size)
+        ]
+    )
 
 
 @register_grid_search("ood", check=_check_ood)
@@ -98,9 +107,20 @@ def ood(key, policy, task, config):
             data = _rollouts(k_data, task, config, float(explore_temp), a.accept_rate, "obs" in parts(p.feature_type))
             features = jax.device_get(extract(data, p.feature_type))
             tag = f"deep_svdd/explore_temp_{float(explore_temp):g}/"
-            svdd = fit_svdd(k_fit, features, a.epochs, a.batch_size, a.learning_rate, a.weight_decay, p.hidden_dim,
-                            p.rep_dim, log=lambda step, scalars: curves.write(step, {tag + k: v for k, v in scalars.items()}))
+            svdd = fit_svdd(
+                k_fit,
+                features,
+                a.epochs,
+                a.batch_size,
+                a.learning_rate,
+                a.weight_decay,
+                p.hidden_dim,
+                p.rep_dim,
+                log=lambda step, scalars, tag=tag: curves.write(step, {tag + k: v for k, v in scalars.items()}),
+            )
             scores = _scores(svdd, features, p.hidden_dim, p.rep_dim)
-            logging.info("Deep SVDD train scores: mean %.4f, percentiles %s", scores.mean(), _percentiles(scores, a.percentiles))
+            logging.info(
+                "Deep SVDD train scores: mean %.4f, percentiles %s", scores.mean(), _percentiles(scores, a.percentiles)
+            )
             candidates += [{"svdd": svdd, "threshold": t} for t in _percentiles(scores, a.percentiles)]
     return candidates

@@ -37,7 +37,9 @@ def _manager(path: str, max_to_keep: int | None = None, create: bool = True) -> 
     return ocp.CheckpointManager(os.path.abspath(path), options=options)
 
 
-def save_checkpoint(path: str, tree: Any, config: dict, step: int | None = None, max_to_keep: int | None = None) -> None:
+def save_checkpoint(
+    path: str, tree: Any, config: dict, step: int | None = None, max_to_keep: int | None = None
+) -> None:
     """Write `tree` (StandardSave) and `config` (JsonSave) as step `step` under `path`.
 
     Without `step`, the checkpoint replaces what is there: it is written as the next step and the older
@@ -82,9 +84,7 @@ def load_checkpoint(path: str, target: Any = None, step: int | None = None) -> t
                 abstract = jax.tree_util.tree_map(lambda x: ocp.utils.to_shape_dtype_struct(np.asarray(x)), target)
             restored = mngr.restore(
                 step,
-                args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(abstract), config=ocp.args.JsonRestore()
-                ),
+                args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract), config=ocp.args.JsonRestore()),
             )
     except FileNotFoundError:
         raise

@@ -252,7 +252,8 @@ def plot_curves(run_dir: str, out: str, tags: list[str] | None = None) -> str:
     if tags:
         missing = [t for t in tags if t not in curves]
         if missing:
-            raise ValueError(f"--tags {missing[0]!r} is not in the run's curves; its tags are {', '.join(sorted(curves))}.")
+            tags = ", ".join(sorted(curves))
+            raise ValueError(f"--tags {missing[0]!r} is not in the run's curves; its tags are {tags}.")
     tags = list(tags) if tags else sorted(curves)
     if not tags:
         raise ValueError(f"{run_dir} has no logged scalars yet.")
@@ -265,7 +266,7 @@ def plot_curves(run_dir: str, out: str, tags: list[str] | None = None) -> str:
         ax.set_title(tag, fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(tags):]:
+    for ax in list(axes.flat)[len(tags) :]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(out, dpi=120)

@@ -90,7 +90,9 @@ class Evaluator:
     def __post_init__(self):
         self.last_stats: dict = {}
 
-    def evaluate(self, policy: Policy, params: Any, key: jax.Array | None = None, costs: Costs | None = None) -> list[dict]:
+    def evaluate(
+        self, policy: Policy, params: Any, key: jax.Array | None = None, costs: Costs | None = None
+    ) -> list[dict]:
         """`params` has a leading candidate axis; returns one summary per candidate."""
         return summaries(self.rollout(policy, params, key), self.costs if costs is None else costs)
 
@@ -103,14 +105,17 @@ class Evaluator:
         """
         key = stream_key(self.seed, self.split) if key is None else key
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
-        init, step = make_coord_step(policy, self.novice, self.expert, C, self.open_expert, self.temperature,
-                                     bucket_expert=True)
+        init, step = make_coord_step(
+            policy, self.novice, self.expert, C, self.open_expert, self.temperature, bucket_expert=True
+        )
         sched = Schedule(C, self.num_episodes, min(self.num_envs, self.num_episodes), self.max_num_steps)
         env = self.make_env(sched.episode.size)
         env.load(np.arange(sched.episode.size), sched.episode.ravel())
         obs, first, prev = env.observe(), np.ones(sched.episode.size, bool), np.zeros(sched.episode.size, np.int32)
         state = init(sched.episode.size)
-        bar = progress_bar(total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+        bar = progress_bar(
+            total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False
+        )
         while True:
             keys = _episode_keys(key, np.maximum(sched.episode, 0).ravel(), sched.t.ravel())
             env_action, action, _, state = step(params, state, obs, first, NO_COSTS, keys)
@@ -130,9 +135,14 @@ class Evaluator:
                 state = _take_slots(state, keep, C, sched.episode.shape[1])
         bar.close()
         self.last_stats = sched.stats()
-        logging.info("%s: %d of %d episodes hit the %d-step cap; %.0f%% of executed slot-steps counted", self.split,
-                     sched.capped, C * self.num_episodes, self.max_num_steps,
-                     100 * self.last_stats["useful_step_fraction"])
+        logging.info(
+            "%s: %d of %d episodes hit the %d-step cap; %.0f%% of executed slot-steps counted",
+            self.split,
+            sched.capped,
+            C * self.num_episodes,
+            self.max_num_steps,
+            100 * self.last_stats["useful_step_fraction"],
+        )
         return sched.out
 
 
@@ -197,8 +207,11 @@ class Schedule:
         return keep
 
     def stats(self) -> dict:
-        return {"executed_slot_steps": self.executed, "counted_steps": self.counted,
-                "useful_step_fraction": self.counted / max(self.executed, 1)}
+        return {
+            "executed_slot_steps": self.executed,
+            "counted_steps": self.counted,
+            "useful_step_fraction": self.counted / max(self.executed, 1),
+        }
 
 
 def _take_slots(state: CoordState, flat: np.ndarray, C: int, n: int) -> CoordState:

@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """`write(tmp)` writes the new file at `tmp`, in `path`'s directory, which is then renamed onto `path`."""
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")   # umask perms, unlike mkstemp
+    tmp = os.path.join(
+        os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp"
+    )  # umask perms, unlike mkstemp
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -23,6 +25,7 @@ def atomic_write_text(path: str, text: str) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "w") as f:
             f.write(text)
+
     atomic_write(path, write)
 
 
@@ -41,7 +44,7 @@ def try_lock(path: str) -> int | None:
                 return fd
         except FileNotFoundError:
             pass
-        os.close(fd)   # the holder removed the file as we opened it: lock the new one
+        os.close(fd)  # the holder removed the file as we opened it: lock the new one
 
 
 def unlock(path: str, fd: int) -> None:

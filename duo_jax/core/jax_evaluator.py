@@ -105,18 +105,25 @@ class JaxEvaluator(Evaluator):
         keys = self.jax_split.level_keys(self.num_episodes, self.seed)
         parts, capped = [], 0
         for r in range(self.num_episodes // N):
-            _BAR[0] = progress_bar(total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False)
+            _BAR[0] = progress_bar(
+                total=self.max_num_steps, desc=f"{self.split} x{C}", disable=not self.progress, leave=False
+            )
             try:
                 episodes = jnp.arange(r * N, (r + 1) * N)
                 # Several processes: the episodes are spread over all their devices, the rest replicated.
-                counts, active = run(*replicate((params, self.novice.params, self.expert.params, self.jax_split.env_params)),
-                                     shard_batch(keys[episodes]), shard_batch(episodes), replicate(key))
+                counts, active = run(
+                    *replicate((params, self.novice.params, self.expert.params, self.jax_split.env_params)),
+                    shard_batch(keys[episodes]),
+                    shard_batch(episodes),
+                    replicate(key),
+                )
                 counts, active = to_host((counts, active))
             finally:
                 _BAR[0].close()
                 _BAR[0] = None
             capped += int(active.sum())
             parts.append({name: np.asarray(v).reshape(C, N) for name, v in counts.items()})
-        logging.info("%s: %d of %d episodes hit the %d-step cap", self.split, capped, C * self.num_episodes,
-                     self.max_num_steps)
+        logging.info(
+            "%s: %d of %d episodes hit the %d-step cap", self.split, capped, C * self.num_episodes, self.max_num_steps
+        )
         return {name: np.concatenate([p[name] for p in parts], axis=1) for name in EPISODE_FIELDS}

@@ -33,6 +33,9 @@ def progress_bar(**kwargs) -> tqdm:
     bar written as a log line every LOG_EVERY_S seconds instead of redrawn in place."""
     kwargs.setdefault("leave", False)
     if not sys.stderr.isatty():
-        kwargs.update(file=_LogLines(LOG_EVERY_S), mininterval=LOG_EVERY_S,
-                      bar_format="{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%) after {elapsed}, {remaining} left{postfix}")
+        kwargs.update(
+            file=_LogLines(LOG_EVERY_S),
+            mininterval=LOG_EVERY_S,
+            bar_format="{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%) after {elapsed}, {remaining} left{postfix}",
+        )
     return tqdm(**kwargs)

@@ -90,7 +90,9 @@ class JaxVecEnv:
     def step(self, action) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._key, k = jax.random.split(self._key)
         keys = jax.random.split(k, self.num_envs)
-        obs, self._state, reward, terminated, truncated, _ = self._step(keys, self._state, jnp.asarray(action), self._params)
+        obs, self._state, reward, terminated, truncated, _ = self._step(
+            keys, self._state, jnp.asarray(action), self._params
+        )
         self._obs = obs
         return np.asarray(obs), np.asarray(reward), np.asarray(terminated | truncated)
 
@@ -140,8 +142,13 @@ def gridworld_family(env_config) -> EnvFamily:
         return JaxSplit(env, env.default_params(noise), functools.partial(level_keys, split))
 
     return EnvFamily(
-        name=f"gridworld/{game}", splits=tuple(SPLITS), num_actions=NUM_ACTIONS, obs_shape=(VIEW_SIZE, VIEW_SIZE, 3),
-        make_train_env=make_train_env, make_eval_env=make_eval_env, jax_split=jax_split,
+        name=f"gridworld/{game}",
+        splits=tuple(SPLITS),
+        num_actions=NUM_ACTIONS,
+        obs_shape=(VIEW_SIZE, VIEW_SIZE, 3),
+        make_train_env=make_train_env,
+        make_eval_env=make_eval_env,
+        jax_split=jax_split,
     )
 
 
