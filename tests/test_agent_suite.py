@@ -105,7 +105,7 @@ def test_install_replaces_the_set_whole(tmp_path):
     (repo_agents / "ninja" / "old_role").mkdir(parents=True)
     assert suite.install(result, str(repo_agents)) == str(repo_agents / "ninja")
     assert sorted(os.listdir(repo_agents / "ninja")) == ["agents.md", "expert", "novice", "sim_novice"]
-    assert sorted(os.listdir(repo_agents / "ninja" / "expert")) == ["agent", "state"]
+    assert sorted(os.listdir(repo_agents / "ninja" / "expert")) == ["agent"]  # the training state is not shipped
     assert load_checkpoint(str(repo_agents / "ninja" / "sim_novice" / "agent"))[1]["role"] == "sim_novice"
     assert sorted(os.listdir(repo_agents)) == ["ninja"]
 

@@ -204,8 +204,8 @@ def run(config) -> dict:
 
 
 def install(result: dict, repo_agents: str) -> str:
-    """Copy the set to `<repo_agents>/<game>/<role>/agent` (with the novice's and expert's training state,
-    so training can continue); the old set is replaced only once the new one is complete. A set whose pairs are
+    """Copy the set's params to `<repo_agents>/<game>/<role>/agent` (the training states stay in the suite's
+    `--out`, where training continues: they would triple the shipped tree's size); the old set is replaced only once the new one is complete. A set whose pairs are
     not both clear is refused (ValueError): it would break the shipped agents' rule (tests/test_shipped_agents.py)."""
     unclear = [name for name, m in result["margins"].items() if not m["clear"]]
     if unclear:
@@ -218,9 +218,6 @@ def install(result: dict, repo_agents: str) -> str:
     shutil.rmtree(tmp, ignore_errors=True)
     for role, agent in result["agents"].items():
         shutil.copytree(agent["path"], os.path.join(tmp, role, "agent"))
-        state = os.path.join(os.path.dirname(agent["path"]), "state")
-        if role != "sim_novice" and os.path.isdir(state):
-            shutil.copytree(state, os.path.join(tmp, role, "state"))
     shutil.copy(
         os.path.join(os.path.dirname(os.path.dirname(result["agents"]["novice"]["path"])), "agents.md"),
         os.path.join(tmp, "agents.md"),
