@@ -20,6 +20,7 @@ import ml_collections
 from absl import app, flags
 from ml_collections import config_flags
 
+from duo_jax import paths
 from duo_jax.agents.ppo import Diverged
 from duo_jax.config import load_config
 from duo_jax.core import distributed
@@ -42,8 +43,24 @@ def print_lines(lines) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush cannot fail again
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written (its example commands keep their lines); each option's default after its help."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.option_strings and action.default not in (None, False, [], argparse.SUPPRESS) \
+                and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse (for the entry points without a config) whose complaints are one `error:` line."""
+    """argparse (for the entry points without a config) whose complaints are one `error:` line, and whose
+    `--help` shows every option's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         fail(f"{message} (see --help).")
@@ -106,9 +123,10 @@ def _kind(value: Any) -> str:
 
 
 def parse_config(argv: list[str], default: str | None, example: str) -> ml_collections.ConfigDict:
-    """The config named by `--config` (or `default`) with the `--config.*` overrides of `argv` applied."""
+    """The config named by `--config` (relative to the working directory) or else `default` (a shipped config,
+    relative to the source tree), with the `--config.*` overrides of `argv` applied."""
     path, overrides, _ = split_config_args(argv)
-    path = path or default
+    path = path or (default and os.path.join(paths.REPO, default))
     if not path:
         raise ValueError(f"--config is required, e.g. --config={example}.")
     config = load_config(path, "--config")
@@ -153,6 +171,23 @@ def config_with_overrides(path: str, overrides, before=(), after=()) -> ml_colle
 HELP_FLAGS = ("-h", "-help", "--help", "--helpshort", "--helpfull")
 
 
+def print_help(argv: list[str], config_default: str | None, config_example: str | None) -> None:
+    """`--help`: the module's docstring and its flags (absl's usage), then every field of the config (the one
+    `--config` names, else the default) with its default, so a user sees what `--config.FIELD=VALUE` can set."""
+    if not config_example:
+        app.usage(shorthelp="--helpfull" not in argv, writeto_stdout=True)
+        return
+    path = split_config_args(argv)[0]
+    shown = path or config_default or config_example
+    config = load_config(path or os.path.join(paths.REPO, shown), "--config")  # a bad one: an error, no help
+    app.usage(shorthelp="--helpfull" not in argv, writeto_stdout=True)
+    given = f"default {config_default}" if config_default else "required"
+    print_lines([f"--config=FILE[:ARG] ({given}, e.g. --config={config_example}), then --config.FIELD=VALUE "
+                 "for any of its fields; a relative FILE is read from the working directory.",
+                 f"Fields of {shown} (FIELD = default):",
+                 *(f"  {field} = {value!r}" for field, value in leaves(config))])
+
+
 def run(
     prepare: Callable,
     execute: Callable,
@@ -167,15 +202,15 @@ def run(
     parsed: dict[str, Any] = {}
 
     def parser(argv):
-        helping = any(arg in HELP_FLAGS for arg in argv[1:])
-        if helping and config_example:  # absl's help (the module's docstring, its flags) follows
-            print(
-                f"--config=FILE[:ARG] (e.g. --config={config_example}) and --config.FIELD=VALUE for any of its "
-                "fields.\n"
-            )
+        if any(arg in HELP_FLAGS for arg in argv[1:]):
+            try:
+                print_help(argv, config_default, config_example)
+            except ValueError as err:
+                fail(err)
+            sys.exit(0)
         try:
             rest = split_config_args(argv)[2] if config_example else argv
-            if config_example and not helping:
+            if config_example:
                 parsed["config"] = parse_config(argv, config_default, config_example)
             flags.FLAGS.unparse_flags()  # defaults first: in-process reruns must not inherit values
             positional = flags.FLAGS(rest)
