@@ -3,6 +3,8 @@
     python -m duo_jax.report SWEEP_DIR [SWEEP_DIR ...] --out reports/<env>      # report.{json,md,png}
     python -m duo_jax.report --summary REPORT_DIR [...] --out reports           # summary.{json,md,png}
 
+A report or summary already in --out (the shipped reports/<env>, say) is replaced only with --overwrite.
+
 A method's sweeps (one per seed) are pooled: its test episodes at each alpha are the concatenation over
 seeds. Rows are (method, selection); each has the AUC with a bootstrap interval, the paper's subsample
 statistic, its paired AUC difference to always_novice and to the best method (on the test episodes of the
@@ -472,6 +474,15 @@ def plot(rows, path: str) -> None:
     fig.savefig(path, format="png", dpi=120)
 
 
+def check_out(out_dir: str, kind: str, overwrite: bool, flag: str = "--out") -> None:
+    """A report already in `out_dir` (the shipped reports/<env>, say) is replaced only on request: `kind`
+    "report" or "summary" names the files that would be written."""
+    found = [f"{kind}.{ext}" for ext in ("json", "md", "png") if os.path.exists(os.path.join(out_dir, f"{kind}.{ext}"))]
+    if found and not overwrite:
+        raise ValueError(f"{flag}: {out_dir} already holds a {kind} ({', '.join(found)}); pass --overwrite to replace "
+                         f"it, or choose another {flag}.")
+
+
 def write_report(rows, out_dir: str) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, f"report.{k}") for k in ("json", "md", "png")}
@@ -482,11 +493,7 @@ def write_report(rows, out_dir: str) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = cli.ArgumentParser(
-        prog="python -m duo_jax.report",
-        description="Report alpha sweeps of one environment (AUC of test reward vs alpha), or with --summary "
-        "summarise the reports of several environments.",
-    )
+    parser = cli.ArgumentParser(prog="python -m duo_jax.report", description=__doc__.split("\n\nA method")[0])
     parser.add_argument(
         "inputs",
         nargs="+",
@@ -496,11 +503,13 @@ def main(argv=None) -> None:
     parser.add_argument("--summary", action="store_true", help="summarise report directories across environments")
     parser.add_argument("--out", required=True, help="output directory for report.* (or summary.*)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples")
+    parser.add_argument("--overwrite", action="store_true", help="replace a report (or summary) already in --out")
     args = parser.parse_args(argv)
     if args.bootstrap < 1:
         cli.fail(f"--bootstrap must be a positive integer; got {args.bootstrap}.")
     try:
+        check_out(args.out, "summary" if args.summary else "report", args.overwrite)
         if args.summary:
             from duo_jax import summary  # rliable (and its pandas/arch) only when summarising
 

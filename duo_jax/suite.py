@@ -1,7 +1,7 @@
 """A whole environment's benchmark, as the paper reports it: every method and variant, several seeds, one report.
 
-    python -m duo_jax.suite --env distshift                      # 31 methods x seeds 0,1,2, then reports/distshift
-    python -m duo_jax.suite --env coinrun --methods always_novice,always_expert,logit_max_logit --seeds 0
+    python -m duo_jax.suite --env distshift --overwrite          # 31 methods x seeds 0,1,2, then reports/distshift
+    python -m duo_jax.suite --env coinrun --methods always_novice,logit_max_logit --seeds 0 --report_dir experiments
     python -m duo_jax.suite --env jumper                         # any Procgen game with agents in agents/<game>
     python -m duo_jax.suite --env lavagap --list                 # the methods and their config overrides
     python -m duo_jax.suite --env doorkey --jobs jobs.txt        # one command per unfinished sweep, then:
@@ -11,7 +11,8 @@ Each (method, seed) is one `duo_jax.sweep` into `<out>/<env>/seed_<s>/<method>_s
 `evaluation.seed` both `s`: seed s trains with seed s and tests on the levels and random streams of
 evaluation seed s, the same for every method (paired comparisons). A finished sweep is skipped and an
 interrupted one resumes, so rerunning the command after a kill continues where it stopped. When every
-sweep of the environment exists, `duo_jax.report` pools the seeds into `<report_dir>/<env>`.
+sweep of the environment exists, `duo_jax.report` pools the seeds into `<report_dir>/<env>`; a report already
+there (the shipped reports/<env>) is replaced only with `--overwrite`, which is checked before the first sweep.
 
 To use more cores, run the same command in several terminals (or jobs sharing `--out`): a sweep that
 another process is running is skipped, so each process takes the next free one.
@@ -99,11 +100,16 @@ def _parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def method_names(env: str, text: str) -> list[str]:
+    """The methods `--methods` names (`all`: every one of the environment's), checked."""
+    check_env(env)
+    table = methods(env)
+    return list(table) if text == "all" else _parse_list(text, list(table), "methods")
+
+
 def prepare(args) -> list[tuple[str, int, object]]:
     """Every (method, seed, config) the run needs, all checked before the first sweep starts."""
-    check_env(args.env)
-    table = methods(args.env)
-    names = list(table) if args.methods == "all" else _parse_list(args.methods, list(table), "methods")
+    names = method_names(args.env, args.methods)
     seeds = _parse_seeds(args.seeds)
     from duo_jax.sweep import prepare as prepare_sweep
 
@@ -178,14 +184,14 @@ def report(env: str, out: str, report_dir: str) -> None:
 
 
 def main(argv=None) -> None:
-    parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n\nEach")[0])
     parser.add_argument(
         "--env",
         required=True,
         help=f"a Procgen game with agents in agents/<game>, or a gridworld: {', '.join(GRID_GAMES)}",
     )
-    parser.add_argument("--methods", default="all", help="comma-separated method names (default: all; see --list)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--methods", default="all", help="comma-separated method names, or all (see --list)")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--out", default="experiments/suite", help="where the sweeps go: <out>/<env>/seed_<s>/")
     parser.add_argument("--report_dir", default="reports", help="the report goes to <report_dir>/<env>")
     parser.add_argument(
@@ -195,7 +201,8 @@ def main(argv=None) -> None:
         metavar="FIELD=VALUE",
         help="a config override for every sweep, e.g. --override=evaluation.num_episodes=256",
     )
-    parser.add_argument("--list", action="store_true", help="print the methods and their overrides, and stop")
+    parser.add_argument("--list", action="store_true", help="print the --methods and their overrides, and stop")
+    parser.add_argument("--overwrite", action="store_true", help="replace a report already in <report_dir>/<env>")
     parser.add_argument("--no_report", action="store_true", help="run the sweeps only")
     parser.add_argument(
         "--jobs",
@@ -206,13 +213,19 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.list:
         try:
-            check_env(args.env)
+            names = method_names(args.env, args.methods)
         except ValueError as err:
             cli.fail(err)
-        cli.print_lines(
-            f"{name:24s} {config:14s} {' '.join(overrides)}" for name, (config, overrides) in methods(args.env).items()
-        )
+        table = methods(args.env)
+        cli.print_lines(f"{name:24s} {table[name][0]:14s} {' '.join(table[name][1])}" for name in names)
         return
+    if not (args.no_report or args.jobs):  # before hours of sweeps: the report's place is free, or may be replaced
+        from duo_jax.report import check_out
+
+        try:
+            check_out(os.path.join(args.report_dir, args.env), "report", args.overwrite, "--report_dir")
+        except ValueError as err:
+            cli.fail(err)
     logging.set_verbosity(logging.INFO)
     # The suite's sweeps compile the same rollouts and trainers again and again (same agents and shapes,
     # other params): XLA's persistent cache serves the repeats from disk.

@@ -1,7 +1,7 @@
 """The cost sweep: one method at every cost weight alpha, each choice evaluated on test.
 
     python -m duo_jax.sweep --config configs/logit.py [--config.sweep.alphas='(0.0,0.5,1.0)']
-    python -m duo_jax.report experiments/*_sweep --out reports/coinrun
+    python -m duo_jax.report experiments/*_sweep --out experiments/report   # reports/<env> are the shipped ones
 
 Writes `experiments/<name>_sweep/sweep.json` (what `duo_jax.report` reads). A grid search's candidates
 do not depend on alpha, so each split is rolled out once for all candidates and the per-episode counts

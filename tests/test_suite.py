@@ -32,9 +32,14 @@ def test_suite_runs_every_method_and_seed_and_pools_them(tmp_path, capsys):
     assert {r["method"] for r in rows} == set(METHODS.split(","))
     assert all(r["num_seeds"] == 2 and r["seeds"] == [0, 1] for r in rows)
     assert "always_novice" in capsys.readouterr().out
-    # Everything is done: a rerun sweeps nothing and rewrites the same report.
+    # Everything is done: a rerun refuses to replace the report unless asked, then sweeps nothing and rewrites it.
     mtime = os.path.getmtime(tmp_path / "suite" / "distshift" / "seed_0" / "always_novice_sweep" / "sweep.json")
-    _run(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        _run(tmp_path)
+    assert exit_.value.code == 1 and capsys.readouterr().err == (
+        f"error: --report_dir: {tmp_path / 'reports' / 'distshift'} already holds a report (report.json, report.md, "
+        "report.png); pass --overwrite to replace it, or choose another --report_dir.\n")
+    _run(tmp_path, "--overwrite")
     assert os.path.getmtime(tmp_path / "suite" / "distshift" / "seed_0" / "always_novice_sweep" / "sweep.json") == mtime
 
 
@@ -177,3 +182,12 @@ def test_a_listing_whose_reader_has_gone_ends_quietly():
     os.close(write)
     _, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (0, "")
+
+
+def test_list_shows_only_the_methods_asked_for(capsys):
+    suite.main(["--env", "distshift", "--list", "--methods", "random,ppo_obs"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["random", "random"], ["ppo_obs", "ppo"]]
+    assert lines[1].split()[2:] == ["policy.feature_type=obs"]
+    suite.main(["--env", "distshift", "--list"])
+    assert len(capsys.readouterr().out.splitlines()) == len(suite.methods("distshift"))
