@@ -282,6 +282,23 @@ def test_main_writes_report(tmp_path, capsys):
     assert (tmp_path / "out" / "report.png").exists()
 
 
+def test_a_report_is_replaced_only_with_overwrite(tmp_path, capsys):
+    """`--out reports/coinrun` must not silently replace the shipped report: one sentence, nothing written."""
+    a, out = write_sweep(tmp_path, "a", "logit", 6.0), tmp_path / "out"
+    report.main([a, "--out", str(out), "--bootstrap", "20"])
+    before = (out / "report.json").read_text()
+    b = write_sweep(tmp_path, "b", "random", 3.0)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        report.main([a, b, "--out", str(out), "--bootstrap", "20"])
+    assert exc.value.code == 1 and capsys.readouterr().err == (
+        f"error: --out: {out} already holds a report (report.json, report.md, report.png); pass --overwrite to "
+        "replace it, or choose another --out.\n")
+    assert (out / "report.json").read_text() == before
+    report.main([a, b, "--out", str(out), "--bootstrap", "20", "--overwrite"])
+    assert {r["method"] for r in json.loads((out / "report.json").read_text())["rows"]} == {"logit", "random"}
+
+
 # ---------------------------------------------------------------- the cross-environment summary
 
 SLOPES = {"always_novice": 0.0, "always_expert": 4.0}  # other methods: 1.0
