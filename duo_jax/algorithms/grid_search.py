@@ -1,9 +1,12 @@
 """Grid search: evaluate every candidate params in one batched rollout per split, keep the best."""
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 from absl import logging
 
@@ -20,6 +23,25 @@ class AlgorithmResult(NamedTuple):
     candidates: dict[str, list[dict]]
 
 
+def _key_first_deprecated(search: Callable) -> Callable:
+    """Keep the earlier tutorial's `grid_search(key, policy, validators, candidates)` working, deprecated
+    (CHANGELOG.md, Breaking): a first argument that is an array (a PRNG key, never a Policy) is dropped."""
+
+    @functools.wraps(search)
+    def call(*args, **kwargs):
+        if args and isinstance(args[0], jax.Array | np.ndarray):
+            warnings.warn(
+                "grid_search(key, policy, validators, candidates) is deprecated and its key is ignored (every "
+                "split draws on its own random stream); call grid_search(policy, validators, candidates).",
+                DeprecationWarning, stacklevel=2,
+            )
+            args = args[1:]
+        return search(*args, **kwargs)
+
+    return call
+
+
+@_key_first_deprecated
 def grid_search(policy: Policy, validators: dict[str, Evaluator], candidates: list[dict]) -> AlgorithmResult:
     """Every candidate on every validation split (each split's own random stream), the best kept per split."""
     params = stack_params(candidates)
