@@ -5,6 +5,7 @@ test split with the test pair. An algorithm sees only this task and its validato
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from duo_jax.agents.agent import Agent
@@ -34,3 +35,14 @@ class TrainTask:
 
     def make_fixed_env(self, num_episodes: int, num_envs: int, seed: int = 0):
         return self.env.make_eval_env(self.split, num_episodes, num_envs, seed)
+
+    def __getitem__(self, name: str) -> EnvFamily:
+        """Deprecated (CHANGELOG.md, Breaking): the first tutorial's algorithms got `envs = {"train": env}` where
+        the task now goes, so `envs["train"]` still gives the env family."""
+        if name != "train":
+            raise KeyError(name)
+        warnings.warn(
+            'an algorithm\'s third argument is a TrainTask, no longer {"train": env}: write task.env instead of '
+            'envs["train"].', DeprecationWarning, stacklevel=2,
+        )
+        return self.env
