@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any
 
 # Registration side effects of the built-in components.
@@ -22,6 +23,8 @@ from duo_jax.core.checkpoint import load_checkpoint, save_checkpoint
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.policy import Policy, to_python
 from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
+
+PLUGIN_PREFIX = "duo_jax_plugin_"  # a plugin file foo.py is imported as module duo_jax_plugin_foo
 
 
 def make_policy(name: str, config: Any = None) -> Policy:
@@ -53,8 +56,12 @@ def load_policy(path: str) -> tuple[Policy, Any, dict]:
 
 
 def import_plugins(paths) -> None:
-    """Import user files (e.g. `my_algorithm.py`) so their register_* calls run before look-ups."""
+    """Import user files (e.g. `my_algorithm.py`) so their register_* calls run before look-ups.
+
+    A plugin's use of a deprecated form is shown (Python hides DeprecationWarnings outside `__main__`), so its
+    author learns what to write instead before the old form is removed."""
+    warnings.filterwarnings("default", category=DeprecationWarning, module=PLUGIN_PREFIX)
     for path in paths:
-        name = "duo_jax_plugin_" + os.path.splitext(os.path.basename(path))[0]
+        name = PLUGIN_PREFIX + os.path.splitext(os.path.basename(path))[0]
         if name not in sys.modules:
             load_module(path, name, "plugins")
