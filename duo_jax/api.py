@@ -59,8 +59,9 @@ def import_plugins(paths) -> None:
     """Import user files (e.g. `my_algorithm.py`) so their register_* calls run before look-ups.
 
     A plugin's use of a deprecated form is shown (Python hides DeprecationWarnings outside `__main__`), so its
-    author learns what to write instead before the old form is removed."""
-    warnings.filterwarnings("default", category=DeprecationWarning, module=PLUGIN_PREFIX)
+    author learns what to write instead before the old form is removed; `python -W` settings take precedence."""
+    if not sys.warnoptions:
+        warnings.filterwarnings("default", category=DeprecationWarning, module=PLUGIN_PREFIX)
     for path in paths:
         name = PLUGIN_PREFIX + os.path.splitext(os.path.basename(path))[0]
         if name not in sys.modules:
