@@ -5,6 +5,8 @@ write instead (CHANGELOG.md, Breaking); the current form runs without one.
 tests/plugins/ holds the plugins of the earlier tutorials (docs/add_a_new_algorithm.md), verbatim but for the
 names they register.
 """
+import contextlib
+import io
 import os
 import re
 import warnings
@@ -59,6 +61,22 @@ def test_current_tutorial_plugin_runs_without_warnings(run_method):
         results = run_method(CURRENT_PLUGIN, "ask_first_k", "ask_first_k")
     assert not [w for w in caught if issubclass(w.category, DeprecationWarning)]
     assert [row["params"] for row in results["candidates"]["val_sim"]] == [{"k": 1}, {"k": 4}]
+
+
+def test_tutorial_examples_print_what_the_tutorial_shows(monkeypatch):
+    """Every python block of the tutorial followed by a text block prints that text, without warnings."""
+    with open(os.path.join(REPO, "docs", "add_a_new_algorithm.md")) as f:
+        doc = f.read()
+    blocks = re.findall(r"```python\n((?:(?!```).)*)```\n\n```text\n((?:(?!```).)*)```", doc, re.S)
+    assert len(blocks) >= 2   # the policy by hand, the plugin's policy by hand
+    monkeypatch.chdir(REPO)   # the tutorial runs from the repository root
+    for code, text in blocks:
+        out = io.StringIO()
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
+            warnings.simplefilter("always")
+            exec(compile(code, "docs/add_a_new_algorithm.md", "exec"), {})
+        assert out.getvalue() == text
+        assert not [w for w in caught if issubclass(w.category, DeprecationWarning)]
 
 
 # (plugin in tests/plugins, its policy and algorithm, the built-in or current plugin they must equal)
