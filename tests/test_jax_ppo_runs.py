@@ -30,7 +30,7 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
     from duo_jax.main import run
 
     want = run(gridworld_ppo(tmp_path / "a"))
-    from test_output_layout import documented, written  # the README lists what this run writes
+    from test_output_layout import documented, written  # docs/usage.md lists what this run writes
 
     assert written(str(tmp_path / "a" / "experiments" / want["name"])) == documented(
         "every run", "a train run", "ppo and skyline on the gridworlds")

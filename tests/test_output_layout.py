@@ -1,4 +1,4 @@
-"""What runs write and print: the README's lists of experiment files, results.md / sweep.md and the printed
+"""What runs write and print: docs/usage.md's lists of experiment files, results.md / sweep.md and the printed
 tables, agents.evaluate on a gridworld agent, and progress off a terminal."""
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from duo_jax.agents.agent import load_agent
 
 
 def documented(*kinds: str) -> set[str]:
-    """The paths the README's "### Output" section lists for these kinds of run."""
-    with open(os.path.join(REPO, "README.md")) as f:
+    """The paths docs/usage.md's "## Output" section lists for these kinds of run."""
+    with open(os.path.join(REPO, "docs", "usage.md")) as f:
         text = f.read()
-    section = text[text.index("### Output\n"):text.index("\n## ", text.index("### Output\n"))]
+    section = text[text.index("\n## Output\n"):text.index("\n## ", text.index("\n## Output\n") + 1)]
     paths = set()
     for kind in kinds:
         [line] = [line for line in section.splitlines() if line.startswith(f"- {kind}")]
@@ -36,7 +36,7 @@ def written(exp_dir: str) -> set[str]:
     return out
 
 
-def test_grid_search_and_eval_runs_write_what_the_readme_lists(make_config, capsys):
+def test_grid_search_and_eval_runs_write_what_the_docs_list(make_config, capsys):
     from duo_jax.main import run
 
     c = make_config()
