@@ -1,7 +1,7 @@
 """PPO base agent (novice or expert) on Procgen.
 
     python -m duo_jax.agents.train --config configs/train_agent.py \
-        --config.env.split=test --config.out_dir=agents/coinrun/expert
+        --config.env.split=test --config.out_dir=experiments/agents/coinrun_expert
 """
 import ml_collections
 
@@ -10,6 +10,7 @@ def get_config():
     c = ml_collections.ConfigDict()
     c.seed = 0
     c.out_dir = "experiments/agents/coinrun_novice"   # shipped agents (agents/) are written only when named
+    c.overwrite = False   # True: train into an out_dir that holds another agent (replacing it)
     c.env = ml_collections.ConfigDict(dict(game="coinrun", split="train", num_actions=15))
     c.model = ml_collections.ConfigDict(dict(name="small_cnn"))
     c.ppo = ml_collections.ConfigDict(

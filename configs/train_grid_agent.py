@@ -1,7 +1,7 @@
 """PPO base agent (novice or expert) on a JAX-native gridworld task, trained in one jitted scan.
 
     python -m duo_jax.agents.train --config configs/train_grid_agent.py \
-        --config.env.task=DoorKey-8x8 --config.out_dir=agents/doorkey/expert
+        --config.env.task=DoorKey-8x8 --config.out_dir=experiments/agents/doorkey_expert
 
 The agent is evaluated on `env.eval_task` (the shifted test task; empty: the training task) and
 saved with those stats, so BP = reward_mean / episode_length_mean.
@@ -13,6 +13,7 @@ def get_config():
     c = ml_collections.ConfigDict()
     c.seed = 0
     c.out_dir = "experiments/agents/doorkey_expert"   # shipped agents (agents/) are written only when named
+    c.overwrite = False   # True: train into an out_dir that holds another agent (replacing it)
     c.env = ml_collections.ConfigDict(
         # action_noise: YRC-Bench's MiniGrid noise, in training and evaluation (the env takes a uniformly
         # random action with this probability).

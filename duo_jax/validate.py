@@ -104,6 +104,7 @@ EXPERIMENT_RULES: dict[str, Rule] = {
 AGENT_TRAIN_RULES: dict[str, Rule] = {
     "seed": INT,
     "out_dir": NAME,
+    "overwrite": BOOL,
     "env.name": one_of("procgen", "gridworld"),
     "env.game": NAME,
     "env.split": NAME,

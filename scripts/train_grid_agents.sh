@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-experiments/agents}
-train() { python -m duo_jax.agents.train --config configs/train_grid_agent.py "$@"; }
+train() { python -m duo_jax.agents.train --config configs/train_grid_agent.py --config.overwrite=True "$@"; }  # a rerun retrains $OUT
 ship() { rm -rf "agents/$2/agent"; mkdir -p "agents/$2"; cp -r "$1" "agents/$2/agent"; }   # ship SRC GAME/ROLE
 
 train --config.env.task=DistShift1 --config.env.eval_task=DistShift2 --config.ppo.total_steps=1000000 \

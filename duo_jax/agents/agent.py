@@ -37,7 +37,7 @@ def init_agent(key: jax.Array, model: str, num_actions: int, obs_shape: tuple) -
 
 # Training-config fields that do not change what a run trains: where it writes, what it logs and saves,
 # and how it evaluates the result.
-NOT_TRAINING = ("out_dir", "ppo.log_every", "ppo.checkpoint_every", "ppo.snapshots", "env.eval_task",
+NOT_TRAINING = ("out_dir", "overwrite", "ppo.log_every", "ppo.checkpoint_every", "ppo.snapshots", "env.eval_task",
                 "env.num_eval_episodes", "env.eval_seed")
 
 
@@ -63,7 +63,7 @@ def provenance(train_config, train_steps: int) -> dict:
 
 def load_agent(path: str) -> Agent:
     """Restore an agent saved by the PPO trainer (its `agent` checkpoint)."""
-    params, config = load_checkpoint(path)
+    params, config = load_checkpoint(path, what="an agent checkpoint such as agents/coinrun/novice/agent")
     if "model" not in config:
         raise ValueError(f"Checkpoint at {path!r} is not an agent checkpoint (its config has no 'model').")
     module = make_model(config["model"], config["num_actions"])

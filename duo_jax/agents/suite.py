@@ -12,7 +12,8 @@ checkpoint), picks the simulated novice (before the expert trains, so its verdic
 simulated expert, beats on val_sim by more than the two 95% intervals together and by at least `MIN_GAP`
 (YRC-0 needs a pair whose expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun
 after an interruption, it resumes each trainer where its checkpoint left it and measures nothing twice. It
-writes into `agents/` only with `--install`, and only a set whose two pairs are clear.
+writes into `agents/` only with `--install`, and only a set whose two pairs are clear; a game whose agents are
+already there (a shipped one) only with `--install --overwrite`, which is checked before any training.
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def check_resumable(train_config, role: str) -> None:
 
 def build(args) -> ml_collections.ConfigDict:
     """The suite's config for `args.game` and `args.budget`, every override and field checked."""
-    from duo_jax.agents.train import prepare as prepare_training
+    from duo_jax.agents.train import check as check_training
 
     if args.game in GRID_GAMES:
         raise ValueError(
@@ -98,7 +99,7 @@ def build(args) -> ml_collections.ConfigDict:
         train = config[role]
         train.env.game, train.out_dir = args.game, os.path.join(root, role)
         try:
-            prepare_training(train)
+            check_training(train)  # its out_dir may hold this suite's finished run: the suite skips it
         except ValueError as err:  # its sentences start with the field (ppo.num_envs ...): name the section too
             first = str(err).split(" ", 1)[0]
             raise ValueError(f"{role}.{err}" if first.split(".")[0] in train else f"{role}: {err}") from None
@@ -205,8 +206,9 @@ def run(config) -> dict:
 
 def install(result: dict, repo_agents: str) -> str:
     """Copy the set's params to `<repo_agents>/<game>/<role>/agent` (the training states stay in the suite's
-    `--out`, where training continues: they would triple the shipped tree's size); the old set is replaced only once the new one is complete. A set whose pairs are
-    not both clear is refused (ValueError): it would break the shipped agents' rule (tests/test_shipped_agents.py)."""
+    `--out`, where training continues: they would triple the shipped tree's size); the old set is replaced only
+    once the new one is complete. A set whose pairs are not both clear is refused (ValueError): it would break
+    the shipped agents' rule (tests/test_shipped_agents.py)."""
     unclear = [name for name, m in result["margins"].items() if not m["clear"]]
     if unclear:
         raise ValueError(
@@ -231,11 +233,12 @@ def install(result: dict, repo_agents: str) -> str:
     return dest
 
 
+@cli.interruptible("run the same command again to resume: each training continues from its last checkpoint")
 def main(argv=None) -> None:
-    parser = cli.ArgumentParser(prog="python -m duo_jax.agents.suite", description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="python -m duo_jax.agents.suite", description=__doc__.split("\n\nIt trains")[0])
     parser.add_argument("--game", required=True, help=f"a Procgen game: {', '.join(procgen.GAMES)}")
     parser.add_argument(
-        "--budget", default="cpu", choices=BUDGETS, help="cpu (default) or paper (configs/agent_suite.py)"
+        "--budget", default="cpu", choices=BUDGETS, help="cpu or paper (configs/agent_suite.py)"
     )
     parser.add_argument("--out", default="experiments/agents", help="the runs go to <out>/<game>/{novice,expert}")
     parser.add_argument(
@@ -248,12 +251,17 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--install",
         action="store_true",
-        help="copy the finished set to agents/<game> (replacing it) if both its pairs are clear",
+        help="copy the finished set to agents/<game> if both its pairs are clear",
     )
+    parser.add_argument("--overwrite", action="store_true", help="with --install: replace the agents in agents/<game>")
     args = parser.parse_args(argv)
     logging.set_verbosity(logging.INFO)
     try:
         config = build(args)
+        shipped = os.path.join(paths.AGENTS, args.game)
+        if args.install and os.path.exists(shipped) and not args.overwrite:  # before hours of training
+            raise ValueError(f"--install: {shipped} already holds {args.game}'s agents; pass --overwrite to replace "
+                             "them, or leave out --install (the set stays in --out).")
     except (ValueError, OSError) as err:
         cli.fail(err)
     try:
