@@ -4,7 +4,9 @@
     python -m duo_jax.sweep --config=configs/gridworld.py:lavagap,logit
 
 <game>: distshift (DistShift1 -> DistShift2), lavagap (LavaGapS5 -> LavaGapS7), doorkey (DoorKey-5x5 ->
-DoorKey-8x8). <method>: the name of any method config in this directory (ask_every_k, logit, ppo, ...).
+DoorKey-8x8). <method>: the name of any method config in this directory (ask_every_k, logit, ppo, ...), or the
+path of any other method config file (ending in .py, relative to the working directory), e.g.
+`--config=configs/gridworld.py:doorkey,my_configs/my_method.py`.
 Evaluation runs as one jitted scan; the agents are agents/<game>/{sim_novice, novice, expert}.
 """
 import os
@@ -23,7 +25,8 @@ def get_config(arg: str = "distshift,ask_every_k"):
         raise ValueError(
             f"configs/gridworld.py takes '<game>,<method>' with game in {', '.join(MAX_STEPS)}; got {arg!r}."
         )
-    c = load_config(os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{method}.py"))
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{method}.py")
+    c = load_config(os.path.abspath(method) if method.endswith(".py") else shipped)
     c.name = f"{game}_{c.name}"
     # action_noise: YRC-Bench's MiniGrid noise (the env takes a uniformly random action with this probability).
     c.env = ml_collections.ConfigDict(dict(name="gridworld", game=game, action_noise=0.1))

@@ -1,4 +1,10 @@
-"""Default experiment config shared by `configs/*.py` (reference DuoAI defaults unless noted)."""
+"""Default experiment config shared by `configs/*.py` (reference DuoAI defaults unless noted).
+
+Every path a user gives (the --config file, `plugins`, `agents.*`, `eval.checkpoint`, `experiments_dir`, a method
+config of configs/gridworld.py) is relative to the working directory, and an error names it in full. Only what
+the package ships is found from the source tree wherever the command runs: the agents an empty `agents.*`
+means, and the config files the entry points load by default.
+"""
 import difflib
 import importlib.util
 import os
@@ -15,11 +21,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.overwrite = False             # replace an existing experiments/<name>
     c.experiments_dir = "experiments"
     c.seed = 0
-    c.plugins = ()                  # user .py files whose register_* calls run first
+    c.plugins = ()                  # user .py files whose register_* calls run first (paths as above)
     c.env = ml_collections.ConfigDict(dict(name="procgen", game="coinrun"))
     # YRC-0: train and val_sim use a simulated pair (a weaker novice; the real novice as expert),
     # so nothing but val_true and test ever sees the test expert. Empty = the shipped agents of env.game:
-    # agents/<game>/{sim_novice, novice, novice, expert}/agent.
+    # agents/<game>/{sim_novice, novice, novice, expert}/agent in the source tree; a path: an agent checkpoint.
     c.agents = ml_collections.ConfigDict(dict(train_novice="", train_expert="", test_novice="", test_expert=""))
     # Expert step cost alpha*BP, switch cost beta*BP; bp <= 0: derived from each pair's expert stats.
     c.costs = ml_collections.ConfigDict(dict(alpha=0.4, beta=0.0, bp=-1.0))
@@ -53,7 +59,7 @@ def load_module(path: str, name: str, field: str):
     """Import the user's file `path` as module `name`; a file that fails is one ValueError naming `field`,
     the file and the line."""
     if not os.path.isfile(path):
-        raise ValueError(f"{field}: file {path!r} does not exist.")
+        raise ValueError(f"{field}: file {os.path.abspath(path)!r} does not exist.")
     spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -86,7 +92,7 @@ def load_config(path: str, field: str = "--config") -> ml_collections.ConfigDict
     if not os.path.isfile(path):
         near = difflib.get_close_matches(path, _config_files(path), n=3)
         hint = f"; did you mean {' or '.join(near)}?" if near else "."
-        raise ValueError(f"{field}: config file {path!r} does not exist{hint}")
+        raise ValueError(f"{field}: config file {os.path.abspath(path)!r} does not exist{hint}")
     module = load_module(path, "duo_jax_config_" + os.path.basename(path)[:-3], field)
     if not callable(getattr(module, "get_config", None)):
         raise ValueError(f"{field}: {path} defines no get_config() function.")

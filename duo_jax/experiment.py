@@ -186,7 +186,11 @@ DEFAULT_AGENTS = {
 
 
 def agent_path(config, field: str) -> str:
-    return config.agents[field] or os.path.join(paths.AGENTS, config.env.game, DEFAULT_AGENTS[field], "agent")
+    """The absolute path of `agents.<field>`: a given path is relative to the working directory (as plugins and
+    config files are); an empty one means the shipped agent, in the source tree's agents/<game>/<role>/agent."""
+    if config.agents[field]:
+        return os.path.abspath(config.agents[field])
+    return os.path.join(paths.AGENTS, config.env.game, DEFAULT_AGENTS[field], "agent")
 
 
 def _load_pair_agent(config, env: EnvFamily, field: str) -> Agent:
@@ -274,14 +278,14 @@ def setup(config) -> Setup:
                 "in eval mode."
             )
         try:
-            policy, params, _ = load_policy(config.eval.checkpoint)
+            policy, params, _ = load_policy(os.path.abspath(config.eval.checkpoint))  # errors name the full path
         except (FileNotFoundError, ValueError) as err:
             raise ValueError(f"eval.checkpoint: {err}") from None
     pairs, costs, loaded = {}, {}, {}
 
     def agent(field: str) -> Agent:
         # One Agent per distinct path, so pairs that share agents share compiled steps.
-        path = os.path.abspath(agent_path(config, field))
+        path = agent_path(config, field)
         if path not in loaded:
             loaded[path] = _load_pair_agent(config, env, field)
         return loaded[path]

@@ -1,6 +1,7 @@
 """AskEveryK from Python: load configs/ask_every_k.py, override a few fields, run, print the results.
 
-Run from the repository root (agent and experiment paths in the config are relative to it):
+Runs from any directory: the config and the shipped agents are found from the source tree, and the experiment
+goes to --experiments-dir (relative to the working directory). A finished run is replaced only with --overwrite.
 
     python examples/ask_every_k.py --episodes 64
     python examples/ask_every_k.py --episodes 16 --max-steps 32 --candidates 2,5,10 --bp 0.1 --overwrite
@@ -15,21 +16,25 @@ from duo_jax.main import run
 CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "ask_every_k.py")
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--episodes", type=int, help="evaluation.num_episodes (one env slot per episode unless --num-envs)")
-    p.add_argument("--num-envs", type=int, help="evaluation.num_envs; must divide --episodes")
-    p.add_argument("--max-steps", type=int, help="evaluation.max_num_steps")
-    p.add_argument("--candidates", help="comma-separated values of k, e.g. 5,10,20")
+def parse_args(argv, config):
+    """The flags, each with the config's default in its help."""
+    ev = config.evaluation
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--episodes", type=int, help=f"evaluation.num_episodes (default: {ev.num_episodes}; one env "
+                   "slot per episode unless --num-envs)")
+    p.add_argument("--num-envs", type=int, help=f"evaluation.num_envs; must divide --episodes (default: {ev.num_envs})")
+    p.add_argument("--max-steps", type=int, help=f"evaluation.max_num_steps (default: {ev.max_num_steps})")
+    p.add_argument("--candidates", help="comma-separated values of k, e.g. 5,10,20 (default: "
+                   f"{','.join(map(str, config.algorithm.candidates))})")
     p.add_argument("--bp", type=float, help="costs.bp (default: derived from the expert's test stats)")
-    p.add_argument("--experiments-dir", help="experiments_dir (default: experiments)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing experiments/ask_every_k")
+    p.add_argument("--experiments-dir", help=f"experiments_dir (default: {config.experiments_dir})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing <experiments-dir>/ask_every_k")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
     config = load_config(CONFIG_FILE)
+    args = parse_args(argv, config)
     if args.episodes is not None:
         config.evaluation.num_episodes = args.episodes
         config.evaluation.num_envs = args.num_envs or args.episodes
@@ -44,10 +49,14 @@ def main(argv=None) -> None:
     if args.experiments_dir:
         config.experiments_dir = args.experiments_dir
     config.overwrite = args.overwrite
+    target = os.path.abspath(os.path.join(config.experiments_dir, config.name))
+    if os.path.exists(target) and not args.overwrite:  # this script's flag, not the config's --config.overwrite
+        sys.exit(f"error: {target} already exists; pass --overwrite to replace it, or --experiments-dir to write "
+                 "elsewhere.")
 
     try:
         results = run(config)  # = execute(setup(config)); setup checks everything before any rollout
-    except ValueError as err:
+    except (ValueError, OSError) as err:
         sys.exit(f"error: {err}")
 
     print(

@@ -32,7 +32,7 @@ CASES = [
     (
         "main",
         ["--config=configs/ask_every_kk.py"],
-        "config file 'configs/ask_every_kk.py' does not exist; did you mean configs/ask_every_k.py",
+        "configs/ask_every_kk.py' does not exist; did you mean configs/ask_every_k.py",
     ),
     ("main", ["--config=configs/gridworld.py:coinrun,logit"], "configs/gridworld.py takes '<game>,<method>'"),
     ("main", ["--config=configs/gridworld.py:distshift,nope"], "configs/nope.py' does not exist"),

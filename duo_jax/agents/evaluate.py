@@ -9,6 +9,8 @@ split's fixed levels through the same evaluator as `duo_jax.main` (gridworld: on
 """
 from __future__ import annotations
 
+import os
+
 import jax
 import ml_collections
 from absl import flags, logging
@@ -27,7 +29,9 @@ from duo_jax.envs.gridworld import family as gridworld
 from duo_jax.policies.baselines import always_policy
 from duo_jax.tables import agent_table
 
-_AGENT = flags.DEFINE_string("agent", None, "Agent checkpoint directory (e.g. agents/coinrun/expert/agent).")
+_AGENT = flags.DEFINE_string(
+    "agent", None, "Agent checkpoint directory, relative to the working directory (e.g. agents/coinrun/expert/agent)."
+)
 _SPLIT = flags.DEFINE_string("split", "test", "Split to evaluate on: train, val_sim, val_true or test.")
 _EPISODES = flags.DEFINE_integer("num_episodes", 256, "Episodes (one per fixed level).")
 _ENVS = flags.DEFINE_integer("num_envs", 64, "Env slots; each plays episodes until none is left.")
@@ -74,7 +78,7 @@ def prepare() -> Agent:
     if _EPISODES.value % min(_ENVS.value, _EPISODES.value):
         raise ValueError(f"--num_episodes ({_EPISODES.value}) must be divisible by --num_envs ({_ENVS.value}).")
     try:
-        agent = load_agent(_AGENT.value)
+        agent = load_agent(os.path.abspath(_AGENT.value))  # relative to the working directory; errors name it whole
     except FileNotFoundError as err:
         raise ValueError(f"--agent: {err}") from None
     except ValueError as err:
