@@ -9,7 +9,8 @@ Measures the decision: the package's `make_policy("ask_every_k").act` under `jax
    numpy `np.where` is timed too, for reference. Time per call is the median over repeats, after
    compilation, with `block_until_ready`.
 
-Writes benchmarks/results/ask_every_k.json and prints Markdown tables. The machine's load average
+Writes benchmarks/results/local/ask_every_k.json (or --out; the published numbers are
+benchmarks/results/ask_every_k.json) and prints Markdown tables. The machine's load average
 and CPU count are recorded: numbers taken on a busy machine are lower than on an idle one.
 """
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +27,6 @@ from common import loadavg, machine_info, parse_args  # benchmarks/common.py
 import duo_jax
 from duo_jax.core.policy import EXPERT, NOVICE
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ask_every_k.json"
 K = 5                                  # k of the decision benchmark
 
 perf = time.perf_counter
@@ -177,7 +176,7 @@ def markdown(result: dict) -> str:
 
 
 def main() -> None:
-    args, out = parse_args(__doc__, RESULTS, "smoke check: small repeats and short runs")
+    args, out = parse_args(__doc__, "ask_every_k.json", "smoke check: small repeats and short runs")
 
     if args.quick:
         decision_cfg = dict(batch_sizes=(128, 1024, 16384), repeats=5, target_s=0.002)

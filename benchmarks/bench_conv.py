@@ -1,16 +1,15 @@
 """Benchmark: the agents' networks alone — forward and forward+backward images/s on whatever JAX runs it.
 
-    python benchmarks/bench_conv.py [--label NAME] [--xla-flags "..."]
+    python benchmarks/bench_conv.py [--label NAME] [--xla-flags "..."] [--out PATH] [--overwrite]
 
 Times `small_cnn` and `impala_cnn` (duo_jax.agents.models) at batch 64 and 256: the jitted forward pass, and
 the gradient of the PPO loss (forward + backward, no optimizer), in float32 and in bfloat16 (params and
 frames cast inside jit). Run it under several JAX versions and XLA flags to see what moves the IMPALA
-backward pass; each run writes benchmarks/results/conv_<label>.json. `--xla-flags` is put into XLA_FLAGS
-before JAX starts.
+backward pass; each run writes benchmarks/results/local/conv_<label>.json (or --out; the published numbers are
+benchmarks/results/conv_*.json). `--xla-flags` is put into XLA_FLAGS before JAX starts.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -19,15 +18,17 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from common import output, parser, version  # benchmarks/common.py
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__, "conv_<label>.json")
     ap.add_argument("--label", default=None, help="results name (default: jax<version>)")
     ap.add_argument("--xla-flags", default="", help="XLA_FLAGS for this run")
     ap.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     args = ap.parse_args()
+    label = args.label or f"jax{version('jax')}"
+    out = output(args, f"conv_{label}.json")
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + args.xla_flags).strip()
 
     import jax
@@ -71,8 +72,6 @@ def main() -> None:
                        "loadavg": [round(x, 2) for x in os.getloadavg()]}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
-    label = args.label or f"jax{jax.__version__}"
-    out = RESULTS / f"conv_{label}.json"
     out.write_text(json.dumps({
         "meta": {"timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                  "jax": jax.__version__, "python": platform.python_version(), "numpy": np.__version__,

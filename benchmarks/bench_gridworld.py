@@ -1,6 +1,6 @@
 """Benchmark: coordinated evaluation on the JAX-native gridworlds.
 
-    python benchmarks/bench_gridworld.py [--quick] [--note TEXT]
+    python benchmarks/bench_gridworld.py [--quick] [--note TEXT] [--out PATH] [--overwrite]
 
 Measures, in one run, per test task (DistShift2, LavaGapS7, DoorKey-8x8) and batch size:
 
@@ -17,11 +17,11 @@ Measures, in one run, per test task (DistShift2, LavaGapS7, DoorKey-8x8) and bat
 
 Steps are slot-steps (every env slot steps through all `steps` steps). Compile time (first call) is
 reported separately and excluded from steps/s, which is the best of three timed calls. Writes
-benchmarks/results/gridworld.json and prints a Markdown table.
+benchmarks/results/local/gridworld.json (or --out; the published numbers are benchmarks/results/gridworld.json)
+and prints a Markdown table.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from common import parse_args  # benchmarks/common.py
 
 import duo_jax
 from duo_jax.agents.agent import Agent, init_agent, load_agent
@@ -43,7 +44,6 @@ from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import stack_params
 from duo_jax.envs.gridworld.family import GAMES, gridworld_family
 
-RESULTS = Path(__file__).resolve().parent / "results" / "gridworld.json"
 CANDIDATES = (1, 2, 5, 10)
 perf = time.perf_counter
 
@@ -121,10 +121,7 @@ def ppo_train(game: str, env, quick: bool):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="small batches, for a smoke test")
-    p.add_argument("--note", default="")
-    a = p.parse_args()
+    a, results = parse_args(__doc__, "gridworld.json", "small batches, for a smoke test")
     batches = (256,) if a.quick else (1024, 8192)
     loop_batch = batches[0]    # the same batch as the first jitted row: a like-for-like comparison
     steps = 32 if a.quick else 128
@@ -179,11 +176,10 @@ def main() -> None:
         "note": a.note,
         "rows": rows,
     }
-    if not a.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = RESULTS.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(out, indent=2))
-        os.replace(tmp, RESULTS)
+    tmp = results.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(out, indent=2))
+    os.replace(tmp, results)
+    log(f"wrote {results}")
     print(
         f"Gridworld benchmark — jax {jax.__version__} on {out['devices']}, {out['cpus']} CPUs, "
         f"load {load} -> {out['load_average_after']}\n"

@@ -1,6 +1,6 @@
 """Benchmark: the Procgen path — coordinated evaluation and agent PPO training, on whatever JAX sees.
 
-    python benchmarks/bench_procgen.py [--quick] [--note TEXT] [--out PATH]
+    python benchmarks/bench_procgen.py [--quick] [--note TEXT] [--out PATH] [--overwrite]
 
 1. Forward-pass ceilings: one agent's jitted forward pass at each batch size (images/s), the most
    counted steps/s an evaluation could reach if it did nothing but run the novice once per step.
@@ -17,8 +17,8 @@
    settings: 64 envs x 256 steps, 3 epochs x 8 minibatches), env-steps/s of the iterations after the
    first (compiling) one.
 
-Writes benchmarks/results/procgen.json (or --out) with the machine's load and the library versions, and
-prints a Markdown table.
+Writes benchmarks/results/local/procgen.json (or --out; the published numbers are benchmarks/results/procgen.json)
+with the machine's load and the library versions, and prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -52,7 +52,6 @@ from duo_jax.envs.procgen import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "benchmarks" / "results" / "procgen.json"
 GAME, SPLIT = "coinrun", "test"
 perf = time.perf_counter
 # (model, candidates, slots per candidate, episodes per candidate); the IMPALA rows with one candidate are
@@ -265,7 +264,7 @@ def markdown(r: dict) -> str:
 
 
 def main() -> None:
-    args, out = parse_args(__doc__, RESULTS, "smoke check: few episodes, one training iteration")
+    args, out = parse_args(__doc__, "procgen.json", "smoke check: few episodes, one training iteration")
 
     result = {"meta": machine_info(quick=args.quick, note=args.note), "evaluation": [], "training": []}
     ceilings, envs = {}, {}

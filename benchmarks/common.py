@@ -1,5 +1,10 @@
-"""What the benchmarks share: their command line, and what they record beside their numbers (when, on what,
-under which load and library versions)."""
+"""What the benchmarks share: their command line, where they write, and what they record beside their numbers
+(when, on what, under which load and library versions).
+
+A run writes into benchmarks/results/local/ (untracked) unless `--out` names a file: benchmarks/results/*.json
+are the published numbers, replaced only by naming one and passing `--overwrite`, e.g.
+`python benchmarks/bench_procgen.py --out benchmarks/results/procgen.json --overwrite`.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,10 +12,12 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import sys
 from pathlib import Path
 
-import jax
 import numpy as np
+
+LOCAL = Path(__file__).resolve().parent / "results" / "local"
 
 
 def loadavg() -> list[float]:
@@ -26,6 +33,8 @@ def version(dist: str) -> str | None:
 
 def machine_info(**extra) -> dict:
     """Time, platform, library versions, JAX devices and the load average now, plus `extra`."""
+    import jax  # here, so a benchmark can set XLA_FLAGS after its arguments are parsed
+
     return {
         "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(), "platform": platform.platform(), "processor": platform.processor(),
@@ -37,11 +46,30 @@ def machine_info(**extra) -> dict:
     }
 
 
-def parse_args(doc: str, results: Path, quick_help: str) -> tuple[argparse.Namespace, Path]:
-    """`--quick`, `--note`, `--out`; returns the arguments and the results path (`*.quick.json` if quick)."""
+def parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """A benchmark's command line with `--out` and `--overwrite`; `name` is its results file in results/local/."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=None, help=f"results JSON, relative to the working directory (default: "
+                    f"benchmarks/results/local/{name}, untracked)")
+    ap.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
+    return ap
+
+
+def output(args: argparse.Namespace, name: str) -> Path:
+    """Where the results go: `--out`, else results/local/<name>; an existing file only with `--overwrite`
+    (checked before the benchmark runs, so no run is lost at its end)."""
+    path = Path(os.path.abspath(args.out)) if args.out else LOCAL / name
+    if path.exists() and not args.overwrite:
+        sys.exit(f"error: {path} already exists; pass --overwrite to replace it, or name another --out.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def parse_args(doc: str, name: str, quick_help: str) -> tuple[argparse.Namespace, Path]:
+    """`--quick`, `--note`, `--out`, `--overwrite`; returns the arguments and the results path (a quick run's
+    default is <name>.quick.json)."""
+    ap = parser(doc, name)
     ap.add_argument("--quick", action="store_true", help=quick_help)
     ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
-    ap.add_argument("--out", default=None, help=f"results JSON (default {results}; with --quick, *.quick.json)")
     args = ap.parse_args()
-    return args, Path(args.out) if args.out else (results.with_suffix(".quick.json") if args.quick else results)
+    return args, output(args, name.replace(".json", ".quick.json") if args.quick else name)

@@ -1,0 +1,161 @@
+"""What every command promises a newcomer: `--help` exits 0 and shows the defaults (without optional
+dependencies), shipped results are replaced only with `--overwrite`, and a path a user gives is relative to the
+working directory, its error naming it in full."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+from helpers import REPO
+
+from duo_jax.core.checkpoint import save_checkpoint
+
+# (the command after `python`, phrases its --help must show); run from an empty directory, not the repo.
+HELP = [
+    (["-m", "duo_jax.main"], ["Fields of configs/ask_every_k.py", "costs.alpha = 0.4", "algorithm.candidates = (5,"]),
+    (["-m", "duo_jax.sweep"], ["sweep.alphas = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)", "algorithm.name = 'logit'"]),
+    (["-m", "duo_jax.agents.train"], ["default configs/train_agent.py", "ppo.total_steps = 5000000",
+                                      "overwrite = False"]),
+    (["-m", "duo_jax.agents.evaluate"], ["--num_episodes: Episodes", "(default: '256')", "--split"]),
+    (["-m", "duo_jax.suite"], ["--seeds SEEDS comma-separated seeds (default: 0,1,2)", "--overwrite"]),
+    (["-m", "duo_jax.report"], ["(default: 1000)", "--overwrite"]),
+    (["-m", "duo_jax.launch"], ["(default: slurm)", "(default: 1440)", "(default: experiments/jobs)"]),
+    (["-m", "duo_jax.curves"], ["(default: curves.png)"]),
+    (["-m", "duo_jax.agents.suite"], ["(default: cpu)", "(default: experiments/agents)", "--overwrite"]),
+    ([os.path.join(REPO, "benchmarks", "bench_procgen.py")], ["benchmarks/results/local/procgen.json", "--quick"]),
+    ([os.path.join(REPO, "benchmarks", "bench_conv_torch.py")], ["benchmarks/results/local/conv_torch<version>.json"]),
+    ([os.path.join(REPO, "examples", "ask_every_k.py")], ["evaluation.num_episodes (default: 256;", "--overwrite"]),
+]
+
+
+@pytest.mark.parametrize("command,phrases", HELP, ids=[c[-1].rsplit("/", 1)[-1] for c, _ in HELP])
+def test_help_exits_0_and_shows_the_defaults(tmp_path, command, phrases):
+    """bench_conv_torch.py's help needs no torch (not installed here, not a dependency)."""
+    proc = subprocess.run([sys.executable, *command, "--help"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [p for p in phrases if p not in out] == [], out
+
+
+# ---------------------------------------------------------------- nothing shipped is replaced by accident
+
+def test_benchmarks_write_into_an_untracked_directory_unless_told(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(REPO, "benchmarks"))
+    import common  # benchmarks/common.py
+
+    default = common.output(argparse.Namespace(out=None, overwrite=False), "procgen.json")
+    assert default == common.LOCAL / "procgen.json"
+    assert default.parent.relative_to(REPO).as_posix() == "benchmarks/results/local"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(default)], cwd=REPO)
+    assert ignored.returncode == 0, "benchmarks/results/local/ must be in .gitignore"
+    monkeypatch.chdir(tmp_path)
+    assert common.output(argparse.Namespace(out="mine.json", overwrite=False), "x.json") == tmp_path / "mine.json"
+
+
+def test_a_benchmark_refuses_to_replace_results_without_overwrite(tmp_path):
+    """Checked before the benchmark runs (it would otherwise be lost at its end); nothing is touched."""
+    published = tmp_path / "conv.json"
+    published.write_text("{}")
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "bench_conv.py"), "--out", "conv.json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == f"error: {published} already exists; pass --overwrite to replace it, or name another --out.\n"
+    assert published.read_text() == "{}"
+
+
+def _agent(path, config) -> None:
+    save_checkpoint(str(path), {"w": [0.0]}, dict({"model": "small_cnn", "num_actions": 15}, **config))
+
+
+def test_a_finished_agent_is_replaced_only_with_overwrite(tmp_path, monkeypatch):
+    """agents.train into an out_dir with a finished (or another run's) agent needs --config.overwrite=True; an
+    interrupted run of the same training resumes without it."""
+    from helpers import load_config
+
+    from duo_jax.agents import train
+    from duo_jax.agents.agent import provenance
+
+    c = load_config("train_grid_agent")
+    c.out_dir = "run"   # relative: to the working directory
+    monkeypatch.chdir(tmp_path)
+    assert train.prepare(c) is c                       # nothing there yet
+    total = c.ppo.total_steps // (c.ppo.num_envs * c.ppo.num_steps) * c.ppo.num_envs * c.ppo.num_steps
+    _agent(tmp_path / "run" / "agent", dict(provenance(c, total // 2)))
+    assert train.prepare(c) is c                       # an interrupted run of this training: resumed
+    _agent(tmp_path / "run" / "agent", dict(provenance(c, total)))
+    with pytest.raises(ValueError) as err:
+        train.prepare(c)
+    assert str(err.value) == (
+        f"out_dir: {tmp_path / 'run'} holds an agent this training would replace (a finished or another run's); "
+        "set --config.overwrite=True to train into it anyway, or choose another --config.out_dir.")
+    c.overwrite = True
+    assert train.prepare(c) is c
+
+
+def test_install_over_shipped_agents_needs_overwrite(tmp_path, monkeypatch, capsys):
+    """Checked before any training: `run` is never reached."""
+    from duo_jax.agents import suite
+
+    shipped = tmp_path / "repo_agents" / "climber"
+    shipped.mkdir(parents=True)
+    monkeypatch.setattr(suite.paths, "AGENTS", str(tmp_path / "repo_agents"))
+    monkeypatch.setattr(suite, "run", lambda config: pytest.fail("trained although the install was refused"))
+    with pytest.raises(SystemExit) as exit_:
+        suite.main(["--game", "climber", "--out", str(tmp_path / "runs"), "--install"])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: --install: {shipped} already holds climber's agents; pass --overwrite to replace them, or leave "
+        "out --install (the set stays in --out).\n")
+
+
+# ---------------------------------------------------------------- one rule for paths
+
+def test_agent_paths_are_relative_to_the_working_directory(make_config, agent_paths, tmp_path, monkeypatch):
+    from duo_jax.experiment import setup
+
+    monkeypatch.chdir(os.path.dirname(agent_paths["expert"]))
+    c = make_config()
+    c.agents.test_expert = os.path.basename(agent_paths["expert"])   # relative to the working directory
+    s = setup(c)
+    assert s.pairs["test"][1].config == setup(make_config()).pairs["test"][1].config
+    monkeypatch.chdir(tmp_path)
+    c.agents.test_expert = "mine/expert"
+    with pytest.raises(ValueError) as err:
+        setup(c)
+    missing = str(tmp_path / "mine" / "expert")
+    assert str(err.value) == f"agents.test_expert: Checkpoint path {missing!r} does not exist."
+
+
+def test_gridworld_runs_take_a_method_config_from_any_path(tmp_path, monkeypatch):
+    """configs/gridworld.py:<game>,<method>: a name in configs/, or a .py file relative to the working directory."""
+    from helpers import load_config as load_shipped
+
+    from duo_jax.cli import parse_config
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "my_k.py").write_text(
+        "from duo_jax.config import load_config\n\n\ndef get_config():\n"
+        f"    c = load_config({os.path.join(REPO, 'configs', 'ask_every_k.py')!r})\n"
+        "    c.name, c.algorithm.candidates = 'my_k', (3, 7)\n    return c\n")
+    monkeypatch.chdir(tmp_path)
+    grid = os.path.join(REPO, "configs", "gridworld.py")
+    c = parse_config(["main", f"--config={grid}:lavagap,mine/my_k.py"], None, "x")
+    assert (c.name, c.env.game, c.algorithm.candidates) == ("lavagap_my_k", "lavagap", (3, 7))
+    assert parse_config(["main", f"--config={grid}:lavagap,ask_every_k"], None, "x").algorithm.candidates == \
+        load_shipped("ask_every_k").algorithm.candidates
+    with pytest.raises(ValueError) as err:
+        parse_config(["main", f"--config={grid}:lavagap,mine/nope.py"], None, "x")
+    assert f"config file {str(tmp_path / 'mine' / 'nope.py')!r} does not exist" in str(err.value)
+
+
+def test_the_example_names_its_own_overwrite_flag(tmp_path):
+    (tmp_path / "experiments" / "ask_every_k").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "examples", "ask_every_k.py"), "--episodes", "2"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (f"error: {tmp_path / 'experiments' / 'ask_every_k'} already exists; pass --overwrite to "
+                           "replace it, or --experiments-dir to write elsewhere.\n")
