@@ -4,15 +4,19 @@ Any mistake on it, or in what `prepare` checks before the work starts, ends the 
 `error: <sentence>` on stderr and exit code 1, never a traceback: an unknown config field (with the
 nearest names), a config file that is missing or fails, a value of the wrong type, and every ValueError
 or OSError `prepare` raises. Two things found only once the work starts end the same way: a NaN in
-training, and another process writing the same experiment directory.
+training, and another process writing the same experiment directory. Ctrl-C and SIGTERM (`interruptible`)
+end it with one line `interrupted: run the same command again to resume from <dir>.` and exit code 130 or 143.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import logging as pylogging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -41,6 +45,58 @@ def print_lines(lines) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush cannot fail again
+
+
+class Terminated(BaseException):
+    """SIGTERM (what Slurm sends before it preempts or times out a job), raised in the main thread as Ctrl-C raises
+    KeyboardInterrupt: a BaseException, so `except Exception` passes it on and `finally` clauses release locks."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+def resume_hint(path: str | None) -> str:
+    """What an interrupted command advises: to resume from `path` if the run left it there, else to start over."""
+    if path and os.path.exists(path):
+        return f"run the same command again to resume from {path}"
+    return "run the same command again to start over"
+
+
+@contextlib.contextmanager
+def interruptible(hint: Callable[[], str] | str | None = None):
+    """Ctrl-C (SIGINT) or SIGTERM inside ends the program with one line `interrupted: <hint>.` and exit code 130 or
+    143 (128 + the signal), never a traceback. Unwinding runs the run's `finally` clauses (its lock is released);
+    what it wrote stays (files are written atomically), so its partial directory is what a rerun resumes from."""
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live in the main thread
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    previous_hook = sys.unraisablehook
+
+    def redeliver(unraisable) -> None:
+        # The signal came while a finalizer or a gc callback (jax has one) ran, which swallows exceptions: send it
+        # again a moment later, from another thread, so that it is raised in the program's own code, not lost.
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
+            again = threading.Timer(0.01, os.kill, (os.getpid(), _signal_of(unraisable.exc_value)))
+            again.daemon = True
+            again.start()
+        else:
+            previous_hook(unraisable)
+
+    sys.unraisablehook = redeliver
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated) as err:
+        text = hint() if callable(hint) else hint or resume_hint(None)
+        print(f"interrupted: {text}.", file=sys.stderr)
+        sys.exit(128 + _signal_of(err))
+    finally:
+        sys.unraisablehook = previous_hook
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _signal_of(err: BaseException) -> int:
+    return signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -195,10 +251,12 @@ def run(
     config_default: str | None = None,
     config_example: str | None = None,
     argv: list[str] | None = None,
+    resume_from: Callable[[Any], str] | None = None,
 ) -> None:
     """`app.run` for an entry point: parse the flags (and the config, when `config_example` is set), call
     `prepare(config)` (or `prepare()`), which raises ValueError or OSError on bad input, then
-    `execute(prepared)`. A bad input exits with one sentence before `execute` starts."""
+    `execute(prepared)`. A bad input exits with one sentence before `execute` starts. Ctrl-C or SIGTERM
+    ends it with one line (`interruptible`) naming `resume_from(prepared)`, the directory a rerun resumes from."""
     parsed: dict[str, Any] = {}
 
     def parser(argv):
@@ -223,16 +281,19 @@ def run(
         return positional
 
     def main(_):
-        try:
-            if config_example:  # before anything touches a device: join the other processes, if any
-                distributed.initialize(parsed["config"])
-            prepared = prepare(parsed["config"]) if config_example else prepare()
-        except (ValueError, OSError) as err:  # bad input: one sentence, no traceback, nothing written
-            fail(err)
-        try:
-            execute(prepared)
-        except (Diverged, ExperimentBusy) as err:  # a NaN in training (its last good checkpoint is kept), or
-            fail(err)  # another run writing the same experiment: one sentence
+        resume: list[str | None] = [None]
+        with interruptible(lambda: resume_hint(resume[0])):
+            try:
+                if config_example:  # before anything touches a device: join the other processes, if any
+                    distributed.initialize(parsed["config"])
+                prepared = prepare(parsed["config"]) if config_example else prepare()
+            except (ValueError, OSError) as err:  # bad input: one sentence, no traceback, nothing written
+                fail(err)
+            resume[0] = resume_from(prepared) if resume_from else None
+            try:
+                execute(prepared)
+            except (Diverged, ExperimentBusy) as err:  # a NaN in training (its last good checkpoint is kept), or
+                fail(err)  # another run writing the same experiment: one sentence
 
     # jax logs each backend it does not find (libtpu on a CPU machine) at INFO: noise on every command.
     pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.WARNING)

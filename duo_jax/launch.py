@@ -151,6 +151,8 @@ def wait(handles: Sequence[submitit.Job]) -> list[str]:
     return failed
 
 
+@cli.interruptible("the jobs already submitted go on (squeue lists Slurm's); a stopped one resumes when its command "
+                   "runs again")
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     own, rest = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])

@@ -69,30 +69,30 @@ def run(config) -> dict:
 
 def execute(s: Setup) -> dict:
     config = s.config
-    if s.experiment.open(config.to_dict()):
-        logging.info("Resuming the interrupted run in %s", s.experiment.work)
-    start = time.time()
-    logging.info("Experiment %s (%s) on %s; costs %s", config.name, config.mode, s.env.name, s.costs)
-    key = jax.random.PRNGKey(config.seed)
     try:
+        if s.experiment.open(config.to_dict()):
+            logging.info("Resuming the interrupted run in %s", s.experiment.work)
+        start = time.time()
+        logging.info("Experiment %s (%s) on %s; costs %s", config.name, config.mode, s.env.name, s.costs)
+        key = jax.random.PRNGKey(config.seed)
         results = train(s, key) if config.mode == "train" else evaluate(s)
-    except BaseException:
-        s.experiment.close()  # the partial directory stays for inspection; the old one is untouched
+        results["wall_time_s"] = round(time.time() - start, 2)
+        for split, entry in results["splits"].items():
+            logging.info("RESULT %s %s: %s", split, entry["best_params"], format_summary(entry["summary"]))
+        s.experiment.write_json("results.json", results)
+        table = results_markdown(results)
+        s.experiment.write_text("results.md", table)
+        path = s.experiment.commit()
+    except BaseException:  # an error or an interrupt (Ctrl-C, SIGTERM) at any moment: the lock is released, the
+        s.experiment.close()  # partial directory stays (a rerun resumes from it) and the old one is untouched
         raise
-    results["wall_time_s"] = round(time.time() - start, 2)
-    for split, entry in results["splits"].items():
-        logging.info("RESULT %s %s: %s", split, entry["best_params"], format_summary(entry["summary"]))
-    s.experiment.write_json("results.json", results)
-    table = results_markdown(results)
-    s.experiment.write_text("results.md", table)
-    path = s.experiment.commit()
     logging.info("Wrote %s/results.json and results.md in %.1f s", path, results["wall_time_s"])
     print(table)
     return results
 
 
 def main(argv=None):
-    cli.run(setup, execute, config_example="configs/ask_every_k.py", argv=argv)
+    cli.run(setup, execute, config_example="configs/ask_every_k.py", argv=argv, resume_from=lambda s: s.experiment.work)
 
 
 if __name__ == "__main__":

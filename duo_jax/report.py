@@ -492,6 +492,7 @@ def write_report(rows, out_dir: str) -> dict:
     return paths
 
 
+@cli.interruptible()  # each file is written whole: a rerun starts over
 def main(argv=None) -> None:
     parser = cli.ArgumentParser(prog="python -m duo_jax.report", description=__doc__.split("\n\nA method")[0])
     parser.add_argument(

@@ -183,6 +183,7 @@ def report(env: str, out: str, report_dir: str) -> None:
     print("wrote " + ", ".join(written.values()))
 
 
+@cli.interruptible("run the same command again to resume: finished sweeps are skipped, the interrupted one continues")
 def main(argv=None) -> None:
     parser = cli.ArgumentParser(prog="python -m duo_jax.suite", description=__doc__.split("\n\nEach")[0])
     parser.add_argument(

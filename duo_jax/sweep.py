@@ -129,11 +129,11 @@ def prepare(config) -> tuple[Setup, tuple[float, ...]]:
 
 def execute_sweep(s: Setup, alphas) -> dict:
     config = s.config
-    if s.experiment.open(config.to_dict()):
-        logging.info("Resuming the interrupted sweep in %s", s.experiment.work)
-    start = time.time()
-    key = jax.random.PRNGKey(config.seed)
     try:
+        if s.experiment.open(config.to_dict()):
+            logging.info("Resuming the interrupted sweep in %s", s.experiment.work)
+        start = time.time()
+        key = jax.random.PRNGKey(config.seed)
         grid = s.algorithm.candidates is not None
         if grid:
             selections = sweep_grid(s, alphas, key)
@@ -141,29 +141,29 @@ def execute_sweep(s: Setup, alphas) -> dict:
             selections = sweep_vmapped(s, alphas, key)
         else:
             selections = sweep_runs(s, alphas)
-    except BaseException:
-        s.experiment.close()  # the partial directory stays, and a rerun resumes from it
+        result = {
+            "name": config.name,
+            "method": config.name[: -len("_sweep")],
+            "algorithm": config.algorithm.name,
+            "env": s.env.name,
+            "game": config.env.get("game"),
+            "alphas": list(alphas),
+            "beta": s.costs["test"].beta,
+            "bp": s.costs["test"].bp,
+            "rollouts_reused": grid,
+            "seed": config.seed,
+            "eval_seed": config.evaluation.seed,
+            "num_test_episodes": config.evaluation.num_episodes,
+            "selections": selections,
+            "wall_time_s": round(time.time() - start, 2),
+        }
+        s.experiment.write_json("sweep.json", result)
+        table = sweep_markdown(result)
+        s.experiment.write_text("sweep.md", table)
+        path = s.experiment.commit()
+    except BaseException:  # an error or an interrupt (Ctrl-C, SIGTERM) at any moment: the lock is released and
+        s.experiment.close()  # the partial directory stays, so a rerun resumes from it
         raise
-    result = {
-        "name": config.name,
-        "method": config.name[: -len("_sweep")],
-        "algorithm": config.algorithm.name,
-        "env": s.env.name,
-        "game": config.env.get("game"),
-        "alphas": list(alphas),
-        "beta": s.costs["test"].beta,
-        "bp": s.costs["test"].bp,
-        "rollouts_reused": grid,
-        "seed": config.seed,
-        "eval_seed": config.evaluation.seed,
-        "num_test_episodes": config.evaluation.num_episodes,
-        "selections": selections,
-        "wall_time_s": round(time.time() - start, 2),
-    }
-    s.experiment.write_json("sweep.json", result)
-    table = sweep_markdown(result)
-    s.experiment.write_text("sweep.md", table)
-    path = s.experiment.commit()
     logging.info("Wrote %s/sweep.json and sweep.md in %.1f s", path, result["wall_time_s"])
     print(table)
     return result
@@ -175,7 +175,8 @@ def run(config) -> dict:
 
 
 def main(argv=None):
-    cli.run(prepare, lambda prepared: execute_sweep(*prepared), config_example="configs/logit.py", argv=argv)
+    cli.run(prepare, lambda prepared: execute_sweep(*prepared), config_example="configs/logit.py", argv=argv,
+            resume_from=lambda prepared: prepared[0].experiment.work)
 
 
 if __name__ == "__main__":

@@ -76,9 +76,8 @@ def execute(config) -> None:
 
 
 def main(argv=None):
-    cli.run(
-        prepare, execute, config_default="configs/train_agent.py", config_example="configs/train_agent.py", argv=argv
-    )
+    cli.run(prepare, execute, config_default="configs/train_agent.py", config_example="configs/train_agent.py",
+            argv=argv, resume_from=lambda config: os.path.join(os.path.abspath(config.out_dir), "state"))
 
 
 if __name__ == "__main__":
