@@ -1,12 +1,16 @@
 """Orbax checkpoints: policy and agent round trips, missing and corrupt checkpoints."""
 import glob
 import os
+import re
 import shutil
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import REPO
 
 import duo_jax
 from duo_jax.core.checkpoint import latest_step, load_checkpoint, save_checkpoint
@@ -148,7 +152,43 @@ def test_corrupt_checkpoint_raises_value_error_naming_path(agent_paths, tmp_path
     corrupt(path)
     with pytest.raises(ValueError) as err:
         duo_jax.load_agent(path)
-    assert repr(path) in str(err.value) and "corrupt or unreadable" in str(err.value)
+    message = str(err.value)
+    assert message.startswith(f"Checkpoint at {path!r} is corrupt or unreadable: ") and message.endswith(".")
+    assert "\n" not in message and len(message) <= 300, message   # orbax's own messages run to 1,400 characters
+    if corrupt is not _remove_state:   # the damaged file, relative to the checkpoint
+        assert re.search(r": (the data in )?0/(state|config)\S* is truncated or damaged \(", message), message
+
+
+def test_truncated_agent_checkpoint_names_the_file_and_prints_nothing_else(tmp_path):
+    """A shipped agent with its params file cut short: one sentence, and nothing on stderr (orbax leaves reads in
+    flight that end against its closed event loop, each with a traceback)."""
+    path = tmp_path / "agent"
+    shutil.copytree(os.path.join(REPO, "agents", "distshift", "novice", "agent"), path)
+    [damaged] = glob.glob(str(path / "0" / "state" / "d" / "*"))
+    size = os.path.getsize(damaged)
+    os.truncate(damaged, 10)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import duo_jax, time\ntry:\n    duo_jax.load_agent({str(path)!r})\n"
+                               "except ValueError as err:\n    print(err)\ntime.sleep(1)"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert proc.stderr == ""
+    assert proc.stdout == (f"Checkpoint at {str(path)!r} is corrupt or unreadable: {os.path.relpath(damaged, path)} "
+                           f"is truncated or damaged (Requested byte range [0, {size}) is not valid for value of size "
+                           "10).\n")
+
+
+@pytest.mark.parametrize("given, hint", [
+    ("agents/distshift/novice", "; did you mean agents/distshift/novice/agent?"),
+    ("agents/distshift", "."),
+])
+def test_a_directory_that_is_not_an_agent(given, hint, monkeypatch):
+    monkeypatch.chdir(REPO)
+    with pytest.raises(FileNotFoundError) as err:
+        duo_jax.load_agent(given)
+    assert str(err.value) == (f"Checkpoint path {given!r} holds no saved step; expected an agent checkpoint such as "
+                              f"agents/coinrun/novice/agent{hint}")
+    with pytest.raises(FileNotFoundError, match="is a file, not a directory; expected an agent checkpoint"):
+        duo_jax.load_agent("configs/logit.py")
 
 
 def test_corrupt_policy_checkpoint(tmp_path):

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import sys
 from typing import Any
 
 import jax
@@ -14,14 +17,14 @@ from duo_jax.core import distributed
 
 
 @contextlib.contextmanager
-def _quiet():
+def _quiet(level: int = logging.WARNING):
     """Orbax logs every file it touches at INFO; keep run logs readable."""
-    level = logging.get_verbosity()
-    logging.set_verbosity(logging.WARNING)
+    previous = logging.get_verbosity()
+    logging.set_verbosity(level)
     try:
         yield
     finally:
-        logging.set_verbosity(level)
+        logging.set_verbosity(previous)
 
 
 def _manager(path: str, max_to_keep: int | None = None, create: bool = True) -> ocp.CheckpointManager:
@@ -70,15 +73,68 @@ def latest_step(path: str) -> int | None:
         return mngr.latest_step()
 
 
-def load_checkpoint(path: str, target: Any = None, step: int | None = None) -> tuple[Any, dict]:
-    """Return (tree, config) of `step` (default: latest). `target` gives the tree structure to restore into."""
+def _ignore_closed_loop_noise() -> None:
+    """Orbax closes its event loop as soon as one read of a corrupt checkpoint fails; the reads still in flight then
+    end against the closed loop, and Python would print a traceback for each after the one-sentence error."""
+    previous = sys.unraisablehook
+    if getattr(previous, "ignores_closed_loops", False):
+        return
+
+    def hook(unraisable) -> None:
+        err = unraisable.exc_value
+        if not (isinstance(err, RuntimeError) and str(err) == "Event loop is closed"):
+            previous(unraisable)
+
+    hook.ignores_closed_loops = True
+    sys.unraisablehook = hook
+
+
+def _damage(path: str, err: Exception) -> str:
+    """Which file of the unreadable checkpoint at `path` is damaged, and how, in a few words."""
+    text = str(err.args[0] if isinstance(err, KeyError) and err.args else err).split(" [tensorstore_spec=")[0]
+    files = re.findall(r'local file "([^"]+)"', text)
+    detail = text.rsplit(": ", 1)[-1] if files else text
+    if not files:  # a JSON file orbax parsed (the config, the tree's metadata): the first that does not parse
+        for root, _, names in sorted(os.walk(path)):
+            for name in sorted(n for n in names if n in ("_METADATA", "metadata", "_CHECKPOINT_METADATA")):
+                try:
+                    with open(os.path.join(root, name)) as f:
+                        json.load(f)
+                except (OSError, ValueError):
+                    files.append(os.path.join(root, name))
+    detail = detail if len(detail) <= 120 else detail[:117] + "..."
+    if not files:
+        return detail
+    damaged = os.path.relpath(files[-1], path)
+    return f"{'the data in ' if files[-1].endswith('/') else ''}{damaged} is truncated or damaged ({detail})"
+
+
+def _saved_child(path: str) -> str | None:
+    """A directory inside `path` that holds a saved checkpoint (for a user who named its parent)."""
+    for name in sorted(os.listdir(path)):
+        child = os.path.join(path, name)
+        if os.path.isdir(child) and latest_step(child) is not None:
+            return child
+    return None
+
+
+def load_checkpoint(path: str, target: Any = None, step: int | None = None,
+                    what: str = "a checkpoint written by duo_jax") -> tuple[Any, dict]:
+    """Return (tree, config) of `step` (default: latest). `target` gives the tree structure to restore into.
+    A path that holds no checkpoint, or a damaged one, raises one sentence naming it and `what` was expected."""
     if not os.path.isdir(path):
+        if os.path.exists(path):
+            raise FileNotFoundError(f"Checkpoint path {path!r} is a file, not a directory; expected {what}.")
         raise FileNotFoundError(f"Checkpoint path {path!r} does not exist.")
+    _ignore_closed_loop_noise()
     try:
-        with _quiet(), _manager(path, create=False) as mngr:
+        # What orbax logs about a damaged file (at ERROR) is said by the one sentence below.
+        with _quiet(logging.FATAL), _manager(path, create=False) as mngr:
             step = mngr.latest_step() if step is None else step
             if step is None:
-                raise FileNotFoundError(f"Checkpoint path {path!r} holds no saved step.")
+                child = _saved_child(path)
+                hint = f"; did you mean {child}?" if child else "."
+                raise FileNotFoundError(f"Checkpoint path {path!r} holds no saved step; expected {what}{hint}")
             abstract = None
             if target is not None:
                 abstract = jax.tree_util.tree_map(lambda x: ocp.utils.to_shape_dtype_struct(np.asarray(x)), target)
@@ -89,5 +145,5 @@ def load_checkpoint(path: str, target: Any = None, step: int | None = None) -> t
     except FileNotFoundError:
         raise
     except Exception as err:  # orbax raises many types for unreadable data
-        raise ValueError(f"Checkpoint at {path!r} is corrupt or unreadable: {err}") from err
+        raise ValueError(f"Checkpoint at {path!r} is corrupt or unreadable: {_damage(path, err)}.") from err
     return restored.state, dict(restored.config)
