@@ -63,14 +63,21 @@ def _check_sweep(sweep: dict, where: str) -> None:
         if not isinstance(entries, list) or len(entries) != len(alphas):
             raise ValueError(f"{where} selection '{key}' needs one entry per alpha ({len(alphas)}).")
         for alpha, e in zip(alphas, entries):
-            ok = isinstance(e, dict) and e.get("alpha") == alpha and isinstance(e.get("episode_rewards"), list)
-            if not ok or not isinstance(e.get("test"), dict) or not all(k in e["test"] for k in TEST_KEYS):
-                raise ValueError(f"{where} selection '{key}' entry for alpha {alpha} needs 'alpha', "
-                                 f"'episode_rewards' and test {list(TEST_KEYS)}.")
+            ok = isinstance(e, dict) and e.get("alpha") == alpha and _numbers(e.get("episode_rewards"))
+            test = e.get("test") if isinstance(e, dict) else None
+            if not ok or not isinstance(test, dict) or not _numbers(
+                    [test.get(k) for k in TEST_KEYS] + [test.get("episode_length_mean", 1.0)]):
+                raise ValueError(f"{where} selection '{key}', alpha {alpha}: expected numbers for 'alpha', "
+                                 f"'episode_rewards' (a list) and the test's {', '.join(TEST_KEYS)}.")
+
+
+def _numbers(values) -> bool:
+    return isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def read_json(path: str, name: str, what: str) -> tuple[str, object]:
-    """(file, its JSON): `path` is the file or the directory holding `name`; one-sentence errors."""
+    """(file, its JSON): `path` is the file or the directory holding `name`, which `python -m duo_jax.<what>`
+    writes; one-sentence errors that name the file (a half-written one, another kind of file)."""
     file = os.path.join(path, name) if os.path.isdir(path) else path
     if not os.path.isfile(file):
         raise ValueError(f"no {what} found at {path} (expected a {what} directory or a {name} file).")
@@ -78,7 +85,10 @@ def read_json(path: str, name: str, what: str) -> tuple[str, object]:
         with open(file) as f:
             return file, json.load(f)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{file} is not valid JSON ({e}).") from None
+        problem = f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+    except UnicodeDecodeError:
+        problem = "is not a text file"
+    raise ValueError(f"{file} {problem}; expected a whole {name} as python -m duo_jax.{what} writes it.")
 
 
 def load_sweeps(paths: list[str]) -> list[dict]:
@@ -86,7 +96,8 @@ def load_sweeps(paths: list[str]) -> list[dict]:
     for path in paths:
         file, sweep = read_json(path, "sweep.json", "sweep")
         if not isinstance(sweep, dict):
-            raise ValueError(f"{file} should hold a JSON object.")
+            raise ValueError(f"{file} holds no JSON object; expected a sweep.json as python -m duo_jax.sweep "
+                             "writes it.")
         _check_sweep(sweep, file)
         sweeps.append(sweep)
     return sweeps

@@ -39,15 +39,39 @@ from duo_jax.report import (
 NUM_TAUS = 21
 
 
+# The fields of a report row the summary reads, with their JSON types (a number: int or float).
+ROW_FIELDS = {"method": str, "selection": str, "num_seeds": int, "auc": float, "auc_per_seed": list,
+              "auc_subsample": dict, "alphas": list, "reward_mean": list}
+
+
+def _row_problem(row) -> str | None:
+    if not isinstance(row, dict):
+        return "is not an object"
+    for field, kind in ROW_FIELDS.items():
+        value = row.get(field)
+        ok = isinstance(value, (int, float) if kind is float else kind) and not isinstance(value, bool)
+        if not ok or (kind is list and not all(isinstance(v, (int, float)) for v in value)):
+            return f"has no {field} ({_KINDS[kind]})"
+    return None
+
+
+_KINDS = {str: "a string", int: "an integer", float: "a number", list: "a list of numbers", dict: "an object"}
+
+
 def load_reports(paths: list[str]) -> list[dict]:
     reports = []
     for path in paths:
         file, report = read_json(path, "report.json", "report")
+        expected = "expected a report.json as python -m duo_jax.report writes it"
         if not isinstance(report, dict) or not isinstance(report.get("rows"), list) or not report["rows"]:
-            raise ValueError(f"{file} should hold a report with rows (written by python -m duo_jax.report).")
-        if "auc_per_seed" not in report["rows"][0]:
+            raise ValueError(f"{file} holds no report rows; {expected}.")
+        if isinstance(report["rows"][0], dict) and "auc_per_seed" not in report["rows"][0]:
             raise ValueError(f"{file} was written by an older duo_jax.report; rerun the report on its sweeps.")
-        report.setdefault("env", os.path.basename(os.path.dirname(os.path.abspath(file))))
+        for i, row in enumerate(report["rows"]):
+            if problem := _row_problem(row):
+                raise ValueError(f"{file}: row {i} {problem}; {expected}.")
+        if not isinstance(report.setdefault("env", os.path.basename(os.path.dirname(os.path.abspath(file)))), str):
+            raise ValueError(f"{file}: its env is not a name; {expected}.")
         reports.append(report)
     return reports
 

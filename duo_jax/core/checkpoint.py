@@ -1,11 +1,11 @@
 """Orbax checkpoints: a params pytree plus a JSON config, restorable on any backend."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import re
-import sys
 from typing import Any
 
 import jax
@@ -73,20 +73,35 @@ def latest_step(path: str) -> int | None:
         return mngr.latest_step()
 
 
-def _ignore_closed_loop_noise() -> None:
-    """Orbax closes its event loop as soon as one read of a corrupt checkpoint fails; the reads still in flight then
-    end against the closed loop, and Python would print a traceback for each after the one-sentence error."""
-    previous = sys.unraisablehook
-    if getattr(previous, "ignores_closed_loops", False):
-        return
+class _DrainingLoop(asyncio.SelectorEventLoop):
+    """An event loop that lets its pending tasks end before it closes. Orbax closes its loop as soon as one read of a
+    corrupt checkpoint fails; the reads still in flight would then end against the closed loop, each printing a
+    traceback ('Event loop is closed') after the one-sentence error, some while Python shuts down."""
 
-    def hook(unraisable) -> None:
-        err = unraisable.exc_value
-        if not (isinstance(err, RuntimeError) and str(err) == "Event loop is closed"):
-            previous(unraisable)
+    def close(self) -> None:
+        pending = [task for task in asyncio.all_tasks(self) if not task.done()]
+        if pending and not self.is_running() and not self.is_closed():
+            self.run_until_complete(asyncio.wait(pending, timeout=30))
+            for task in pending:  # their errors are the one already raised
+                if task.done() and not task.cancelled():
+                    task.exception()
+        super().close()
 
-    hook.ignores_closed_loops = True
-    sys.unraisablehook = hook
+
+class _DrainingPolicy(asyncio.DefaultEventLoopPolicy):
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return _DrainingLoop()
+
+
+@contextlib.contextmanager
+def _draining_loops():
+    """Orbax's event loops, while inside, are `_DrainingLoop`s."""
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(_DrainingPolicy())
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop_policy(previous)
 
 
 def _damage(path: str, err: Exception) -> str:
@@ -126,10 +141,9 @@ def load_checkpoint(path: str, target: Any = None, step: int | None = None,
         if os.path.exists(path):
             raise FileNotFoundError(f"Checkpoint path {path!r} is a file, not a directory; expected {what}.")
         raise FileNotFoundError(f"Checkpoint path {path!r} does not exist.")
-    _ignore_closed_loop_noise()
     try:
         # What orbax logs about a damaged file (at ERROR) is said by the one sentence below.
-        with _quiet(logging.FATAL), _manager(path, create=False) as mngr:
+        with _quiet(logging.FATAL), _draining_loops(), _manager(path, create=False) as mngr:
             step = mngr.latest_step() if step is None else step
             if step is None:
                 child = _saved_child(path)
