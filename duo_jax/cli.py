@@ -29,7 +29,9 @@ from duo_jax.agents.ppo import Diverged
 from duo_jax.config import load_config
 from duo_jax.core import distributed
 from duo_jax.experiment import ExperimentBusy
-from duo_jax.validate import leaves
+from duo_jax.validate import leaves, some_of
+
+HELP = " (--help lists them)"
 
 
 def fail(message: Any) -> NoReturn:
@@ -167,7 +169,7 @@ def _check_field(config: ml_collections.ConfigDict, field: str) -> None:
             elif near:
                 hint = f"did you mean {' or '.join(near)}?"
             else:
-                hint = f"the fields of {'.'.join(done) or 'the config'} are {', '.join(sorted(node.keys()))}."
+                hint = f"the fields of {'.'.join(done) or 'the config'} are {some_of(sorted(node.keys()), HELP)}."
             raise ValueError(f"--config.{field}: the config has no field {field!r}; {hint}")
         node, done = node[part], done + [part]
 
@@ -206,8 +208,9 @@ def parse_config(argv: list[str], default: str | None, example: str) -> ml_colle
             current = current[part]
         got = "no value" if value is None else repr(value)
         if isinstance(current, ml_collections.ConfigDict):
-            raise ValueError(f"--config.{field} is a section ({', '.join(sorted(current.keys()))}); set one of its "
-                             f"fields, e.g. --config.{field}.{sorted(current.keys())[0]}=...; got {got}.") from None
+            fields = sorted(current.keys())
+            raise ValueError(f"--config.{field} is a section ({some_of(fields, HELP, 8)}); set one of its fields, e.g. "
+                             f"--config.{field}.{fields[0]}=...; got {got}.") from None
         raise ValueError(
             f"--config.{field} must be {_kind(current)} (its default is {current!r}); got {got}."
         ) from None

@@ -19,6 +19,7 @@ another process is running is skipped, so each process takes the next free one.
 """
 from __future__ import annotations
 
+import difflib
 import glob
 import os
 import shlex
@@ -78,15 +79,22 @@ def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...
 
 def check_env(env: str) -> None:
     if env not in ENVS:
+        near = difflib.get_close_matches(env, ENVS, n=1)
         raise ValueError(f"--env must be a Procgen game ({', '.join(procgen.GAMES)}) or a gridworld "
-                         f"({', '.join(GRID_GAMES)}); got {env!r}.")
+                         f"({', '.join(GRID_GAMES)}); got {env!r}{f' (did you mean {near[0]}?)' if near else ''}.")
 
 
-def _parse_list(text: str, allowed, what: str) -> list[str]:
+def _parse_methods(text: str, env: str, allowed: list[str]) -> list[str]:
+    """The method names of `--methods`; an unknown one gets the nearest names, and `--list` all of them."""
     items = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in items if t not in allowed]
-    if not items or unknown:
-        raise ValueError(f"--{what} must be a comma-separated list of {', '.join(allowed)}; got {text!r}.")
+    listing = f"python -m duo_jax.suite --env {env} --list shows all {len(allowed)}"
+    if not items:
+        raise ValueError(f"--methods must be comma-separated method names or all ({listing}); got {text!r}.")
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], allowed, n=3)
+        guess = f"; did you mean {', '.join(near)}?" if near else "."
+        raise ValueError(f"--methods: {env} has no method {unknown[0]!r}{guess} {listing}.")
     return items
 
 
@@ -104,7 +112,7 @@ def method_names(env: str, text: str) -> list[str]:
     """The methods `--methods` names (`all`: every one of the environment's), checked."""
     check_env(env)
     table = methods(env)
-    return list(table) if text == "all" else _parse_list(text, list(table), "methods")
+    return list(table) if text == "all" else _parse_methods(text, env, list(table))
 
 
 def prepare(args) -> list[tuple[str, int, object]]:

@@ -52,6 +52,13 @@ def one_of(*choices: str) -> Rule:
     return Rule(lambda v: isinstance(v, str) and v in choices, f"one of {', '.join(choices)}")
 
 
+def some_of(names, more: str = "", most: int = 12) -> str:
+    """`names` for an error message, at most `most` of them and then how many more (and `more`: where they all are),
+    so that every error stays one line of at most 300 characters."""
+    names = list(names)
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more{more}" if len(names) > most else "")
+
+
 # duo_jax.main and duo_jax.sweep (configs/*.py over duo_jax/config.py). Method-specific fields
 # (algorithm.candidates, algorithm.probabilities, ...) are checked by the algorithm's own `check`.
 EXPERIMENT_RULES: dict[str, Rule] = {

@@ -6,8 +6,10 @@ Python start-up per case); a few run as real subprocesses.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,12 +19,20 @@ from helpers import REPO
 from duo_jax.core.checkpoint import save_checkpoint
 
 ENTRY_POINTS = {
-    "main": "duo_jax.main", "sweep": "duo_jax.sweep", "report": "duo_jax.report",
-    "train": "duo_jax.agents.train", "evaluate": "duo_jax.agents.evaluate",
+    "main": "duo_jax.main", "sweep": "duo_jax.sweep", "report": "duo_jax.report", "suite": "duo_jax.suite",
+    "train": "duo_jax.agents.train", "evaluate": "duo_jax.agents.evaluate", "agents_suite": "duo_jax.agents.suite",
 }
+ARGPARSE = ("duo_jax.report", "duo_jax.suite", "duo_jax.agents.suite")  # their main(argv) takes no program name
+MAX_MESSAGE = 300  # characters of the one `error:` line, at most: a long list gives way to a did-you-mean
 
-# (entry point, arguments, what the one-line message must contain). {agent}, {policy}, {plugin_*}, {sweep_*}
-# and {tmp} are filled in by the `paths` fixture; main and sweep also get BASE (tiny agents, tmp experiments).
+# (entry point, arguments, what the one-line message must contain). {agent}, {policy}, {plugin_*}, {sweep_*},
+# {report_*}, {truncated}, {agent_parent} and {tmp} are filled in by the `paths` fixture; main and sweep also get
+# BASE (tiny agents, tmp experiments).
+# A small sweep.json as duo_jax.sweep writes it (what duo_jax.report reads of it), for the damaged copies below.
+SWEEP = {"method": "always_novice", "alphas": [0, 1], "selections": {"val_sim": [
+    {"alpha": a, "episode_rewards": [1.0, 2.0], "test": {"reward_mean": 1.0, "reward_ci95": 0.1, "expert_fraction": 0}}
+    for a in (0, 1)]}}
+
 CASES = [
     # unknown fields, with the nearest names; missing and failing config files; wrong types
     ("main", ["--config.foo=1"], "--config.foo: the config has no field 'foo'"),
@@ -47,6 +57,8 @@ CASES = [
     ("main", ["--config.evaluation.progress=maybe"], "--config.evaluation.progress must be True or False"),
     ("main", ["--config.algorithm.candidates=(5,"], "--config.algorithm.candidates must be a tuple"),
     ("main", ["--config.costs=1"], "--config.costs is a section (alpha, beta, bp)"),
+    ("main", ["--config=configs/ppo.py", "--config.algorithm=1"], "more (--help lists them)); set one of its fields"),
+    ("main", ["--config.zzzz=1"], "the fields of the config are agents, algorithm,"),
     ("main", ["--config.seed=x"], "--config.seed must be an integer"),
     ("main", ["stray"], "unexpected arguments 'stray'"),
     ("main", ["--nonsense=1"], "Unknown command line flag 'nonsense'"),
@@ -180,6 +192,18 @@ CASES = [
     ("main", ["--config.agents.test_expert={tmp}/gone"], "agents.test_expert: Checkpoint path"),
     ("main", ["--config.agents.train_novice={corrupt}"], "agents.train_novice: Checkpoint at"),
     ("main", ["--config.agents.test_novice={policy}"], "agents.test_novice: Checkpoint at"),
+    (
+        "main",
+        ["--config.agents.test_novice={truncated}"],
+        "agents.test_novice: Checkpoint at '{truncated}' is corrupt or unreadable: the data in 0/state is truncated or "
+        "damaged (Requested byte range [",
+    ),
+    (
+        "main",
+        ["--config.agents.test_novice={agent_parent}"],
+        "agents.test_novice: Checkpoint path '{agent_parent}' holds no saved step; expected an agent checkpoint such "
+        "as agents/coinrun/novice/agent; did you mean {agent_parent}/agent?",
+    ),
     ("main", ["--config.mode=eval"], "eval.checkpoint must name a policy checkpoint"),
     ("main", ["--config.mode=eval", "--config.eval.checkpoint={tmp}/gone"], "eval.checkpoint: Checkpoint path"),
     ("main", ["--config.mode=eval", "--config.eval.checkpoint={agent}"], "is not a policy checkpoint"),
@@ -208,6 +232,22 @@ CASES = [
     ("report", ["{tmp}/no_sweep", "--out={tmp}/r"], "no sweep found at {tmp}/no_sweep"),
     ("report", ["{sweep_corrupt}", "--out={tmp}/r"], "is not valid JSON"),
     ("report", ["{sweep_wrong}", "--out={tmp}/r"], "needs 'method', 'alphas'"),
+    (
+        "report",
+        ["{sweep_half}", "--out={tmp}/r"],
+        "{sweep_half}/sweep.json is not valid JSON (Expecting value at line 1 column 61); expected a whole "
+        "sweep.json as python -m duo_jax.sweep writes it.",
+    ),
+    ("report", ["{sweep_binary}", "--out={tmp}/r"], "sweep.json is not a text file; expected a whole sweep.json"),
+    ("report", ["{sweep_list}", "--out={tmp}/r"], "sweep.json holds no JSON object; expected a sweep.json as"),
+    (
+        "report",
+        ["{sweep_strings}", "--out={tmp}/r"],
+        "selection 'val_sim', alpha 0: expected numbers for 'alpha', 'episode_rewards' (a list) and the test's",
+    ),
+    ("report", ["--summary", "{sweep_wrong}", "--out={tmp}/r"], "no report found at {sweep_wrong}"),
+    ("report", ["--summary", "{report_half}", "--out={tmp}/r"], "report.json is not valid JSON (Unterminated string"),
+    ("report", ["--summary", "{report_rows}", "--out={tmp}/r"], "report.json: row 0 has no auc (a number); expected"),
     ("report", ["{tmp}/no_sweep"], "the following arguments are required: --out"),
     ("report", [], "the following arguments are required: DIR"),
     ("report", ["{tmp}/no_sweep", "--out={tmp}/r", "--bootstrap=0"], "--bootstrap must be a positive integer; got 0."),
@@ -257,6 +297,9 @@ CASES = [
     ("evaluate", [], "--agent must name an agent checkpoint directory"),
     ("evaluate", ["--agent={tmp}/gone"], "--agent: Checkpoint path"),
     ("evaluate", ["--agent={policy}"], "--agent: Checkpoint at"),
+    ("evaluate", ["--agent={truncated}"], "--agent: Checkpoint at '{truncated}' is corrupt or unreadable"),
+    ("evaluate", ["--agent=configs"], "/configs' holds no saved step; expected an agent checkpoint such as"),
+    ("evaluate", ["--agent=configs/logit.py"], "/configs/logit.py' is a file, not a directory; expected an agent"),
     ("evaluate", ["--agent={agent}", "--num_episodes=0"], "--num_episodes must be a positive integer; got 0."),
     ("evaluate", ["--agent={agent}", "--num_episodes=-8"], "--num_episodes must be a positive integer; got -8."),
     ("evaluate", ["--agent={agent}", "--max_num_steps=0"], "--max_num_steps must be a positive integer; got 0."),
@@ -273,6 +316,20 @@ CASES = [
     ("evaluate", ["--agent={alien}"], "was trained on game 'pong'"),
     ("evaluate", ["--agent={agent}", "--num_episodes=many"], "--num_episodes=many"),
     ("evaluate", ["--agent={agent}", "stray"], "unexpected arguments 'stray'"),
+    # suite: an unknown environment or method gets the nearest names, not all 31
+    ("suite", ["--env=pong", "--list"], "or a gridworld (distshift, lavagap, doorkey); got 'pong'."),
+    ("suite", ["--env=coinrunn", "--list"], "got 'coinrunn' (did you mean coinrun?)."),
+    (
+        "suite",
+        ["--env=distshift", "--methods=always_novice,logit_max", "--list"],
+        "--methods: distshift has no method 'logit_max'; did you mean logit_max_prob, logit_margin, logit_max_logit? "
+        "python -m duo_jax.suite --env distshift --list shows all 31.",
+    ),
+    ("suite", ["--env=distshift", "--methods=,", "--list"], "--methods must be comma-separated method names or all"),
+    # agents.suite
+    ("agents_suite", ["--game=pong"], "--game must be a Procgen game, one of bigfish,"),
+    ("agents_suite", ["--game=distshift"], "--game distshift is a gridworld"),
+    ("agents_suite", ["--game=coinrun", "--budget=huge"], "argument --budget: invalid choice: 'huge'"),
 ]
 
 
@@ -285,12 +342,20 @@ def paths(agent_paths, tmp_path_factory) -> dict[str, str]:
         "plugin_duplicate": "import duo_jax\nduo_jax.register_policy('ask_every_k', lambda config: None)\n",
         "sweep_corrupt/sweep.json": "{not json",
         "sweep_wrong/sweep.json": json.dumps({"alphas": [0, 1]}),
+        "sweep_half/sweep.json": json.dumps(SWEEP)[:60],  # a copy cut short
+        "sweep_binary/sweep.json": b"\x89PNG\r\n\x1a\n",
+        "sweep_list/sweep.json": "[]",
+        "sweep_strings/sweep.json": json.dumps(SWEEP).replace('"reward_mean": 1.0', '"reward_mean": "1.0"'),
+        "report_half/report.json": '{"rows": [{"method": "always_novice", "sel',
+        "report_rows/report.json": json.dumps(
+            {"rows": [{"method": "always_novice", "selection": "eval_sim", "num_seeds": 1, "auc_per_seed": [1.0]}]}
+        ),
     }
     out = {"tmp": str(tmp), "agent": agent_paths["novice"]}
     for name, text in files.items():
         path = tmp / (name if "/" in name else f"{name}.py")
         path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
         out[name.split("/")[0]] = str(path.parent if "/" in name else path)
     out["policy"] = str(tmp / "policy")
     save_checkpoint(out["policy"], {"k": 5}, {"policy": "ask_every_k", "policy_config": {}})
@@ -300,6 +365,11 @@ def paths(agent_paths, tmp_path_factory) -> dict[str, str]:
     os.makedirs(os.path.join(out["corrupt"], "0"))
     with open(os.path.join(out["corrupt"], "0", "garbage"), "w") as f:
         f.write("garbage")
+    out["truncated"] = str(tmp / "truncated")  # an agent with its largest params file cut short
+    shutil.copytree(agent_paths["novice"], out["truncated"])
+    os.truncate(max(glob.glob(f"{out['truncated']}/0/state/**/d/*", recursive=True), key=os.path.getsize), 10)
+    out["agent_parent"] = str(tmp / "agent_parent")  # a directory holding an agent, not an agent
+    shutil.copytree(agent_paths["novice"], os.path.join(out["agent_parent"], "agent"))
     return out
 
 
@@ -328,19 +398,20 @@ def run_in_process(module_name: str, argv: list[str], capsys) -> tuple[int, str,
     os.chdir(REPO)
     try:
         with pytest.raises(SystemExit) as exit_:
-            module.main(argv if module_name == "duo_jax.report" else [module_name, *argv])  # argparse: no program name
+            module.main(argv if module_name in ARGPARSE else [module_name, *argv])
     finally:
         os.chdir(cwd)
     out = capsys.readouterr()
     return exit_.value.code, out.out, out.err
 
 
-def check_one_line(code, out: str, err: str, expected: str) -> None:
+def check_one_line(code, out: str, err: str, expected: str, tmp: str | None = None) -> None:
     assert code not in (0, None), (out, err)
     assert "Traceback" not in out + err, out + err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, err
     assert expected in errors[0], errors[0]
+    assert len(errors[0].replace(tmp, "~/work") if tmp else errors[0]) <= MAX_MESSAGE, errors[0]  # tmp: a user's dir
 
 
 @pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
@@ -351,7 +422,7 @@ def test_bad_inputs_in_process(entry, paths, agent_paths, capsys):
     for args, expected in cases:
         argv = [a.format(**paths) for a in base_args(entry, paths, agent_paths) + args]
         code, out, err = run_in_process(ENTRY_POINTS[entry], argv, capsys)
-        check_one_line(code, out, err, expected.format(**paths))
+        check_one_line(code, out, err, expected.format(**paths), paths["tmp"])
     assert not os.path.exists(os.path.join(paths["tmp"], "experiments")), "a bad input wrote an experiment"
     assert not os.path.exists(os.path.join(paths["tmp"], "r")), "a bad input wrote a report"
 
@@ -377,12 +448,15 @@ def test_bad_inputs_in_process(entry, paths, agent_paths, capsys):
             "--num_episodes must be a positive integer",
         ),
         ("report", ["/nonexistent/sweep", "--out=/tmp/never"], "no sweep found at /nonexistent/sweep"),
+        # launch only here: importing submitit in a test (logging.config.dictConfig) closes pytest's captured streams
+        ("launch", ["--executor=pbs", "--", "true"], "argument --executor: invalid choice: 'pbs'"),
+        ("launch", ["--executor=local", "--nodes=0", "--", "true"], "--nodes must be a positive integer; got 0."),
     ],
 )
 def test_bad_inputs_subprocess(entry, args, expected):
     """The same as a user sees it: `python -m <entry point>` in a fresh process."""
     proc = subprocess.run(
-        [sys.executable, "-m", ENTRY_POINTS[entry], *args],
+        [sys.executable, "-m", ENTRY_POINTS.get(entry, f"duo_jax.{entry}"), *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -85,3 +85,14 @@ def test_unknown_name_suggests_the_nearest():
         reg.get("ask_everyk")
     with pytest.raises(ValueError, match="^policy.name: Unknown widget 'zzz'; registered"):
         reg.check("zzz", "policy.name")
+
+
+def test_unknown_name_lists_at_most_a_dozen():
+    reg = Registry("widget", "widgets")
+    for i in range(30):
+        reg.register(f"widget_{i:02d}", _first)
+    with pytest.raises(ValueError) as err:
+        reg.get("widget_05_")
+    listed = ", ".join(f"widget_{i:02d}" for i in range(12))
+    assert str(err.value) == (f"Unknown widget 'widget_05_'; did you mean 'widget_05'? registered widgets are: {listed} "
+                              "and 18 more (register your own in a file listed in --config.plugins).")

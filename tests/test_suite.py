@@ -155,7 +155,10 @@ def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
             "bigfish --install`, or set agents.train_novice to a checkpoint.",
         ),
         (["--env", "distshift", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),
-        (["--env", "distshift", "--methods", "ppo_pixels"], "--methods must be a comma-separated list of"),
+        (
+            ["--env", "distshift", "--methods", "ppo_pixels"],
+            "--methods: distshift has no method 'ppo_pixels'; did you mean ppo_",
+        ),
         (["--env", "distshift", "--override=evaluation.num_epsiodes=3"], "evaluation.num_episodes"),
         (["--env", "distshift", "--override=evaluation.num_episodes=0"], "evaluation.num_episodes"),
     ],

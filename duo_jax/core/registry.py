@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Generic, NamedTuple, TypeVar
 
+from duo_jax.validate import some_of
+
 T = TypeVar("T")
 
 # Modules whose functions register on behalf of their caller: a registration's place is the first frame
@@ -20,7 +22,8 @@ def _caller_place() -> str:
         frame = frame.f_back
     if frame is None:
         return "?"
-    return f"{os.path.relpath(frame.f_code.co_filename)}:{frame.f_lineno}"
+    path = os.path.relpath(frame.f_code.co_filename)  # short inside the working directory, else in full
+    return f"{path if not path.startswith('..') else os.path.abspath(path)}:{frame.f_lineno}"
 
 
 class Registry(Generic[T]):
@@ -63,7 +66,7 @@ class Registry(Generic[T]):
             near = difflib.get_close_matches(str(name), self.names(), n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
             raise ValueError(
-                f"Unknown {self.kind} {name!r}; {hint}registered {self.plural} are: {', '.join(self.names())} "
+                f"Unknown {self.kind} {name!r}; {hint}registered {self.plural} are: {some_of(self.names())} "
                 f"(register your own in a file listed in --config.plugins)."
             )
         return self._entries[name]
