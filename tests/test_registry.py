@@ -94,5 +94,5 @@ def test_unknown_name_lists_at_most_a_dozen():
     with pytest.raises(ValueError) as err:
         reg.get("widget_05_")
     listed = ", ".join(f"widget_{i:02d}" for i in range(12))
-    assert str(err.value) == (f"Unknown widget 'widget_05_'; did you mean 'widget_05'? registered widgets are: {listed} "
-                              "and 18 more (register your own in a file listed in --config.plugins).")
+    assert str(err.value) == (f"Unknown widget 'widget_05_'; did you mean 'widget_05'? registered widgets are: "
+                              f"{listed} and 18 more (register your own in a file listed in --config.plugins).")
