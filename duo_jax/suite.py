@@ -232,6 +232,7 @@ def main(argv=None) -> None:
         from duo_jax.report import check_out
 
         try:
+            method_names(args.env, args.methods)  # a mistyped method is the first thing to hear about
             check_out(os.path.join(args.report_dir, args.env), "report", args.overwrite, "--report_dir")
         except ValueError as err:
             cli.fail(err)

@@ -326,6 +326,8 @@ CASES = [
         "python -m duo_jax.suite --env distshift --list shows all 31.",
     ),
     ("suite", ["--env=distshift", "--methods=,", "--list"], "--methods must be comma-separated method names or all"),
+    # a mistyped method is reported before the shipped report's refusal (reports/distshift exists)
+    ("suite", ["--env=distshift", "--methods=logit_max"], "--methods: distshift has no method 'logit_max'"),
     # agents.suite
     ("agents_suite", ["--game=pong"], "--game must be a Procgen game, one of bigfish,"),
     ("agents_suite", ["--game=distshift"], "--game distshift is a gridworld"),
