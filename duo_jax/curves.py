@@ -8,6 +8,7 @@ from duo_jax import cli
 from duo_jax.core.curves import plot_curves
 
 
+@cli.interruptible()  # Ctrl-C: one line; the image is written atomically, so never half-written
 def main(argv: list[str] | None = None) -> None:
     parser = cli.ArgumentParser(prog="python -m duo_jax.curves", description="Plot a run's training curves.")
     parser.add_argument("run_dir", help="an experiment directory (experiments/<name>) or its curves/ directory")

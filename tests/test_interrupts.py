@@ -13,7 +13,7 @@ import time
 import pytest
 from helpers import REPO
 
-from duo_jax import cli, launch, report
+from duo_jax import cli, curves, launch, report
 
 NAME = "distshift_ask_every_k"
 TINY = ["--config=configs/gridworld.py:distshift,ask_every_k", "--config.evaluation.num_episodes=8",
@@ -106,9 +106,10 @@ def test_resume_hint_names_the_directory_only_once_it_exists(tmp_path):
     (report, ["some_sweep", "--out=nowhere"], "load_sweeps", "run the same command again to start over"),
     (launch, ["--executor=local", "--", "true"], "submit", "the jobs already submitted go on (squeue lists Slurm's); "
                                                            "a stopped one resumes when its command runs again"),
-], ids=["report", "launch"])
+    (curves, ["some_run"], "plot_curves", "run the same command again to start over"),
+], ids=["report", "launch", "curves"])
 def test_entry_points_outside_cli_run_end_the_same_way(monkeypatch, capsys, module, argv, work, hint):
-    """suite, agents.suite, report and launch use `cli.interruptible` as a decorator on their `main`."""
+    """suite, agents.suite, report, launch and curves use `cli.interruptible` as a decorator on their `main`."""
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 

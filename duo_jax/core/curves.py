@@ -269,6 +269,7 @@ def plot_curves(run_dir: str, out: str, tags: list[str] | None = None) -> str:
     for ax in list(axes.flat)[len(tags) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    suffix = os.path.splitext(out)[1].lstrip(".") or "png"  # a temporary name hides the suffix from matplotlib
+    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=120, format=suffix))
     plt.close(fig)
     return out
