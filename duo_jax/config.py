@@ -28,7 +28,8 @@ def base_config() -> ml_collections.ConfigDict:
     # agents/<game>/{sim_novice, novice, novice, expert}/agent in the source tree; a path: an agent checkpoint.
     c.agents = ml_collections.ConfigDict(dict(train_novice="", train_expert="", test_novice="", test_expert=""))
     # Expert step cost alpha*BP, switch cost beta*BP; bp <= 0: derived from each pair's expert stats.
-    c.costs = ml_collections.ConfigDict(dict(alpha=0.4, beta=0.0, bp=-1.0))
+    # round_to_cents: charge round(alpha*BP, 2) and round(beta*BP, 2) as YRC-Bench does (a price below 0.005 is 0).
+    c.costs = ml_collections.ConfigDict(dict(alpha=0.4, beta=0.0, bp=-1.0, round_to_cents=False))
     c.coordination = ml_collections.ConfigDict(dict(open_expert=False, temperature=1.0))
     c.policy = ml_collections.ConfigDict(dict(name="always"))
     # train_split: where the algorithm learns (with that split's pair); "test" only for the skyline.

@@ -29,7 +29,8 @@ def _split_entry(params, summary: dict) -> dict:
 def _header(s: Setup) -> dict:
     return {
         "name": s.config.name, "mode": s.config.mode, "env": s.env.name,
-        "alpha": s.costs["test"].alpha, "beta": s.costs["test"].beta, "bp": s.costs["test"].bp,
+        "alpha": float(s.config.costs.alpha), "beta": float(s.config.costs.beta), "bp": s.costs["test"].bp,
+        "round_to_cents": bool(s.config.costs.get("round_to_cents", False)),
     }
 
 

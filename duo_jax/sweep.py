@@ -25,7 +25,7 @@ from duo_jax import cli
 from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
-from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
+from duo_jax.experiment import PAIR_OF_SPLIT, Setup, charged, setup
 from duo_jax.tables import sweep_markdown
 
 
@@ -43,7 +43,7 @@ def _entry(alpha: float, params, val_summary: dict, test_summary: dict, rewards:
 
 
 def _costs(s: Setup, split: str, alpha: float) -> Costs:
-    return s.costs[PAIR_OF_SPLIT[split]]._replace(alpha=alpha)
+    return charged(s.config, s.costs[PAIR_OF_SPLIT[split]]._replace(alpha=alpha))
 
 
 def sweep_grid(s: Setup, alphas, key) -> dict:
@@ -75,7 +75,10 @@ def sweep_vmapped(s: Setup, alphas, key) -> dict:
     """Every alpha trained side by side; each split's choices evaluated on test in one rollout."""
     config, ev = s.config, s.config.evaluation
     validators = {split: s.evaluator(split) for split in ev.validation_splits}
-    results = s.algorithm.alpha_sweep(key, s.policy, s.task(config.algorithm.train_split), validators, config, alphas)
+    charged_alphas = [_costs(s, config.algorithm.train_split, alpha).alpha for alpha in alphas]
+    results = s.algorithm.alpha_sweep(
+        key, s.policy, s.task(config.algorithm.train_split), validators, config, charged_alphas
+    )
     test, selections = s.evaluator(ev.test_split), {}
     for split in ev.validation_splits:
         chosen = [r.best_params[split] for r in results]
@@ -150,6 +153,7 @@ def execute_sweep(s: Setup, alphas) -> dict:
             "alphas": list(alphas),
             "beta": s.costs["test"].beta,
             "bp": s.costs["test"].bp,
+            "round_to_cents": bool(config.costs.get("round_to_cents", False)),
             "rollouts_reused": grid,
             "seed": config.seed,
             "eval_seed": config.evaluation.seed,

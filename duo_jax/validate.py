@@ -75,6 +75,7 @@ EXPERIMENT_RULES: dict[str, Rule] = {
     "costs.alpha": NON_NEGATIVE,
     "costs.beta": NON_NEGATIVE,
     "costs.bp": NUMBER,
+    "costs.round_to_cents": BOOL,
     "coordination.open_expert": BOOL,
     "coordination.temperature": POSITIVE,
     "policy.name": NAME,

@@ -175,3 +175,21 @@ def test_expert_bucket_sizes():
 
     assert expert_buckets(64) == (0, 8, 16, 32, 64)
     assert expert_buckets(2) == (0, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "costs, alpha_price, beta_price",
+    [
+        (Costs(0.4, 0.1, 0.0457), 0.02, 0.0),    # 0.01828 -> 0.02; 0.00457 -> 0 (below half a cent)
+        (Costs(0.2, 1.0, 0.9), 0.18, 0.9),
+        (Costs(0.04, 0.0, 0.1), 0.0, 0.0),       # 0.004: free
+    ],
+)
+def test_round_to_cents_charges_the_references_prices(costs, alpha_price, beta_price):
+    from duo_jax.core.coordination import cost_of, round_to_cents
+
+    rounded = round_to_cents(costs)
+    assert rounded.bp == costs.bp
+    assert cost_of(1, 0, rounded) == pytest.approx(alpha_price, abs=1e-12)
+    assert cost_of(0, 1, rounded) == pytest.approx(beta_price, abs=1e-12)
+    assert round_to_cents(Costs(0.4, 0.1, -1.0)) == Costs(0.4, 0.1, -1.0)   # no cost unit: unchanged

@@ -81,6 +81,22 @@ def test_grid_sweep_json(grid_sweep):
             assert r["val"]["reward_mean"] >= -100
 
 
+def test_sweep_rounds_the_price_to_cents(grid_sweep):
+    """costs.round_to_cents: an expert step costs round(alpha * BP, 2) (BP = 0.1 here), so alpha = 0.04 is free."""
+    import copy
+
+    config, _ = grid_sweep
+    c = copy.deepcopy(config)
+    c.name, c.costs.round_to_cents, c.sweep.alphas = "ask_every_k_cents", True, (0.04, 0.26)
+    result = run(c)
+    assert result["round_to_cents"]
+    for rows in result["selections"].values():
+        for r, price in zip(rows, (0.0, 0.03)):
+            test = r["test"]
+            expert_steps = test["expert_fraction"] * test["episode_length_mean"]
+            assert test["reward_mean"] == pytest.approx(test["base_reward_mean"] - price * expert_steps)
+
+
 def test_grid_sweep_same_choice_same_test_episodes(grid_sweep):
     _, result = grid_sweep
     rows = result["selections"]["val_true"]

@@ -1,5 +1,6 @@
 """Threshold methods: the logit metrics, the logit and OOD policies, and their percentile candidates."""
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -145,3 +146,48 @@ def test_ood_candidates_are_percentiles_of_training_scores():
     lo, hi = (c["threshold"] for c in candidates)
     assert lo < hi
     assert candidates[0]["svdd"]["center"].shape == (4,)
+
+
+HELD_OUT_LENGTHS = [9, 1, 7, 6]
+
+
+def test_ood_contamination_rule_is_one_threshold_on_held_out_scores():
+    """YRC-Bench's rule: one candidate per detector, the 90th percentile of its scores on a second set of
+    training-split rollouts (levels drawn with evaluation.seed + 1), not on the states it was fitted on."""
+    from duo_jax.algorithms.deep_svdd import svdd_score
+
+    family = EnvFamily(
+        "fake", ("train",), 3, (8, 8, 3), make_train_env=None,
+        make_eval_env=lambda split, n, num_envs, seed: FakeEnv((HELD_OUT_LENGTHS if seed else LENGTHS)[:n], num_envs),
+    )
+    task = TrainTask("train", family, _obs_novice(), _obs_novice(), Costs(0.0, 0.0, 1.0))
+    config = load_config("ood")
+    config.evaluation.num_envs, config.evaluation.max_num_steps, config.evaluation.progress = 2, 16, False
+    config.algorithm.num_rollouts, config.algorithm.accept_rate = 4, 1.0
+    config.algorithm.epochs, config.policy.hidden_dim, config.policy.rep_dim = 2, 8, 4
+    config.algorithm.threshold_rule = "contamination"
+    [candidate] = duo_jax.make_algorithm("ood").candidates(KEY, None, task, config)
+
+    def scores(lengths):
+        t = np.array([t for L in lengths for t in range(L)], np.float32)
+        return np.asarray(svdd_score(candidate["svdd"], {"vec": np.stack([t, -t], -1)}, 8, 4))
+
+    held_out = float(np.percentile(scores(HELD_OUT_LENGTHS), 90))
+    assert candidate["threshold"] == pytest.approx(held_out)
+    assert held_out != pytest.approx(float(np.percentile(scores(LENGTHS), 90)))
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("threshold_rule", "best",
+         "algorithm.threshold_rule must be one of percentile_search, contamination; got 'best'."),
+        ("contamination", 1.5, "algorithm.contamination must be a number in (0, 1); got 1.5."),
+    ],
+)
+def test_ood_threshold_rule_errors_are_one_sentence(field, value, message):
+    config = load_config("ood")
+    config.algorithm.threshold_rule = "contamination"
+    config.algorithm[field] = value
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        duo_jax.make_algorithm("ood").check(config)

@@ -3,6 +3,7 @@
 logit: the novice's confidence (low = ask). ood: a Deep SVDD anomaly score (high = ask). Both roll the
 novice out alone on the training split once per exploration temperature, and the candidates (one per
 percentile, and per scoring temperature for logit) are then evaluated in one batched rollout per split.
+ood with algorithm.threshold_rule="contamination" (YRC-Bench's rule) proposes one threshold per detector instead.
 """
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ from duo_jax.algorithms.novice_rollouts import novice_rollouts
 from duo_jax.core.curves import open_curves
 from duo_jax.policies.features import check_feature_type, extract, parts
 from duo_jax.policies.logit import check_metric, confidence
+
+# algorithm.threshold_rule of `ood`: DuoAI's per-alpha search over percentiles of the fitting states' scores, or
+# YRC-Bench's one threshold per detector (pyod's contamination rule on held-out scores).
+PERCENTILE_SEARCH, CONTAMINATION = "percentile_search", "contamination"
+THRESHOLD_RULES = (PERCENTILE_SEARCH, CONTAMINATION)
 
 
 def _rollouts(key, task, config, explore_temp: float, keep_prob: float = 1.0, with_obs: bool = False) -> dict:
@@ -84,6 +90,12 @@ def _check_ood(config) -> None:
     for field in ("epochs", "batch_size"):
         if not isinstance(a[field], int) or a[field] < 1:
             raise ValueError(f"algorithm.{field} must be a positive integer; got {a[field]!r}.")
+    rule = a.get("threshold_rule", PERCENTILE_SEARCH)
+    if rule not in THRESHOLD_RULES:
+        raise ValueError(f"algorithm.threshold_rule must be one of {', '.join(THRESHOLD_RULES)}; got {rule!r}.")
+    c = a.get("contamination", 0.1)
+    if rule == CONTAMINATION and not (isinstance(c, float | int) and not isinstance(c, bool) and 0 < c < 1):
+        raise ValueError(f"algorithm.contamination must be a number in (0, 1); got {c!r}.")
 
 
 def _scores(svdd, features: dict, hidden_dim: int, rep_dim: int, batch_size: int = 1024) -> np.ndarray:
@@ -95,6 +107,19 @@ def _scores(svdd, features: dict, hidden_dim: int, rep_dim: int, batch_size: int
             for s in range(0, n, batch_size)
         ]
     )
+
+
+def _held_out_threshold(key, task, config, explore_temp: float, svdd) -> float:
+    """YRC-Bench's one threshold (pyod's contamination rule): the (1 - contamination) percentile of the detector's
+    scores on a second, held-out set of the novice's training-split rollouts (`num_rollouts` more episodes, on
+    levels drawn with evaluation.seed + 1), not on the states it was fitted on."""
+    a, p, ev = config.algorithm, config.policy, config.evaluation
+    data = novice_rollouts(
+        key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, a.accept_rate,
+        "obs" in parts(p.feature_type), ev.seed + 1, ev.progress,
+    )
+    scores = _scores(svdd, jax.device_get(extract(data, p.feature_type)), p.hidden_dim, p.rep_dim)
+    return float(np.percentile(scores, 100 * (1 - a.get("contamination", 0.1))))
 
 
 @register_grid_search("ood", check=_check_ood)
@@ -122,5 +147,9 @@ def ood(key, policy, task, config):
             logging.info(
                 "Deep SVDD train scores: mean %.4f, percentiles %s", scores.mean(), _percentiles(scores, a.percentiles)
             )
-            candidates += [{"svdd": svdd, "threshold": t} for t in _percentiles(scores, a.percentiles)]
+            if a.get("threshold_rule", PERCENTILE_SEARCH) == CONTAMINATION:
+                thresholds = [_held_out_threshold(jax.random.fold_in(k_data, 1), task, config, explore_temp, svdd)]
+            else:
+                thresholds = _percentiles(scores, a.percentiles)
+            candidates += [{"svdd": svdd, "threshold": t} for t in thresholds]
     return candidates

@@ -36,6 +36,16 @@ def cost_of(expert_steps, switches, costs: Costs):
     return (costs.alpha * expert_steps + costs.beta * switches) * costs.bp
 
 
+def round_to_cents(costs: Costs) -> Costs:
+    """The reference's prices (YRC-Bench, CoordEnv.set_costs): alpha*BP and beta*BP rounded to 2 decimals, so a
+    price below 0.005 is 0. Kept as the weights that charge them (alpha' = round(alpha*BP, 2) / BP), so every
+    caller of `cost_of` charges the rounded price. BP <= 0 (no cost unit): unchanged."""
+    bp = float(costs.bp)
+    if bp <= 0:
+        return costs
+    return costs._replace(alpha=round(float(costs.alpha) * bp, 2) / bp, beta=round(float(costs.beta) * bp, 2) / bp)
+
+
 def step_cost(action, prev_action, first, costs: Costs) -> jnp.ndarray:
     expert = (action == EXPERT).astype(jnp.float32)
     return cost_of(expert, switched(action, prev_action, first).astype(jnp.float32), costs)
