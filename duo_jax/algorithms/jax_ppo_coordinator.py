@@ -163,27 +163,19 @@ def make_coord_trainer(config, env, env_params, novice: Agent, expert: Agent, co
     return init, iterate
 
 
-def _progress(num_iters: int, steps_per_iter: int, alphas: tuple, every_s: float = 5.0):
-    """Host callback: a progress line at most every `every_s` seconds (and at the end), averaged over alphas."""
-    t0, last = time.time(), [0.0]
-
-    def log(it, metrics):
-        it, now = int(np.asarray(it).max()), time.time()
-        if now - last[0] < every_s and it != num_iters:
-            return
-        last[0] = now
-        m = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
-        logging.info(
-            "PPO iter %d/%d (%d alphas) | net reward/step %s | expert %s | %.0f steps/s",
-            it,
-            num_iters,
-            len(alphas),
-            np.round(m["net_reward_per_step"], 4).tolist(),
-            np.round(m["expert_fraction"], 3).tolist(),
-            len(alphas) * steps_per_iter * it / (now - t0),
-        )
-
-    return log
+def _log_chunk(it: int, num_iters: int, metrics: dict, steps: int, seconds: float) -> None:
+    """A progress line after each chunk (its last iteration's metrics per alpha): logged from the host between
+    chunks, not by a callback inside the jitted chunk, so the chunk has no host round trip per iteration
+    and XLA's persistent cache can keep it (it never stores programs with host callbacks)."""
+    logging.info(
+        "PPO iter %d/%d (%d alphas) | net reward/step %s | expert %s | %.0f steps/s",
+        it,
+        num_iters,
+        len(metrics["expert_fraction"][-1]),
+        np.round(np.asarray(metrics["net_reward_per_step"][-1], np.float64), 4).tolist(),
+        np.round(np.asarray(metrics["expert_fraction"][-1], np.float64), 3).tolist(),
+        steps / max(seconds, 1e-9),
+    )
 
 
 def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas) -> list[AlgorithmResult]:
@@ -205,16 +197,10 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     split = task.env.jax_split(task.split)
     init, iterate = make_coord_trainer(config, split.env, split.env_params, task.novice, task.expert, task.costs)
     alpha_arr = jnp.asarray(alphas, jnp.float32)
-    log = _progress(num_iters, steps_per_iter, tuple(alphas))
 
     @functools.partial(jax.jit, static_argnums=2)
     def run_chunk(runner, alpha_arr, n: int):
-        def body(runner, _):
-            runner, metrics = jax.vmap(iterate)(runner, alpha_arr)
-            jax.debug.callback(log, runner.iteration, metrics)
-            return runner, metrics
-
-        return jax.lax.scan(body, runner, None, n)
+        return jax.lax.scan(lambda runner, _: jax.vmap(iterate)(runner, alpha_arr), runner, None, n)
 
     key, k_eval = jax.random.split(key)
     runner = jax.jit(jax.vmap(init))(jnp.broadcast_to(key, (A, *key.shape)))
@@ -243,10 +229,11 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     # Opened after the restore: its first write, at the first step redone, drops the curves logged from there on.
     with open_curves(task.logdir, config) as curves:
         while it < num_iters:
-            n = min(a.eval_every, num_iters - it)
+            n, start = min(a.eval_every, num_iters - it), time.time()
             runner, metrics = run_chunk(runner, alpha_arr, n)
             # Before anything is saved: the first iteration of the chunk where a metric of any alpha is not finite.
             m = to_host(metrics)
+            _log_chunk(it + n, num_iters, m, A * n * steps_per_iter, time.time() - start)
             bad = next((i for i in range(n) if not all(np.isfinite(v[i]).all() for v in m.values())), n - 1)
             check_finite({k: v[bad] for k, v in m.items()}, runner.params, it + bad + 1, last_dir)
             it += n

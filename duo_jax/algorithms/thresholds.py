@@ -8,6 +8,7 @@ ood with algorithm.threshold_rule="contamination" (YRC-Bench's rule) proposes on
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import jax
 import numpy as np
@@ -20,18 +21,39 @@ from duo_jax.core.curves import open_curves
 from duo_jax.policies.features import check_feature_type, extract, parts
 from duo_jax.policies.logit import check_metric, confidence
 
+# The last novice rollouts per keep_prob, so that the rows of one seed (logit_<metric> x5, ood_<feature> x7) fit
+# on one set: the same key, novice, env and settings give the same states, with or without their frames.
+_CACHE: dict = {}
+CACHE_MAX_BYTES = 256 << 20
+
 # algorithm.threshold_rule of `ood`: DuoAI's per-alpha search over percentiles of the fitting states' scores, or
 # YRC-Bench's one threshold per detector (pyod's contamination rule on held-out scores).
 PERCENTILE_SEARCH, CONTAMINATION = "percentile_search", "contamination"
 THRESHOLD_RULES = (PERCENTILE_SEARCH, CONTAMINATION)
 
 
+def _cache_key(key, task, config, explore_temp: float, keep_prob: float) -> tuple:
+    a, ev = config.algorithm, config.evaluation
+    digest = hashlib.sha1(np.asarray(jax.random.key_data(key)).tobytes())
+    for leaf in jax.tree.leaves(task.novice.params):
+        digest.update(np.asarray(leaf).tobytes())
+    return (config.env.to_json(), task.split, task.novice.config.get("model"), digest.hexdigest(), keep_prob,
+            a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, ev.seed)
+
+
 def _rollouts(key, task, config, explore_temp: float, keep_prob: float = 1.0, with_obs: bool = False) -> dict:
     a, ev = config.algorithm, config.evaluation
-    data = novice_rollouts(
-        key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, keep_prob,
-        with_obs, ev.seed, ev.progress,
-    )
+    cache_key = _cache_key(key, task, config, explore_temp, keep_prob)
+    cached = _CACHE.get(keep_prob)
+    if cached is not None and cached[0] == cache_key and (not with_obs or "base_obs" in cached[1]):
+        data = {k: v for k, v in cached[1].items() if with_obs or k != "base_obs"}
+    else:
+        data = novice_rollouts(
+            key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, keep_prob,
+            with_obs, ev.seed, ev.progress,
+        )
+        if sum(v.nbytes for v in data.values()) <= CACHE_MAX_BYTES:
+            _CACHE[keep_prob] = (cache_key, data)
     logging.info(
         "novice rollouts on %s at temperature %s: %d states", task.split, explore_temp, len(data["novice_logits"])
     )

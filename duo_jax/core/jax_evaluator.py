@@ -68,8 +68,8 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
         episodes = jnp.tile(episodes, C)
         carry = (obs, state, init_coord_state(policy, C, B), jnp.ones(B, bool), jnp.ones(B, bool), counts)
 
-        def body(carry, t):
-            obs, state, cstate, first, active, counts = carry
+        def body(carry):
+            t, (obs, state, cstate, first, active, counts) = carry
             if progress:
                 jax.lax.cond(t % PROGRESS_EVERY == 0, lambda: jax.debug.callback(_tick, t, active), lambda: None)
             keys = episode_keys(key, episodes, jnp.full(B, t))  # each episode's own stream, as on the host
@@ -80,9 +80,10 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
             obs, state, reward, terminated, truncated = env_step(env_keys, state, env_action, env_params)[:5]
             done = terminated | truncated
             counts = count_step(counts, action, cstate.prev_action, first, active, reward)
-            return (obs, state, new_cstate, done, active & ~done, counts), None
+            return t + 1, (obs, state, new_cstate, done, active & ~done, counts)
 
-        carry, _ = jax.lax.scan(body, carry, jnp.arange(T))
+        # Until every slot's first episode has ended (or T steps): later steps would change no count.
+        _, carry = jax.lax.while_loop(lambda c: (c[0] < T) & c[1][4].any(), body, (jnp.int32(0), carry))
         return carry[5], carry[4]
 
     return rollout
