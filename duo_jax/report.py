@@ -109,6 +109,11 @@ def _weighted(values, weights) -> float:
     return float(np.dot(values, weights) / np.sum(weights))
 
 
+def _pooled_ci(cis, counts) -> float:
+    """The 95% half-width of the episode-weighted mean of seeds' means, from each seed's own half-width."""
+    return float(np.sqrt(np.sum((np.asarray(counts, float) * np.asarray(cis, float)) ** 2)) / np.sum(counts))
+
+
 def _pool_selection(group: list[dict], key: str, alphas) -> dict:
     """One selection of a method's sweeps, pooled over seeds (sorted by eval_seed)."""
     per_seed = []
@@ -120,10 +125,13 @@ def _pool_selection(group: list[dict], key: str, alphas) -> dict:
     counts = [m.shape[1] for m in per_seed]
     entries = [[s["selections"][key][j] for s in group] for j in range(len(alphas))]   # [alpha][seed]
     steps = [[e["test"].get("episode_length_mean", 1.0) * n for e, n in zip(row, counts)] for row in entries]
-    val = None
+    val = val_ci = None
     if all(isinstance(e.get("val"), dict) and "reward_mean" in e["val"] for row in entries for e in row):
         val = [_weighted([e["val"]["reward_mean"] for e in row], [e["val"].get("episodes", 1) for e in row])
                for row in entries]
+        if all("reward_ci95" in e["val"] for row in entries for e in row):
+            val_ci = [_pooled_ci([e["val"]["reward_ci95"] for e in row], [e["val"].get("episodes", 1) for e in row])
+                      for row in entries]
     return {
         "episodes": np.concatenate(per_seed, axis=1),
         "strata": np.repeat([s.get("eval_seed", 0) for s in group], counts),
@@ -133,6 +141,7 @@ def _pool_selection(group: list[dict], key: str, alphas) -> dict:
             _weighted([e["test"]["expert_fraction"] for e in row], w) for row, w in zip(entries, steps)
         ],
         "val_reward_mean": val,
+        "val_reward_ci95": val_ci,
     }
 
 
@@ -191,6 +200,16 @@ def pool_sweeps(sweeps: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------- rows and their comparisons
 
 
+def asks(expert_fraction) -> str | None:
+    """"always" or "never" when the chosen policy asks at every test step, or at none, at every alpha: a choice
+    that degenerated to a baseline (e.g. a simulated novice so weak that asking always wins on val_sim)."""
+    if all(f >= 1 - 1e-9 for f in expert_fraction):
+        return "always"
+    if all(f <= 1e-9 for f in expert_fraction):
+        return "never"
+    return None
+
+
 def _row(p: dict, selection: str, d: dict, num_samples: int, seed: int) -> dict:
     alphas, episodes = p["alphas"], d["episodes"]
     n = episodes.shape[1]
@@ -209,6 +228,8 @@ def _row(p: dict, selection: str, d: dict, num_samples: int, seed: int) -> dict:
         "reward_ci95": (1.96 * episodes.std(axis=1) / np.sqrt(n)).tolist(),  # as the evaluator's summary
         "expert_fraction": d["expert_fraction"],
         "val_reward_mean": d["val_reward_mean"],
+        "val_reward_ci95": d["val_reward_ci95"],
+        "asks": asks(d["expert_fraction"]),
         "auc": auc(alphas, episodes.mean(axis=1)),
         "auc_ci95": list(bootstrap_auc(alphas, episodes, num_samples, seed, strata=d["strata"])),
         "auc_per_seed": [auc(alphas, m.mean(axis=1)) for m in d["per_seed"]],
@@ -319,8 +340,159 @@ def within_best(row: dict) -> bool | None:
     return None if paired is None else not paired["significant"]
 
 
-def analyses(rows: list[dict]) -> dict:
-    """What report.json holds besides the rows: rankings, the skyline's choice, the eval_sim/eval_true gaps."""
+# ---------------------------------------------------------------- what the numbers mean
+
+def _by_method(rows: list[dict], selection: str = "eval_true") -> dict[str, dict]:
+    return {r["method"]: r for r in rows if r["selection"] == selection}
+
+
+def _baselines(rows: list[dict]) -> tuple[dict | None, dict | None]:
+    """always_novice's and always_expert's rows (both selections hold the same episodes)."""
+    pick = lambda m: _by_method(rows).get(m) or _by_method(rows, "eval_sim").get(m)  # noqa: E731
+    return pick(NOVICE), pick(EXPERT)
+
+
+def break_even_alpha(rows: list[dict]) -> float | None:
+    """1 - R_N/R_E: always_expert nets R_E(1 - alpha), so above this alpha always_novice beats it and asking
+    cannot pay. R_N: always_novice's mean test reward; R_E: always_expert's at alpha = 0."""
+    novice, expert = _baselines(rows)
+    if novice is None or expert is None or expert["alphas"][0] != 0 or expert["reward_mean"][0] <= 0:
+        return None
+    return 1 - float(np.mean(novice["reward_mean"])) / expert["reward_mean"][0]
+
+
+def _is_ppo(method: str) -> bool:
+    return method == "ppo" or method.startswith("ppo_")
+
+
+def reference_ratio(rows: list[dict]) -> dict | None:
+    """YRC-Bench's fraction of the skyline (its fig. 4): the best eval_sim row's test AUC over the skyline's;
+    also without the PPO rows, as the paper's "best method" bar (no RL) has it."""
+    sky = _by_method(rows).get(SKYLINE)
+    sim = [r for r in rows if r["selection"] == "eval_sim" and not is_skyline(r["method"])]
+    if sky is None or sky["auc"] <= 0 or not sim:
+        return None
+    out = {"skyline_auc": sky["auc"]}
+    for suffix, pool in (("", sim), ("_without_ppo", [r for r in sim if not _is_ppo(r["method"])])):
+        if pool:
+            best = max(pool, key=lambda r: r["auc"])
+            out |= {f"best_eval_sim{suffix}": best["method"], f"auc{suffix}": best["auc"],
+                    f"ratio{suffix}": best["auc"] / sky["auc"]}
+    return out
+
+
+def skyline_gate(rows: list[dict]) -> dict | None:
+    """Passed when the skyline's val_true reward at every alpha is at least max(always_novice, always_expert)
+    there minus the skyline's 95% CI: a skyline below that, on its own selection split, is undertrained."""
+    sky = _by_method(rows).get(SKYLINE)
+    by = _by_method(rows)
+    novice, expert = by.get(NOVICE), by.get(EXPERT)
+    if sky is None or novice is None or expert is None:
+        return None
+    vals = [sky["val_reward_mean"], sky.get("val_reward_ci95"), novice["val_reward_mean"], expert["val_reward_mean"]]
+    if any(v is None for v in vals):
+        return None
+    floor = [max(n, e) for n, e in zip(vals[2], vals[3])]
+    failed = [a for a, s, ci, f in zip(sky["alphas"], vals[0], vals[1], floor) if s < f - ci]
+    return {"passed": not failed, "failed_alphas": failed, "skyline_val_true": vals[0], "skyline_ci95": vals[1],
+            "baseline_val_true": floor}
+
+
+def skyline_cells_below(sweeps: list[dict]) -> dict | None:
+    """Over every skyline_<feature> sweep, seed and alpha: how many val_true rewards are below max(always_novice,
+    always_expert) of the same seed and alpha (no interval), the count issue 38 quotes."""
+    val = {}
+    for s in sweeps:
+        if "val_true" in s["selections"]:
+            entries = s["selections"]["val_true"]
+            val[method_name(s), s.get("seed", 0)] = [(e.get("val") or {}).get("reward_mean") for e in entries]
+    cells = below = 0
+    for (method, seed), rewards in val.items():
+        floor = (val.get((NOVICE, seed)), val.get((EXPERT, seed)))
+        if not is_skyline(method) or None in floor:
+            continue
+        for r, n, e in zip(rewards, *floor):
+            if None not in (r, n, e):
+                cells, below = cells + 1, below + (r < max(n, e))
+    return {"cells": cells, "below": below} if cells else None
+
+
+def _one(values):
+    """A setting's value when every sweep agrees, else the sorted distinct values."""
+    distinct = sorted({json.dumps(v, sort_keys=True) for v in values})
+    values = [json.loads(v) for v in distinct]
+    return values[0] if len(values) == 1 else (values or None)
+
+
+def _recorded_or_suite_config(sweep: dict) -> tuple[dict | None, bool]:
+    """The sweep's config as sweep.json records it, else (older sweeps) today's `duo_jax.suite` config of its row."""
+    if isinstance(sweep.get("config"), dict):
+        return sweep["config"], True
+    from duo_jax import suite  # the suite's configs only for sweeps that do not record theirs
+
+    game, method = sweep.get("game"), method_name(sweep)
+    if game not in suite.ENVS or method not in suite.methods(game):
+        return None, False
+    return suite.build_config(game, method, sweep.get("seed", 0), "experiments/suite", ()).to_dict(), False
+
+
+def _shipped_agents(game: str) -> dict | None:
+    """Older sweeps: the metadata of the agents the package ships for `game` (those an empty agents.* means)."""
+    from duo_jax import paths
+    from duo_jax.agents.agent import load_agent
+    from duo_jax.experiment import DEFAULT_AGENTS
+
+    out = {}
+    for field, role in DEFAULT_AGENTS.items():
+        path = os.path.join(paths.AGENTS, game, role, "agent")
+        if not os.path.isdir(path):
+            return None
+        config = load_agent(path).config
+        out[field] = {k: config.get(k) for k in ("run_id", "train_steps", "trained_on")}
+    return out
+
+
+def protocol(sweeps: list[dict]) -> dict:
+    """The settings behind an environment's numbers: seeds, the agents' budgets and the simulated novice's
+    fraction of its novice's run, the OOD threshold rule, cost rounding, PPO and skyline steps per alpha.
+    Read from each sweep.json; for sweeps older than those fields, from today's suite configs and shipped
+    agents, and `recorded` says so."""
+    configs = [(_recorded_or_suite_config(s), s) for s in sweeps]
+    recorded = all(ok for (_, ok), _ in configs) and all(isinstance(s.get("agents"), dict) for s in sweeps)
+    game = sweeps[0].get("game") if sweeps else None
+    agents = sweeps[0].get("agents") if sweeps and isinstance(sweeps[0].get("agents"), dict) else None
+    if agents is None and isinstance(game, str):
+        agents = _shipped_agents(game)
+    sim, novice = (agents or {}).get("train_novice") or {}, (agents or {}).get("test_novice") or {}
+    steps = {}
+    for (config, _), s in configs:
+        if config is not None and s.get("algorithm") == "ppo":
+            name = "skyline" if is_skyline(method_name(s)) else "ppo"
+            steps.setdefault(name, []).append(config.get("algorithm", {}).get("total_steps"))
+    ood = [(c or {}).get("algorithm", {}).get("threshold_rule", "percentile_search")
+           for (c, _), s in configs if s.get("algorithm") == "ood"]
+    return {
+        "seeds": sorted({s.get("seed", 0) for s in sweeps}),
+        "eval_seeds": sorted({s.get("eval_seed", 0) for s in sweeps}),
+        "agents": None if agents is None else {
+            "sim_novice": agents.get("train_novice"), "novice": agents.get("test_novice"),
+            "expert": agents.get("test_expert"),
+        },
+        "sim_novice_fraction": sim["train_steps"] / novice["train_steps"]
+        if sim.get("train_steps") and novice.get("train_steps") else None,
+        "sim_novice_same_run": bool(sim.get("run_id")) and sim.get("run_id") == novice.get("run_id"),
+        "ood_threshold_rule": _one(ood),
+        "round_to_cents": _one([bool(s.get("round_to_cents", False)) for s in sweeps]),
+        "steps_per_alpha": {k: _one(v) for k, v in steps.items()},
+        "num_test_episodes": _one([s.get("num_test_episodes") for s in sweeps]),
+        "recorded": recorded,
+    }
+
+
+def analyses(rows: list[dict], sweeps: list[dict] | None = None) -> dict:
+    """What report.json holds besides the rows: rankings, the skyline's choice, the eval_sim/eval_true gaps,
+    and what the numbers mean (break-even alpha, the reference's ratio to the skyline, the skyline's gate,
+    the choices that ask always or never, and the protocol when the sweeps are given)."""
     ranking = {}
     for selection in SELECTIONS.values():
         ranked = sorted((r for r in rows if r["selection"] == selection and "rank" in r), key=lambda r: r["rank"])
@@ -347,6 +519,15 @@ def analyses(rows: list[dict]) -> dict:
             "not_weighed": sky["skyline_not_weighed"],
         },
         "sim_true_gap": [{"method": r["method"], **r["sim_true_gap"]} for r in rows if "sim_true_gap" in r],
+        "break_even_alpha": break_even_alpha(rows),
+        "ratio_to_skyline": reference_ratio(rows),
+        "skyline_gate": skyline_gate(rows),
+        "asks_always_or_never": {
+            selection: {r["method"]: r["asks"] for r in rows if r["selection"] == selection and r.get("asks")}
+            for selection in SELECTIONS.values()
+        },
+        "skyline_cells_below": None if sweeps is None else skyline_cells_below(sweeps),
+        "protocol": None if sweeps is None else protocol(sweeps),
     }
 
 
@@ -374,7 +555,60 @@ def _paper(r: dict) -> str:
     return f"{s['mean']:.3f} ± {s['std']:.3f}"
 
 
-def to_markdown(rows) -> str:
+def _protocol_lines(p: dict) -> list[str]:
+    agents = p["agents"] or {}
+    budget = ", ".join(f"{role} {a['train_steps']:,} steps" for role, a in agents.items() if a and a.get("train_steps"))
+    fraction = p["sim_novice_fraction"]
+    lines = [
+        f"- Seeds {', '.join(map(str, p['seeds']))}; {p['num_test_episodes']} test episodes per seed and alpha.",
+        f"- Agents: {budget or 'unknown'}. The simulated novice is "
+        + ("unknown" if fraction is None else f"{fraction:.0%} of its novice's steps")
+        + (" (a snapshot of the same run)" if p["sim_novice_same_run"] else "")
+        + "; the reference's is 50% (40M of 80M).",
+        f"- OOD thresholds: {p['ood_threshold_rule']}; prices rounded to cents (round_to_cents): "
+        f"{p['round_to_cents']}; PPO/skyline steps per alpha: "
+        + (", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in p["steps_per_alpha"].items())
+           or "none") + ".",
+    ]
+    if not p["recorded"]:
+        lines.append("- These sweeps predate sweep.json's config and agents fields: the settings above are today's "
+                     "suite configs and shipped agents.")
+    return lines
+
+
+def meaning_markdown(info: dict) -> list[str]:
+    """The report's "What the numbers mean" section, from `analyses`."""
+    text = ["\n## What the numbers mean\n"]
+    b = info.get("break_even_alpha")
+    if b is not None:
+        text.append(f"- Break-even alpha 1 − R_N/R_E = {b:.2f}: always_expert nets R_E(1 − alpha) (its AUC is R_E/2 "
+                    "over alpha in [0, 1]), so above this alpha always_novice beats it and asking cannot pay.")
+    g = info.get("skyline_gate")
+    if g is not None:
+        failed = ", ".join(f"{a:g}" for a in g["failed_alphas"])
+        text.append("- Skyline gate (val_true reward ≥ max(always_novice, always_expert) − its 95% CI at every "
+                    "alpha): " + ("passed." if g["passed"] else f"FAILED at alpha {failed}: the skyline is "
+                                  "undertrained there, and fractions of it overstate the methods."))
+    c = info.get("skyline_cells_below")
+    if c is not None:
+        text.append(f"- Every skyline_<feature> × seed × alpha: {c['below']} of {c['cells']} val_true rewards are "
+                    "below max(always_novice, always_expert) of the same seed and alpha (no interval).")
+    r = info.get("ratio_to_skyline")
+    if r is not None:
+        text.append(f"- The reference's fraction of the skyline: best eval_sim row {r['best_eval_sim']} "
+                    f"{r['ratio']:.2f}" + (f"; without PPO rows {r['best_eval_sim_without_ppo']} "
+                                            f"{r['ratio_without_ppo']:.2f}" if "ratio_without_ppo" in r else "") + ".")
+    asks = info.get("asks_always_or_never", {}).get("eval_sim", {})
+    flagged = {k: v for k, v in asks.items() if k not in (NOVICE, EXPERT)}
+    if flagged:
+        text.append("- eval_sim choices that ask at every test step or at none, at every alpha (a baseline in "
+                    "disguise): " + ", ".join(f"{m} ({v})" for m, v in sorted(flagged.items())) + ".")
+    if info.get("protocol"):
+        text += _protocol_lines(info["protocol"])
+    return text if len(text) > 1 else []
+
+
+def to_markdown(rows, info: dict | None = None) -> str:
     if not rows:
         return ""
     alphas = [f"α={a:g}" for a in rows[0]["alphas"]]
@@ -444,6 +678,7 @@ def to_markdown(rows) -> str:
             f"\n## Skyline: {sky['chosen_method']}, the best val_true reward (mean over alphas)\n",
             md_table(["skyline feature", "val_true reward", ""], body),
         ]
+    text += meaning_markdown(analyses(rows) if info is None else info)
     return "\n".join(text) + "\n"
 
 
@@ -494,11 +729,13 @@ def check_out(out_dir: str, kind: str, overwrite: bool, flag: str = "--out") -> 
                          f"it, or choose another {flag}.")
 
 
-def write_report(rows, out_dir: str) -> dict:
+def write_report(rows, out_dir: str, sweeps: list[dict] | None = None) -> dict:
+    """report.{json,md,png}; with the `sweeps` the rows came from, report.json and .md say their protocol."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, f"report.{k}") for k in ("json", "md", "png")}
-    atomic_write_text(paths["json"], json.dumps({**analyses(rows), "rows": rows}, indent=2) + "\n")
-    atomic_write_text(paths["md"], to_markdown(rows))
+    info = analyses(rows, sweeps)
+    atomic_write_text(paths["json"], json.dumps({**info, "rows": rows}, indent=2) + "\n")
+    atomic_write_text(paths["md"], to_markdown(rows, info))
     atomic_write(paths["png"], lambda tmp: plot(rows, tmp))
     return paths
 
@@ -528,8 +765,11 @@ def main(argv=None) -> None:
             result = summary.summarize(summary.load_reports(args.inputs), args.bootstrap, args.seed)
             paths, text = summary.write_summary(result, args.out), summary.to_markdown(result)
         else:
-            rows = build_table(load_sweeps(args.inputs), args.bootstrap, args.seed)
-            paths, text = write_report(rows, args.out), to_markdown(rows)
+            sweeps = load_sweeps(args.inputs)
+            rows = build_table(sweeps, args.bootstrap, args.seed)
+            paths = write_report(rows, args.out, sweeps)
+            with open(paths["md"]) as f:
+                text = f.read()
     except (ValueError, OSError) as e:
         cli.fail(e)
     print(text)

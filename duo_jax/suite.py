@@ -185,9 +185,11 @@ def report(env: str, out: str, report_dir: str) -> None:
     from duo_jax import report as rep
 
     paths = sorted(glob.glob(os.path.join(out, env, "seed_*", "*_sweep", "sweep.json")))
-    rows = rep.build_table(rep.load_sweeps([os.path.dirname(p) for p in paths]))
-    written = rep.write_report(rows, os.path.join(report_dir, env))
-    print(rep.to_markdown(rows))
+    sweeps = rep.load_sweeps([os.path.dirname(p) for p in paths])
+    rows = rep.build_table(sweeps)
+    written = rep.write_report(rows, os.path.join(report_dir, env), sweeps)
+    with open(written["md"]) as f:
+        print(f.read())
     print("wrote " + ", ".join(written.values()))
 
 

@@ -151,6 +151,62 @@ def _paper_within(row: dict, best: dict) -> bool:
     return bool(a["mean"] + 1.96 * a["std"] >= b["mean"] - 1.96 * b["std"])
 
 
+MEANING = ("protocol", "break_even_alpha", "ratio_to_skyline", "skyline_gate", "skyline_cells_below")
+
+
+def meaning(reports: list[dict]) -> dict:
+    """Per environment, what `duo_jax.report.analyses` says the numbers mean (None where a report predates it),
+    and the eval_sim choices that ask at every test step or at none."""
+    out = {key: {rep["env"]: rep.get(key) for rep in reports} for key in MEANING}
+    out["eval_sim_asks_always_or_never"] = {
+        rep["env"]: {r["method"]: r["asks"] for r in rep["rows"] if r["selection"] == "eval_sim" and r.get("asks")}
+        for rep in reports
+    }
+    return out
+
+
+def meaning_markdown(summary: dict) -> list[str]:
+    """summary.md's "What the numbers mean": one row per environment."""
+    envs = summary["envs"]
+
+    def row(env: str) -> list[str]:
+        p, g = summary["protocol"].get(env) or {}, summary["skyline_gate"].get(env)
+        r, b = summary["ratio_to_skyline"].get(env), summary["break_even_alpha"].get(env)
+        c = summary["skyline_cells_below"].get(env)
+        fraction = p.get("sim_novice_fraction")
+        gate = "—" if g is None else "passed" if g["passed"] else "failed at α " + ", ".join(
+            f"{a:g}" for a in g["failed_alphas"])
+        steps = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                          for k, v in (p.get("steps_per_alpha") or {}).items())
+        degenerate = [m for m in summary["eval_sim_asks_always_or_never"].get(env, {}) if m not in (NOVICE, EXPERT)]
+        return [
+            env,
+            "—" if fraction is None else f"{fraction:.0%}",
+            "—" if b is None else f"{b:.2f}",
+            "—" if r is None else f"{r['ratio']:.2f} ({r['best_eval_sim']})",
+            gate + ("" if c is None else f"; {c['below']}/{c['cells']} cells below"),
+            str(len(degenerate)),
+            str(p.get("ood_threshold_rule", "—")),
+            str(p.get("round_to_cents", "—")),
+            steps or "—",
+            ",".join(map(str, p.get("seeds", []))) or "—",
+        ]
+
+    return [
+        "\n## What the numbers mean\n",
+        "Sim novice: the simulated novice's training steps as a fraction of its novice's (the reference: 50%). "
+        "Break-even: 1 − R_N/R_E; always_expert nets R_E(1 − alpha), so its AUC is R_E/2 and above this alpha "
+        "always_novice beats it: asking pays only below it. Ratio: the reference's fraction of the skyline, the "
+        "best eval_sim row's test AUC over the skyline's. Gate: the skyline's val_true reward is at least "
+        "max(always_novice, always_expert) − its 95% CI at every alpha (else it is undertrained and ratios to it "
+        "overstate the methods); cells: skyline_<feature> × seed × alpha val_true rewards below that max, no "
+        "interval. Degenerate: eval_sim rows (baselines aside) whose choice asks at every test step, or at none, "
+        "at every alpha.\n",
+        md_table(["env", "sim novice", "break-even alpha", "ratio to skyline", "skyline gate", "degenerate eval_sim",
+                  "OOD thresholds", "cents", "PPO steps per alpha", "seeds"], [row(e) for e in envs]),
+    ]
+
+
 def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> dict:
     envs = [rep["env"] for rep in reports]
     if not reports:
@@ -165,7 +221,7 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
         }
         for rep in reports
     }
-    out = {"envs": envs, "sim_true_gaps": gaps, "selections": {}}
+    out = {"envs": envs, "sim_true_gaps": gaps, **meaning(reports), "selections": {}}
     for selection in SELECTIONS.values():
         per_env = {rep["env"]: [r for r in rep["rows"] if r["selection"] == selection] for rep in reports}
         methods = list(
@@ -195,6 +251,7 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
                     "vs_novice": r["vs_novice"],
                     "vs_best": r.get("vs_best"),
                     "sim_true_gap": r.get("sim_true_gap"),
+                    "asks": r.get("asks"),  # "always" / "never": asks at every test step / at none, every alpha
                 }
             for r in ranked:
                 w = wins[r["method"]]
@@ -260,6 +317,7 @@ def to_markdown(summary: dict) -> str:
         "Significant eval_true − eval_sim gaps (paired CI excludes 0): "
         + ", ".join(f"{g['significant']} of {g['rows']} rows on {e}" for e, g in summary["sim_true_gaps"].items())
         + ".\n",
+        *(meaning_markdown(summary) if "protocol" in summary else []),
         "\n## Every row: test AUC [95% bootstrap CI, stratified by seed] (seeds pooled)\n",
         "**best** marks the best method of its selection (the skyline aside).\n",
         auc_table(summary),

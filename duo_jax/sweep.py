@@ -46,6 +46,13 @@ def _costs(s: Setup, split: str, alpha: float) -> Costs:
     return charged(s.config, s.costs[PAIR_OF_SPLIT[split]]._replace(alpha=alpha))
 
 
+def _agents(s: Setup) -> dict:
+    """Each agents.<field>'s run_id, train_steps and training task, from its checkpoint's metadata."""
+    agents = {"train_novice": s.pairs["train"][0], "train_expert": s.pairs["train"][1],
+              "test_novice": s.pairs["test"][0], "test_expert": s.pairs["test"][1]}
+    return {field: {k: a.config.get(k) for k in ("run_id", "train_steps", "trained_on")} for field, a in agents.items()}
+
+
 def sweep_grid(s: Setup, alphas, key) -> dict:
     """Every candidate rolled out once per split; the choice at each alpha scored from the same episodes."""
     config = s.config
@@ -160,6 +167,9 @@ def execute_sweep(s: Setup, alphas) -> dict:
             "num_test_episodes": config.evaluation.num_episodes,
             "selections": selections,
             "wall_time_s": round(time.time() - start, 2),
+            # What the report's protocol block reads: the whole config, and the agents' budgets and runs.
+            "config": config.to_dict(),
+            "agents": _agents(s),
         }
         s.experiment.write_json("sweep.json", result)
         table = sweep_markdown(result)

@@ -406,3 +406,112 @@ def test_summary_rejects_bad_reports(tmp_path, capsys):
     dirs = env_reports(tmp_path, {"a": {"always_novice": 5.0}})
     with pytest.raises(ValueError, match=r"environments \['a', 'a'\]; each environment should appear once"):
         summary.summarize(summary.load_reports(dirs * 2))
+
+
+# ---------------------------------------------------------------- what the numbers mean (issue 38)
+
+def _row(method, selection="eval_true", reward=(5.0, 5.0, 5.0), val=None, val_ci=None, auc=1.0, fraction=(0.5,) * 3):
+    return {"method": method, "selection": selection, "alphas": ALPHAS, "reward_mean": list(reward), "auc": auc,
+            "val_reward_mean": val, "val_reward_ci95": val_ci, "expert_fraction": list(fraction)}
+
+
+def test_break_even_alpha_is_one_minus_novice_over_expert():
+    rows = [_row("always_novice", reward=(4.0, 4.0, 4.0)), _row("always_expert", reward=(8.0, 4.0, 0.0))]
+    assert report.break_even_alpha(rows) == pytest.approx(0.5)       # 8(1 - alpha) = 4 at alpha 0.5
+    assert report.break_even_alpha(rows[:1]) is None
+
+
+def test_skyline_gate_names_the_alphas_below_the_best_baseline_minus_its_ci():
+    rows = [
+        _row("always_novice", val=[5.0, 5.0, 5.0]),
+        _row("always_expert", val=[8.0, 4.0, 0.0]),
+        _row("skyline", val=[7.9, 4.0, 4.95], val_ci=[0.2, 0.1, 0.1]),   # 7.9 >= 8 - 0.2; 4.0 < 5 - 0.1; 4.95 >= 4.9
+    ]
+    gate = report.skyline_gate(rows)
+    assert gate["passed"] is False and gate["failed_alphas"] == [0.5]
+    assert gate["baseline_val_true"] == [8.0, 5.0, 5.0]
+    rows[2]["val_reward_mean"][1] = 4.95
+    assert report.skyline_gate(rows) == {**gate, "passed": True, "failed_alphas": [],
+                                         "skyline_val_true": [7.9, 4.95, 4.95]}
+    assert report.skyline_gate(rows[:2]) is None
+
+
+def test_reference_ratio_is_the_best_eval_sim_row_over_the_skyline():
+    rows = [
+        _row("skyline", auc=4.0),
+        _row("ppo_obs", "eval_sim", auc=3.0), _row("logit_margin", "eval_sim", auc=2.0),
+        _row("logit_margin", auc=3.9),                       # eval_true rows do not count
+        _row("skyline_obs", "eval_sim", auc=5.0),            # nor do skyline rows
+    ]
+    assert report.reference_ratio(rows) == {
+        "skyline_auc": 4.0, "best_eval_sim": "ppo_obs", "auc": 3.0, "ratio": 0.75,
+        "best_eval_sim_without_ppo": "logit_margin", "auc_without_ppo": 2.0, "ratio_without_ppo": 0.5,
+    }
+
+
+@pytest.mark.parametrize("fractions, want", [((1.0, 1.0, 1.0), "always"), ((0.0, 0.0, 0.0), "never"),
+                                              ((1.0, 0.5, 0.0), None)])
+def test_asks_flags_choices_that_ask_always_or_never(fractions, want):
+    assert report.asks(fractions) == want
+
+
+def _recorded(sweep_dir, algorithm: str, config: dict, sim_steps=40, novice_steps=80, cents=False):
+    """Give a synthetic sweep the config and agents fields `duo_jax.sweep` records."""
+    path = f"{sweep_dir}/sweep.json"
+    with open(path) as f:
+        sweep = json.load(f)
+    meta = lambda steps, run: {"run_id": run, "train_steps": steps, "trained_on": "train"}  # noqa: E731
+    sweep.update(algorithm=algorithm, config=config, round_to_cents=cents, agents={
+        "train_novice": meta(sim_steps, "r1"), "train_expert": meta(novice_steps, "r1"),
+        "test_novice": meta(novice_steps, "r1"), "test_expert": meta(200, "r2")})
+    with open(path, "w") as f:
+        json.dump(sweep, f)
+    return sweep_dir
+
+
+def test_protocol_reads_what_the_sweeps_record(tmp_path):
+    paths = [
+        _recorded(write_sweep(tmp_path, "n", "always_novice", 5.0, eval_seed=0), "always", {}),
+        _recorded(write_sweep(tmp_path, "o", "ood_obs", 5.0, eval_seed=1), "ood",
+                  {"algorithm": {"threshold_rule": "contamination"}}),
+        _recorded(write_sweep(tmp_path, "p", "ppo_obs", 5.0, eval_seed=0), "ppo", {"algorithm": {"total_steps": 1000}}),
+        _recorded(write_sweep(tmp_path, "s", "skyline_obs", 5.0, eval_seed=0, val=1.0), "ppo",
+                  {"algorithm": {"total_steps": 3000}}),
+    ]
+    p = report.protocol(report.load_sweeps(paths))
+    assert p["sim_novice_fraction"] == 0.5 and p["sim_novice_same_run"] is True
+    assert p["agents"]["expert"]["train_steps"] == 200 and p["seeds"] == [0, 1]
+    assert p["ood_threshold_rule"] == "contamination" and p["round_to_cents"] is False
+    assert p["steps_per_alpha"] == {"ppo": 1000, "skyline": 3000} and p["recorded"] is True
+
+
+def test_report_and_summary_say_what_the_numbers_mean(tmp_path):
+    """report.json holds the break-even alpha, the ratio, the gate, the flags and the protocol; summary.json
+    collects them per environment, and both markdowns say them."""
+    dirs = []
+    for env in ("a", "b"):
+        paths = [
+            _recorded(write_sweep(tmp_path / env, m, m, base, eval_seed=0, game=env, slope=slope, val=v), "always", {})
+            for m, base, slope, v in (("always_novice", 5.0, 0.0, 5.0), ("always_expert", 8.0, 8.0, 8.0),
+                                      ("logit", 6.0, 1.0, 6.0))
+        ]
+        sky = 9.0 if env == "a" else 3.0        # b's skyline is below the baselines on val_true: its gate fails
+        sky_dir = write_sweep(tmp_path / env, "sky", "skyline_dist", 7.5, eval_seed=0, game=env,
+                              selections=("val_true",), val=sky)
+        paths.append(_recorded(sky_dir, "ppo", {"algorithm": {"total_steps": 7}}))
+        sweeps = report.load_sweeps(paths)
+        dirs.append(str(tmp_path / "reports" / env))
+        report.write_report(report.build_table(sweeps, num_samples=50), dirs[-1], sweeps)
+        saved = json.loads((tmp_path / "reports" / env / "report.json").read_text())
+        assert saved["skyline_gate"]["passed"] is (env == "a")
+        assert saved["protocol"]["sim_novice_fraction"] == 0.5
+        assert saved["break_even_alpha"] == pytest.approx(report.break_even_alpha(saved["rows"]))
+        assert "## What the numbers mean" in (tmp_path / "reports" / env / "report.md").read_text()
+    s = summary.summarize(summary.load_reports(dirs), num_samples=50)
+    assert s["skyline_gate"]["a"]["passed"] and s["skyline_gate"]["b"]["failed_alphas"] == ALPHAS
+    assert s["break_even_alpha"]["a"] == pytest.approx(1 - 5.0 / 8.0, abs=0.15)
+    assert s["ratio_to_skyline"]["b"]["best_eval_sim"] in {"always_novice", "always_expert", "logit"}
+    assert s["protocol"]["a"]["steps_per_alpha"] == {"skyline": 7}
+    assert s["selections"]["eval_sim"]["per_env"]["logit"]["a"]["asks"] is None
+    text = summary.to_markdown(s)
+    assert "## What the numbers mean" in text and "| b | 50% |" in text and "failed at α 0, 0.5, 1" in text

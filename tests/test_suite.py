@@ -28,7 +28,13 @@ def test_suite_runs_every_method_and_seed_and_pools_them(tmp_path, capsys):
             assert (sweep["method"], sweep["seed"], sweep["eval_seed"]) == (name, seed, seed)
             assert sweep["num_test_episodes"] == 8
     with open(tmp_path / "reports" / "distshift" / "report.json") as f:
-        rows = json.load(f)["rows"]
+        saved = json.load(f)
+    rows = saved["rows"]
+    # The protocol comes from what every sweep.json records: its config and the agents' metadata.
+    assert sweep["config"]["evaluation"]["num_episodes"] == 8 and sweep["round_to_cents"] is False
+    steps = {field: a["train_steps"] for field, a in sweep["agents"].items()}
+    assert steps["train_expert"] == steps["test_novice"] and saved["protocol"]["recorded"] is True
+    assert saved["protocol"]["sim_novice_fraction"] == steps["train_novice"] / steps["test_novice"]
     assert {r["method"] for r in rows} == set(METHODS.split(","))
     assert all(r["num_seeds"] == 2 and r["seeds"] == [0, 1] for r in rows)
     assert "always_novice" in capsys.readouterr().out
