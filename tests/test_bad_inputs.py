@@ -56,7 +56,7 @@ CASES = [
     ),
     ("main", ["--config.evaluation.progress=maybe"], "--config.evaluation.progress must be True or False"),
     ("main", ["--config.algorithm.candidates=(5,"], "--config.algorithm.candidates must be a tuple"),
-    ("main", ["--config.costs=1"], "--config.costs is a section (alpha, beta, bp)"),
+    ("main", ["--config.costs=1"], "--config.costs is a section (alpha, beta, bp, round_to_cents)"),
     ("main", ["--config=configs/ppo.py", "--config.algorithm=1"], "more (--help lists them)); set one of its fields"),
     ("main", ["--config.zzzz=1"], "the fields of the config are agents, algorithm,"),
     ("main", ["--config.seed=x"], "--config.seed must be an integer"),
