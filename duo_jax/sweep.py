@@ -167,8 +167,10 @@ def execute_sweep(s: Setup, alphas) -> dict:
             "num_test_episodes": config.evaluation.num_episodes,
             "selections": selections,
             "wall_time_s": round(time.time() - start, 2),
-            # What the report's protocol block reads: the whole config, and the agents' budgets and runs.
-            "config": config.to_dict(),
+            # What the report's protocol block reads: the config (not where or how many processes ran it),
+            # and the agents' budgets and runs.
+            "config": {k: v for k, v in config.to_dict().items()
+                       if k not in ("experiments_dir", "overwrite", "distributed")},
             "agents": _agents(s),
         }
         s.experiment.write_json("sweep.json", result)
