@@ -461,7 +461,8 @@ def protocol(sweeps: list[dict]) -> dict:
     recorded = all(ok for (_, ok), _ in configs) and all(isinstance(s.get("agents"), dict) for s in sweeps)
     game = sweeps[0].get("game") if sweeps else None
     agents = sweeps[0].get("agents") if sweeps and isinstance(sweeps[0].get("agents"), dict) else None
-    if agents is None and isinstance(game, str):
+    shipped = all(c is not None and not any((c.get("agents") or {}).values()) for (c, _), _ in configs)
+    if agents is None and isinstance(game, str) and shipped:   # empty agents.* fields: the shipped agents
         agents = _shipped_agents(game)
     sim, novice = (agents or {}).get("train_novice") or {}, (agents or {}).get("test_novice") or {}
     steps = {}
