@@ -14,6 +14,8 @@ Measures, in one run, per test task (DistShift2, LavaGapS7, DoorKey-8x8) and bat
    non-functional design costs;
 4. PPO coordinator training (`make_coord_train`, `dist` features), one jitted call vmapped over two
    alphas, 256 envs x 32 steps x 10 iterations each: coordinator env-steps/s over both alphas.
+5. the suite's PPO row (`ppo_suite_row`): configs/gridworld.py:<game>,ppo with `hidden_dist` features, all six
+   alphas vmapped, 256 envs x 64 steps, 3 epochs x 8 minibatches, two iterations: env-steps/s over all alphas.
 
 Steps are slot-steps (every env slot steps through all `steps` steps). Compile time (first call) is
 reported separately and excluded from steps/s, which is the best of three timed calls. Writes
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 from common import parse_args  # benchmarks/common.py
 
 import duo_jax
@@ -98,7 +101,7 @@ def raw_env(env, batch: int, steps: int, auto_reset: bool = True):
 
 
 def evaluators(game: str, batch: int, steps: int):
-    family = gridworld_family(type("EnvConfig", (), {"game": game})())
+    family = gridworld_family(ml_collections.ConfigDict({"game": game}))
     N = batch // len(CANDIDATES)
 
     def make_env(n):
@@ -120,6 +123,24 @@ def ppo_train(game: str, env, quick: bool):
     return (lambda: train(keys, alphas)[1]["expert_fraction"]), 2 * B * T * iters, B
 
 
+def ppo_suite_row(game: str, quick: bool):
+    """The suite's own PPO row (configs/gridworld.py:<game>,ppo, `hidden_dist`): all six alphas vmapped, 256 envs
+    x 64 steps, 3 epochs x 8 minibatches; two iterations (quick: one, 64 envs)."""
+    from duo_jax import suite
+
+    c = suite.build_config(game, "ppo_hidden_dist", 0, "/nonexistent", ())
+    iters = 1 if quick else 2
+    if quick:
+        c.algorithm.num_envs = 64
+    c.algorithm.total_steps = c.algorithm.num_envs * c.algorithm.num_steps * iters
+    novice, expert = agent(game, "novice", 0), agent(game, "expert", 1)
+    env = gridworld_family(c.env).jax_split("train").env
+    train = jax.jit(jax.vmap(make_coord_train(c, env, env.default_params(), novice, expert, Costs(0.0, 0.0, 0.05))))
+    A = len(c.sweep.alphas)
+    keys, alphas = jax.random.split(jax.random.PRNGKey(0), A), jnp.asarray(c.sweep.alphas, jnp.float32)
+    return (lambda: train(keys, alphas)[1]["expert_fraction"]), A * c.algorithm.total_steps, A
+
+
 def main() -> None:
     a, results = parse_args(__doc__, "gridworld.json", "small batches, for a smoke test")
     batches = (256,) if a.quick else (1024, 8192)
@@ -129,7 +150,7 @@ def main() -> None:
     load = os.getloadavg()
     rows = []
     for game, (_, test_task) in GAMES.items():
-        family = gridworld_family(type("EnvConfig", (), {"game": game})())
+        family = gridworld_family(ml_collections.ConfigDict({"game": game}))
         env = family.jax_split("test").env
         for batch in batches:
             row = {"game": game, "task": test_task, "batch": batch, "steps": steps, "candidates": len(CANDIDATES)}
@@ -163,6 +184,13 @@ def main() -> None:
                     "compile_s": round(first - best, 3),
                     "steps_per_s": total / best,
                 }
+                fn, total, alphas = ppo_suite_row(game, a.quick)
+                first, best = best_of(fn, 1)
+                row["ppo_suite_row"] = {
+                    "alphas": alphas,
+                    "compile_s": round(first - best, 3),
+                    "steps_per_s": total / best,
+                }
             rows.append(row)
             log(json.dumps(row))
     out = {
@@ -186,13 +214,14 @@ def main() -> None:
     )
     print(
         "| task | batch | raw env steps/s | raw, no auto-reset | jitted coordinated steps/s | ratio to raw (no reset) "
-        "| python loop steps/s (batch) | PPO coordinator train steps/s | compile raw / jitted / loop / ppo |"
+        "| python loop steps/s (batch) | PPO coordinator train steps/s (2 alphas / suite row) "
+        "| compile raw / jitted / loop / ppo |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         loop, ppo = r.get("python_loop"), r.get("ppo_train")
         loop_s = f"{loop['steps_per_s']:,.0f} ({loop['batch']})" if loop else "—"
-        ppo_s = f"{ppo['steps_per_s']:,.0f}" if ppo else "—"
+        ppo_s = f"{ppo['steps_per_s']:,.0f} / {r['ppo_suite_row']['steps_per_s']:,.0f}" if ppo else "—"
         comp = f"{r['raw']['compile_s']:.1f} / {r['jitted']['compile_s']:.1f} / " + (
             f"{loop['compile_s']:.1f} / {ppo['compile_s']:.1f} s" if loop else "— / — s"
         )

@@ -1,0 +1,173 @@
+"""Benchmark: the whole gridworld protocol, `python -m duo_jax.suite --env <game>`, from scratch.
+
+    python benchmarks/bench_suite.py [--envs distshift,lavagap,doorkey] [--seeds 0,1,2] [--quick] [--note TEXT]
+                                     [--out PATH] [--overwrite]
+
+For each game, the suite runs as a user runs it (one process: every row and seed, then the report) into a
+fresh temporary directory, so nothing is reused: no finished sweep, no compiled program in the persistent
+cache. Records its wall time and, from each sweep.json's own wall_time_s, the seconds per family of rows
+(simple: the five baselines, logit, ood, ppo, skyline).
+
+Then the ceiling: the coordinator PPO chunk of each feature type the suite trains (the rows' own config:
+all alphas vmapped, `num_envs` x `num_steps` per iteration), compiled first, timed warm over a few
+iterations (the best of two): env steps, both agents' and the coordinator's forward and backward passes, nothing else.
+That cost per iteration times the iterations the protocol trains (rows x seeds x iterations) is the least
+time any run of these rows can take on this machine; `suite_over_ceiling` is the suite's wall time over it.
+
+`--quick`: one row per family, seed 0, 64 test episodes and two PPO iterations (a smoke test of the
+benchmark, not a measurement of the protocol). Writes benchmarks/results/local/suite.json (or --out; the
+published numbers are benchmarks/results/suite.json) and prints a Markdown table.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import loadavg, machine_info, output, parser  # benchmarks/common.py
+
+REPO = Path(__file__).resolve().parent.parent
+
+FAMILIES = ("simple", "logit", "ood", "ppo", "skyline")
+QUICK_ROWS = "always_novice,logit_max_logit,ood_hidden"
+QUICK_PPO_ROWS = "ppo_dist,skyline_dist"
+QUICK = ("evaluation.num_episodes=64", "evaluation.num_envs=64")          # --override=FIELD=VALUE, quick runs
+QUICK_PPO = ("algorithm.total_steps=32768", "algorithm.eval_every=1")
+CEILING_ITERS, CEILING_REPEATS = 3, 2  # the best of two warm chunks of three iterations
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def family(method: str) -> str:
+    head = method.split("_")[0]
+    return head if head in FAMILIES else "simple"
+
+
+def run_suite(env: str, seeds: str, out: str, quick: bool) -> float:
+    """Wall seconds of the suite command(s), start-up and report included."""
+    base = [sys.executable, "-m", "duo_jax.suite", "--env", env, "--seeds", seeds, "--out", out,
+            "--report_dir", os.path.join(out, "reports")]
+    quick_rows = [(QUICK_ROWS, ["--no_report"], QUICK), (QUICK_PPO_ROWS, [], QUICK + QUICK_PPO)]
+    commands = [base + ["--methods", rows, *flags, *[f"--override={o}" for o in overrides]]
+                for rows, flags, overrides in quick_rows] if quick else [base]
+    start = time.perf_counter()
+    for command in commands:
+        log(" ".join(command))
+        done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            sys.exit(f"error: the suite on {env} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def sweeps(out: str, env: str) -> list[dict]:
+    return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, env, "seed_*", "*_sweep", "sweep.json")))]
+
+
+def ceiling(env: str, rows: list[dict], quick: bool) -> dict:
+    """Warm seconds per PPO iteration of each trained feature type, and the protocol's training at that rate."""
+    import jax
+    import jax.numpy as jnp
+
+    from duo_jax import suite
+    from duo_jax.agents.ppo import num_iterations
+    from duo_jax.algorithms.jax_ppo_coordinator import make_coord_trainer
+    from duo_jax.experiment import setup
+
+    trained = collections.Counter(r["method"] for r in rows if family(r["method"]) in ("ppo", "skyline"))
+    per_feature, total_s, total_steps = {}, 0.0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for method, runs in sorted(trained.items()):
+            config = suite.build_config(env, method, 0, tmp, (*QUICK, *QUICK_PPO) if quick else ())
+            s = setup(config)
+            task = s.task(config.algorithm.train_split)
+            split = task.env.jax_split(task.split)
+            init, iterate = make_coord_trainer(config, split.env, split.env_params, task.novice, task.expert,
+                                               task.costs)
+            alphas = jnp.asarray(config.sweep.alphas, jnp.float32)
+
+            @functools.partial(jax.jit, static_argnums=1)
+            def chunk(runner, n, iterate=iterate, alphas=alphas):
+                return jax.lax.scan(lambda r, _: jax.vmap(iterate)(r, alphas), runner, None, n)
+
+            runner = jax.jit(jax.vmap(init))(jax.random.split(jax.random.PRNGKey(0), len(alphas)))
+            runner = jax.block_until_ready(chunk(runner, CEILING_ITERS)[0])  # compiles
+            times = []
+            for _ in range(CEILING_REPEATS):
+                start = time.perf_counter()
+                jax.block_until_ready(chunk(runner, CEILING_ITERS)[0])
+                times.append(time.perf_counter() - start)
+            per_iter = min(times) / CEILING_ITERS
+            a = config.algorithm
+            steps = len(alphas) * a.num_envs * a.num_steps
+            iters = num_iterations(a) * runs
+            per_feature[method] = {"s_per_iteration": round(per_iter, 4), "env_steps_per_s": round(steps / per_iter),
+                                   "iterations": iters, "ceiling_s": round(per_iter * iters, 1)}
+            total_s += per_iter * iters
+            total_steps += steps * iters
+            log(f"{env} {method}: {per_feature[method]}")
+    return {"training_env_steps": total_steps, "ceiling_s": round(total_s, 1),
+            "env_steps_per_s": round(total_steps / total_s) if total_s else None, "rows": per_feature}
+
+
+def main() -> None:
+    ap = parser(__doc__, "suite.json")
+    ap.add_argument("--envs", default="distshift,lavagap,doorkey", help="comma-separated gridworlds")
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    ap.add_argument("--quick", action="store_true", help="one row per family, tiny budgets: a smoke test")
+    ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
+    args = ap.parse_args()
+    results = output(args, "suite.quick.json" if args.quick else "suite.json")
+    from duo_jax.envs.gridworld.family import GAMES
+
+    envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    if not envs or set(envs) - set(GAMES):
+        sys.exit(f"error: --envs must be comma-separated gridworlds among {', '.join(GAMES)}; got {args.envs!r}.")
+    seeds = "0" if args.quick else args.seeds
+    meta = machine_info(quick=args.quick, note=args.note, command=" ".join(sys.argv))
+    meta["load_average_before"] = meta.pop("loadavg_start")
+    out = {"meta": meta, "envs": {}}
+    for env in envs:
+        with tempfile.TemporaryDirectory(prefix=f"bench_suite_{env}_") as tmp:
+            load = loadavg()
+            wall = run_suite(env, seeds, tmp, args.quick)
+            rows = sweeps(tmp, env)
+        by_family = collections.defaultdict(float)
+        for r in rows:
+            by_family[family(r["method"])] += r["wall_time_s"]
+        entry = {
+            "rows": len({r["method"] for r in rows}),
+            "seeds": sorted({r["seed"] for r in rows}),
+            "wall_s": round(wall, 1),
+            "by_family": {f: round(by_family[f], 1) for f in FAMILIES},
+            "sweeps_s": {f"{r['method']}/seed_{r['seed']}": r["wall_time_s"] for r in rows},
+            "load_average_before": load,
+            "load_average_after": loadavg(),
+        }
+        entry["ceiling"] = ceiling(env, rows, args.quick)
+        entry["suite_over_ceiling"] = round(wall / entry["ceiling"]["ceiling_s"], 2)
+        out["envs"][env] = entry
+        log(f"{env}: {json.dumps({k: v for k, v in entry.items() if k != 'sweeps_s'})}")
+    out["meta"]["load_average_after"] = loadavg()
+    tmp_file = results.with_suffix(".json.tmp")
+    tmp_file.write_text(json.dumps(out, indent=2))
+    os.replace(tmp_file, results)
+    log(f"wrote {results}")
+    print("| game | rows x seeds | wall | simple | logit | ood | ppo | skyline | PPO ceiling | wall / ceiling |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for env, e in out["envs"].items():
+        fam = " | ".join(f"{e['by_family'][f]:.0f} s" for f in FAMILIES)
+        print(f"| {env} | {e['rows']} x {len(e['seeds'])} | {e['wall_s']:.0f} s | {fam} | "
+              f"{e['ceiling']['ceiling_s']:.0f} s | {e['suite_over_ceiling']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
