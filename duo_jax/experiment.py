@@ -21,7 +21,7 @@ from duo_jax import paths
 from duo_jax.agents.agent import Agent, load_agent
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy
 from duo_jax.core import distributed
-from duo_jax.core.coordination import Costs, round_to_cents
+from duo_jax.core.coordination import Costs, charged
 from duo_jax.core.curves import check_logging
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
@@ -129,11 +129,6 @@ class ExperimentDir:
         self.close()
         distributed.barrier("experiment_commit")
         return self.final
-
-
-def charged(config, costs: Costs) -> Costs:
-    """The costs a run charges: rounded to cents where `config.costs.round_to_cents` asks for the reference's prices."""
-    return round_to_cents(costs) if config.costs.get("round_to_cents", False) else costs
 
 
 def _same_config(path: str, config: dict) -> bool:

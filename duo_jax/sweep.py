@@ -22,10 +22,10 @@ import numpy as np
 from absl import logging
 
 from duo_jax import cli
-from duo_jax.core.coordination import Costs
+from duo_jax.core.coordination import Costs, charged
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
-from duo_jax.experiment import PAIR_OF_SPLIT, Setup, charged, setup
+from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
 from duo_jax.tables import sweep_markdown
 
 
@@ -82,10 +82,7 @@ def sweep_vmapped(s: Setup, alphas, key) -> dict:
     """Every alpha trained side by side; each split's choices evaluated on test in one rollout."""
     config, ev = s.config, s.config.evaluation
     validators = {split: s.evaluator(split) for split in ev.validation_splits}
-    charged_alphas = [_costs(s, config.algorithm.train_split, alpha).alpha for alpha in alphas]
-    results = s.algorithm.alpha_sweep(
-        key, s.policy, s.task(config.algorithm.train_split), validators, config, charged_alphas
-    )
+    results = s.algorithm.alpha_sweep(key, s.policy, s.task(config.algorithm.train_split), validators, config, alphas)
     test, selections = s.evaluator(ev.test_split), {}
     for split in ev.validation_splits:
         chosen = [r.best_params[split] for r in results]

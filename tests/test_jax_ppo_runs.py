@@ -104,6 +104,27 @@ def test_sweep_trains_every_alpha_at_once(tmp_path):
     assert curves["alpha_0/train/expert_fraction"][1][-1] > curves["alpha_5/train/expert_fraction"][1][-1]
 
 
+def test_vmapped_sweep_charges_prices_rounded_to_cents(tmp_path):
+    """costs.round_to_cents on the all-alphas-at-once path: distshift's BP is 0.062, so alpha 0.05 costs
+    round(0.0031, 2) = 0 (its validation and test rewards are the base rewards) and alpha 5 costs 0.31; the
+    curves keep the alphas' names."""
+    from duo_jax.sweep import run
+
+    c = gridworld_ppo(tmp_path, total_steps=32 * 32 * 2)
+    c.costs.round_to_cents, c.sweep.alphas = True, (0.05, 5.0)
+    out = run(c)
+    assert out["round_to_cents"] and out["alphas"] == [0.05, 5.0]
+    for split in ("val_sim", "val_true"):
+        free, costly = out["selections"][split]
+        for summary in (free["val"], free["test"]):
+            assert summary["reward_mean"] == pytest.approx(summary["base_reward_mean"])
+        test = costly["test"]
+        steps = test["expert_fraction"] * test["episode_length_mean"]
+        assert test["reward_mean"] == pytest.approx(test["base_reward_mean"] - 0.31 * steps, abs=1e-5)
+    curves = read_csv(os.path.join(tmp_path, "experiments", "distshift_ppo_sweep", "curves"))
+    assert {tag.split("/")[0] for tag in curves} == {"alpha_0.05", "alpha_5"}
+
+
 SHARD_SCRIPT = """
 import json, sys
 import jax, numpy as np

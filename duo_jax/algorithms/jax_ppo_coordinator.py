@@ -29,7 +29,7 @@ from duo_jax.agents.agent import Agent
 from duo_jax.agents.ppo import check_finite, gae, num_iterations, scan_update
 from duo_jax.algorithms.grid_search import AlgorithmResult
 from duo_jax.core import checkpoint
-from duo_jax.core.coordination import Costs, base_action, observe, step_cost
+from duo_jax.core.coordination import Costs, base_action, charged, observe, step_cost
 from duo_jax.core.curves import open_curves
 from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.evaluator import summaries
@@ -196,7 +196,9 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     A, num_iters, steps_per_iter = len(alphas), num_iterations(config.algorithm), a.num_envs * a.num_steps
     split = task.env.jax_split(task.split)
     init, iterate = make_coord_trainer(config, split.env, split.env_params, task.novice, task.expert, task.costs)
-    alpha_arr = jnp.asarray(alphas, jnp.float32)
+    # What each alpha charges (costs.round_to_cents: the reference's prices); the alphas themselves name the curves.
+    priced = [charged(config, task.costs._replace(alpha=float(alpha))).alpha for alpha in alphas]
+    alpha_arr = jnp.asarray(priced, jnp.float32)
 
     @functools.partial(jax.jit, static_argnums=2)
     def run_chunk(runner, alpha_arr, n: int):
@@ -246,8 +248,8 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
                 k_eval, k = jax.random.split(k_eval)
                 episodes = validator.rollout(policy, runner.params, k)
                 improved = np.zeros(A, bool)
-                for i, alpha in enumerate(alphas):
-                    summary = summaries(episodes, validator.costs._replace(alpha=float(alpha)))[i]
+                for i in range(A):
+                    summary = summaries(episodes, validator.costs._replace(alpha=priced[i]))[i]
                     history[s][i].append(dict(iteration=it, steps=it * steps_per_iter, **summary))
                     improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
                     best[s][i] = summary if improved[i] else best[s][i]

@@ -127,7 +127,7 @@ def _save_policy(path: str, params, config, **extra) -> None:
 @register_algorithm("ppo", check=_check_ppo, alpha_sweep=train_alphas)
 def ppo(key, policy, task: TrainTask, validators, config):
     if task.env.jax_split is not None:
-        return train_alphas(key, policy, task, validators, config, (task.costs.alpha,))[0]
+        return train_alphas(key, policy, task, validators, config, (float(config.costs.alpha),))[0]
     a, p = config.algorithm, config.policy
     T, B = a.num_steps, a.num_envs
     num_iters = a.total_steps // (T * B)

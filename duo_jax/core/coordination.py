@@ -46,6 +46,11 @@ def round_to_cents(costs: Costs) -> Costs:
     return costs._replace(alpha=round(float(costs.alpha) * bp, 2) / bp, beta=round(float(costs.beta) * bp, 2) / bp)
 
 
+def charged(config, costs: Costs) -> Costs:
+    """The costs a run charges: rounded to cents where `config.costs.round_to_cents` asks for the reference's prices."""
+    return round_to_cents(costs) if config.costs.get("round_to_cents", False) else costs
+
+
 def step_cost(action, prev_action, first, costs: Costs) -> jnp.ndarray:
     expert = (action == EXPERT).astype(jnp.float32)
     return cost_of(expert, switched(action, prev_action, first).astype(jnp.float32), costs)
