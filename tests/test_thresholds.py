@@ -191,3 +191,25 @@ def test_ood_threshold_rule_errors_are_one_sentence(field, value, message):
     config.algorithm[field] = value
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         duo_jax.make_algorithm("ood").check(config)
+
+
+def test_ood_rows_of_a_seed_share_their_fitting_and_held_out_rollouts(monkeypatch):
+    """The seven ood rows of a seed roll the novice out twice in all (fit, held out), not twice each."""
+    from duo_jax.algorithms import thresholds
+
+    calls = []
+    monkeypatch.setattr(thresholds, "_CACHE", {})
+    monkeypatch.setattr(thresholds, "novice_rollouts", lambda *a, **k: calls.append(a[8]) or novice_rollouts(*a, **k))
+    family = EnvFamily(
+        "fake", ("train",), 3, (8, 8, 3), make_train_env=None,
+        make_eval_env=lambda split, n, num_envs, seed: FakeEnv((HELD_OUT_LENGTHS if seed else LENGTHS)[:n], num_envs),
+    )
+    task = TrainTask("train", family, _obs_novice(), _obs_novice(), Costs(0.0, 0.0, 1.0))
+    config = load_config("ood")
+    config.evaluation.num_envs, config.evaluation.max_num_steps, config.evaluation.progress = 2, 16, False
+    config.algorithm.num_rollouts, config.algorithm.epochs, config.algorithm.threshold_rule = 4, 1, "contamination"
+    config.policy.hidden_dim, config.policy.rep_dim = 8, 4
+    for feature_type in ("hidden", "dist", "hidden_dist"):
+        config.policy.feature_type = feature_type
+        assert len(duo_jax.make_algorithm("ood").candidates(KEY, None, task, config)) == 1
+    assert calls == [0, 1]   # the levels' seeds: evaluation.seed, then the held-out evaluation.seed + 1

@@ -21,10 +21,12 @@ from duo_jax.core.curves import open_curves
 from duo_jax.policies.features import check_feature_type, extract, parts
 from duo_jax.policies.logit import check_metric, confidence
 
-# The last novice rollouts per keep_prob, so that the rows of one seed (logit_<metric> x5, ood_<feature> x7) fit
-# on one set: the same key, novice, env and settings give the same states, with or without their frames.
+# The last novice rollouts per keep_prob and level seed, so that the rows of one seed (logit_<metric> x5,
+# ood_<feature> x7) fit on one set (and score one held-out set): the same key, novice, env and settings give the
+# same states, with or without their frames.
 _CACHE: dict = {}
 CACHE_MAX_BYTES = 256 << 20
+CACHE_MAX_ENTRIES = 3   # one seed's sets: logit's, ood's, ood's held-out
 
 # algorithm.threshold_rule of `ood`: DuoAI's per-alpha search over percentiles of the fitting states' scores, or
 # YRC-Bench's one threshold per detector (pyod's contamination rule on held-out scores).
@@ -32,28 +34,34 @@ PERCENTILE_SEARCH, CONTAMINATION = "percentile_search", "contamination"
 THRESHOLD_RULES = (PERCENTILE_SEARCH, CONTAMINATION)
 
 
-def _cache_key(key, task, config, explore_temp: float, keep_prob: float) -> tuple:
+def _cache_key(key, task, config, explore_temp: float, keep_prob: float, seed: int) -> tuple:
     a, ev = config.algorithm, config.evaluation
     digest = hashlib.sha1(np.asarray(jax.random.key_data(key)).tobytes())
     for leaf in jax.tree.leaves(task.novice.params):
         digest.update(np.asarray(leaf).tobytes())
     return (config.env.to_json(), task.split, task.novice.config.get("model"), digest.hexdigest(), keep_prob,
-            a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, ev.seed)
+            a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, seed)
 
 
-def _rollouts(key, task, config, explore_temp: float, keep_prob: float = 1.0, with_obs: bool = False) -> dict:
+def _rollouts(key, task, config, explore_temp: float, keep_prob: float = 1.0, with_obs: bool = False,
+              seed: int | None = None) -> dict:
+    """The novice's rollouts on `task.split`'s levels drawn with `seed` (default evaluation.seed)."""
     a, ev = config.algorithm, config.evaluation
-    cache_key = _cache_key(key, task, config, explore_temp, keep_prob)
-    cached = _CACHE.get(keep_prob)
+    seed = ev.seed if seed is None else seed
+    cache_key = _cache_key(key, task, config, explore_temp, keep_prob, seed)
+    cached = _CACHE.get((keep_prob, seed))
     if cached is not None and cached[0] == cache_key and (not with_obs or "base_obs" in cached[1]):
         data = {k: v for k, v in cached[1].items() if with_obs or k != "base_obs"}
     else:
         data = novice_rollouts(
             key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, keep_prob,
-            with_obs, ev.seed, ev.progress,
+            with_obs, seed, ev.progress,
         )
         if sum(v.nbytes for v in data.values()) <= CACHE_MAX_BYTES:
-            _CACHE[keep_prob] = (cache_key, data)
+            _CACHE.pop((keep_prob, seed), None)
+            _CACHE[keep_prob, seed] = (cache_key, data)
+            while len(_CACHE) > CACHE_MAX_ENTRIES:
+                _CACHE.pop(next(iter(_CACHE)))   # the oldest
     logging.info(
         "novice rollouts on %s at temperature %s: %d states", task.split, explore_temp, len(data["novice_logits"])
     )
@@ -136,10 +144,7 @@ def _held_out_threshold(key, task, config, explore_temp: float, svdd) -> float:
     scores on a second, held-out set of the novice's training-split rollouts (`num_rollouts` more episodes, on
     levels drawn with evaluation.seed + 1), not on the states it was fitted on."""
     a, p, ev = config.algorithm, config.policy, config.evaluation
-    data = novice_rollouts(
-        key, task, a.num_rollouts, min(a.num_rollouts, ev.num_envs), ev.max_num_steps, explore_temp, a.accept_rate,
-        "obs" in parts(p.feature_type), ev.seed + 1, ev.progress,
-    )
+    data = _rollouts(key, task, config, explore_temp, a.accept_rate, "obs" in parts(p.feature_type), ev.seed + 1)
     scores = _scores(svdd, jax.device_get(extract(data, p.feature_type)), p.hidden_dim, p.rep_dim)
     return float(np.percentile(scores, 100 * (1 - a.get("contamination", 0.1))))
 
