@@ -40,7 +40,7 @@ QUICK_ROWS = "always_novice,logit_max_logit,ood_hidden"
 QUICK_PPO_ROWS = "ppo_dist,skyline_dist"
 QUICK = ("evaluation.num_episodes=64", "evaluation.num_envs=64")          # --override=FIELD=VALUE, quick runs
 QUICK_PPO = ("algorithm.total_steps=32768", "algorithm.eval_every=1")
-CEILING_ITERS, CEILING_REPEATS = 3, 2  # the best of two warm chunks of three iterations
+CEILING_ITERS, CEILING_REPEATS = 2, 2  # the best of two warm chunks of two iterations
 
 
 def log(msg: str) -> None:
