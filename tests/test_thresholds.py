@@ -151,11 +151,9 @@ def test_ood_candidates_are_percentiles_of_training_scores():
 HELD_OUT_LENGTHS = [9, 1, 7, 6]
 
 
-def test_ood_contamination_rule_is_one_threshold_on_held_out_scores():
-    """YRC-Bench's rule: one candidate per detector, the 90th percentile of its scores on a second set of
-    training-split rollouts (levels drawn with evaluation.seed + 1), not on the states it was fitted on."""
-    from duo_jax.algorithms.deep_svdd import svdd_score
-
+def _contamination_case(epochs: int):
+    """A fake train split whose levels of seed 0 (fitting) and seed 1 (held out) differ, and the ood config with
+    YRC-Bench's contamination rule, small enough to fit in a second."""
     family = EnvFamily(
         "fake", ("train",), 3, (8, 8, 3), make_train_env=None,
         make_eval_env=lambda split, n, num_envs, seed: FakeEnv((HELD_OUT_LENGTHS if seed else LENGTHS)[:n], num_envs),
@@ -164,8 +162,17 @@ def test_ood_contamination_rule_is_one_threshold_on_held_out_scores():
     config = load_config("ood")
     config.evaluation.num_envs, config.evaluation.max_num_steps, config.evaluation.progress = 2, 16, False
     config.algorithm.num_rollouts, config.algorithm.accept_rate = 4, 1.0
-    config.algorithm.epochs, config.policy.hidden_dim, config.policy.rep_dim = 2, 8, 4
+    config.algorithm.epochs, config.policy.hidden_dim, config.policy.rep_dim = epochs, 8, 4
     config.algorithm.threshold_rule = "contamination"
+    return task, config
+
+
+def test_ood_contamination_rule_is_one_threshold_on_held_out_scores():
+    """YRC-Bench's rule: one candidate per detector, the 90th percentile of its scores on a second set of
+    training-split rollouts (levels drawn with evaluation.seed + 1), not on the states it was fitted on."""
+    from duo_jax.algorithms.deep_svdd import svdd_score
+
+    task, config = _contamination_case(epochs=2)
     [candidate] = duo_jax.make_algorithm("ood").candidates(KEY, None, task, config)
 
     def scores(lengths):
@@ -200,15 +207,7 @@ def test_ood_rows_of_a_seed_share_their_fitting_and_held_out_rollouts(monkeypatc
     calls = []
     monkeypatch.setattr(thresholds, "_CACHE", {})
     monkeypatch.setattr(thresholds, "novice_rollouts", lambda *a, **k: calls.append(a[8]) or novice_rollouts(*a, **k))
-    family = EnvFamily(
-        "fake", ("train",), 3, (8, 8, 3), make_train_env=None,
-        make_eval_env=lambda split, n, num_envs, seed: FakeEnv((HELD_OUT_LENGTHS if seed else LENGTHS)[:n], num_envs),
-    )
-    task = TrainTask("train", family, _obs_novice(), _obs_novice(), Costs(0.0, 0.0, 1.0))
-    config = load_config("ood")
-    config.evaluation.num_envs, config.evaluation.max_num_steps, config.evaluation.progress = 2, 16, False
-    config.algorithm.num_rollouts, config.algorithm.epochs, config.algorithm.threshold_rule = 4, 1, "contamination"
-    config.policy.hidden_dim, config.policy.rep_dim = 8, 4
+    task, config = _contamination_case(epochs=1)
     for feature_type in ("hidden", "dist", "hidden_dist"):
         config.policy.feature_type = feature_type
         assert len(duo_jax.make_algorithm("ood").candidates(KEY, None, task, config)) == 1
