@@ -85,10 +85,10 @@ class ExperimentDir:
             if not resume:
                 shutil.rmtree(self.work, ignore_errors=True)
                 os.makedirs(self.work)
+            self.write_json("config.json", config)  # first: a run stopped from here on is one a rerun resumes
             self._handler = pylogging.FileHandler(os.path.join(self.work, "log.txt"))
             self._handler.setFormatter(pylogging.Formatter("%(asctime)s %(message)s"))
             logging.get_absl_logger().addHandler(self._handler)
-            self.write_json("config.json", config)
         return bool(distributed.broadcast(np.bool_(resume)))
 
     def path(self, *parts: str) -> str:
