@@ -1,28 +1,17 @@
-"""A trained base agent (novice or expert): a flax model plus its params, as pure functions."""
+"""Base agents (novice or expert): build one from a registered model, load a trained one, and the identity of
+the run that trained it. The `Agent` type is `duo_jax.core.agent`'s (re-exported here, its earlier home)."""
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 import duo_jax.agents.models  # noqa: F401  (registers the built-in models)
+from duo_jax.core.agent import Agent, sample_action  # noqa: F401  (re-exported: their home before core/agent.py)
 from duo_jax.core.checkpoint import load_checkpoint
 from duo_jax.core.registry import MODELS
-
-
-class Agent(NamedTuple):
-    """`apply(params, obs) -> (logits, value, hidden)`; `stats` holds its measured test reward and length."""
-
-    apply: Any
-    params: Any
-    config: dict
-
-    @property
-    def stats(self) -> dict:
-        return self.config.get("stats", {})
 
 
 def make_model(name: str, num_actions: int, **kwargs):
@@ -69,6 +58,3 @@ def load_agent(path: str) -> Agent:
     module = make_model(config["model"], config["num_actions"])
     return Agent(module.apply, params, config)
 
-
-def sample_action(logits: jnp.ndarray, key: jax.Array, temperature: float = 1.0) -> jnp.ndarray:
-    return jax.random.categorical(key, logits / temperature, axis=-1)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from duo_jax.agents.agent import Agent, sample_action
+from duo_jax.core.agent import Agent, sample_action
 from duo_jax.core.policy import EXPERT, Policy
 
 

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from duo_jax.agents.agent import Agent
+from duo_jax.core.agent import Agent
 from duo_jax.core.coordination import CoordState, Costs, cost_of, episode_keys, make_coord_step, switched
 from duo_jax.core.policy import EXPERT, Policy
 from duo_jax.core.progress import progress_bar

@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-from duo_jax.agents.agent import Agent
+from duo_jax.core.agent import Agent
 from duo_jax.core.coordination import Costs
 from duo_jax.core.environment import EnvFamily
 
