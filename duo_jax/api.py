@@ -6,6 +6,8 @@ import sys
 import warnings
 from typing import Any
 
+from ml_collections import ConfigDict
+
 # Registration side effects of the built-in components.
 import duo_jax.algorithms.ask_every_k  # noqa: F401
 import duo_jax.algorithms.baselines  # noqa: F401
@@ -19,9 +21,9 @@ import duo_jax.policies.logit  # noqa: F401
 import duo_jax.policies.ood  # noqa: F401
 import duo_jax.policies.ppo  # noqa: F401
 from duo_jax.config import load_module
-from duo_jax.core.checkpoint import load_checkpoint, save_checkpoint
+from duo_jax.core.checkpoint import load_checkpoint, save_policy  # noqa: F401  (save_policy: public here)
 from duo_jax.core.environment import EnvFamily
-from duo_jax.core.policy import Policy, to_python
+from duo_jax.core.policy import Policy
 from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
 
 PLUGIN_PREFIX = "duo_jax_plugin_"  # a plugin file foo.py is imported as module duo_jax_plugin_foo
@@ -39,19 +41,11 @@ def make_environment(env_config: Any) -> EnvFamily:
     return ENVIRONMENTS.get(env_config.name)(env_config)
 
 
-def save_policy(path: str, name: str, params: Any, policy_config: dict | None = None, **extra) -> None:
-    """An Orbax checkpoint of a coordination policy: its params plus what `load_policy` needs to rebuild it."""
-    config = {"policy": name, "policy_config": policy_config or {}, "params_json": to_python(params), **extra}
-    save_checkpoint(path, params, config)
-
-
 def load_policy(path: str) -> tuple[Policy, Any, dict]:
     """Restore (policy, params, checkpoint config) from a `save_policy` checkpoint."""
     params, config = load_checkpoint(path)
     if "policy" not in config:
         raise ValueError(f"Checkpoint at {path!r} is not a policy checkpoint (its config names no 'policy').")
-    from ml_collections import ConfigDict
-
     return make_policy(config["policy"], ConfigDict(config["policy_config"])), params, config
 
 

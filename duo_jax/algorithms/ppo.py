@@ -119,9 +119,7 @@ class _Buffer:
 
 
 def _save_policy(path: str, params, config, **extra) -> None:
-    from duo_jax.api import save_policy  # api imports the algorithms: import at call time
-
-    save_policy(path, "ppo", params, config.policy.to_dict(), algorithm=config.algorithm.name, **extra)
+    checkpoint.save_policy(path, "ppo", params, config.policy.to_dict(), algorithm=config.algorithm.name, **extra)
 
 
 @register_algorithm("ppo", check=_check_ppo, alpha_sweep=train_alphas)

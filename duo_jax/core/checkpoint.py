@@ -1,4 +1,5 @@
-"""Orbax checkpoints: a params pytree plus a JSON config, restorable on any backend."""
+"""Orbax checkpoints: a params pytree plus a JSON config, restorable on any backend; a coordination policy's
+(`save_policy`; `duo_jax.api.load_policy` rebuilds it)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from duo_jax.core import distributed
+from duo_jax.core.policy import to_python
 
 
 @contextlib.contextmanager
@@ -64,6 +66,12 @@ def save_checkpoint(
             force=True,
         )
         mngr.wait_until_finished()
+
+
+def save_policy(path: str, name: str, params: Any, policy_config: dict | None = None, **extra) -> None:
+    """An Orbax checkpoint of a coordination policy: its params plus what `load_policy` needs to rebuild it."""
+    config = {"policy": name, "policy_config": policy_config or {}, "params_json": to_python(params), **extra}
+    save_checkpoint(path, params, config)
 
 
 def latest_step(path: str) -> int | None:
