@@ -26,6 +26,7 @@ from duo_jax.core.coordination import Costs, charged
 from duo_jax.core.evaluator import episode_rewards, format_summary, summaries
 from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
+from duo_jax.run import execute
 from duo_jax.tables import sweep_markdown
 
 
@@ -101,8 +102,6 @@ def sweep_vmapped(s: Setup, alphas, key) -> dict:
 
 def sweep_runs(s: Setup, alphas) -> dict:
     """One full experiment per alpha (the algorithm's choice depends on the costs), kept under runs/."""
-    from duo_jax.main import execute
-
     config, ev = s.config, s.config.evaluation
     selections = {split: [] for split in ev.validation_splits}
     for alpha in alphas:
