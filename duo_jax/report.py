@@ -21,14 +21,24 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from duo_jax import cli, stats
+from duo_jax import cli, paths, stats, summary
+from duo_jax.agents.agent import load_agent
 from duo_jax.core.files import atomic_write, atomic_write_text
+from duo_jax.experiment import DEFAULT_AGENTS
+from duo_jax.reporting import (
+    EXPERT,
+    NOVICE,
+    SELECTIONS,
+    SKYLINE,
+    format_diff,
+    is_skyline,
+    md_table,
+    read_json,
+    within_best,
+)
 from duo_jax.stats import auc, bootstrap_auc
 
-# sweep.json names the validation split a policy was chosen on; the paper names the test evaluation.
-SELECTIONS = {"val_sim": "eval_sim", "val_true": "eval_true"}
 TEST_KEYS = ("reward_mean", "reward_ci95", "expert_fraction")
-NOVICE, EXPERT, SKYLINE = "always_novice", "always_expert", "skyline"
 BASELINES = (NOVICE, EXPERT, "random_fixed")
 PAPER_SUBSAMPLES = 1000
 
@@ -37,10 +47,6 @@ def method_name(sweep: dict) -> str:
     """The sweep's method without the game prefix the gridworld configs add (distshift_ppo -> ppo)."""
     method, game = sweep["method"], sweep.get("game")
     return method[len(game) + 1:] if isinstance(game, str) and method.startswith(game + "_") else method
-
-
-def is_skyline(method: str) -> bool:
-    return method == SKYLINE or method.startswith(SKYLINE + "_")
 
 
 def _label(sweep: dict) -> str:
@@ -73,22 +79,6 @@ def _check_sweep(sweep: dict, where: str) -> None:
 
 def _numbers(values) -> bool:
     return isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-
-def read_json(path: str, name: str, what: str) -> tuple[str, object]:
-    """(file, its JSON): `path` is the file or the directory holding `name`, which `python -m duo_jax.<what>`
-    writes; one-sentence errors that name the file (a half-written one, another kind of file)."""
-    file = os.path.join(path, name) if os.path.isdir(path) else path
-    if not os.path.isfile(file):
-        raise ValueError(f"no {what} found at {path} (expected a {what} directory or a {name} file).")
-    try:
-        with open(file) as f:
-            return file, json.load(f)
-    except json.JSONDecodeError as e:
-        problem = f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
-    except UnicodeDecodeError:
-        problem = "is not a text file"
-    raise ValueError(f"{file} {problem}; expected a whole {name} as python -m duo_jax.{what} writes it.")
 
 
 def load_sweeps(paths: list[str]) -> list[dict]:
@@ -334,12 +324,6 @@ def build_table(sweeps: list[dict], num_samples: int = 1000, seed: int = 0) -> l
     return rows
 
 
-def within_best(row: dict) -> bool | None:
-    """Whether the paired interval of AUC(row) - AUC(best) holds 0; None when the two are not paired."""
-    paired = row["vs_best"]["paired"]
-    return None if paired is None else not paired["significant"]
-
-
 # ---------------------------------------------------------------- what the numbers mean
 
 def _by_method(rows: list[dict], selection: str = "eval_true") -> dict[str, dict]:
@@ -438,10 +422,6 @@ def _recorded_or_suite_config(sweep: dict) -> tuple[dict | None, bool]:
 
 def _shipped_agents(game: str) -> dict | None:
     """Older sweeps: the metadata of the agents the package ships for `game` (those an empty agents.* means)."""
-    from duo_jax import paths
-    from duo_jax.agents.agent import load_agent
-    from duo_jax.experiment import DEFAULT_AGENTS
-
     out = {}
     for field, role in DEFAULT_AGENTS.items():
         path = os.path.join(paths.AGENTS, game, role, "agent")
@@ -533,22 +513,6 @@ def analyses(rows: list[dict], sweeps: list[dict] | None = None) -> dict:
 
 
 # ---------------------------------------------------------------- markdown and plot
-
-
-def md_table(header: list[str], body: list[list[str]]) -> str:
-    lines = [header, ["---"] * len(header), *body]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
-
-
-def format_diff(c: dict | None) -> str:
-    """'+0.31 [0.12, 0.50]*' (* = the paired interval excludes 0), or the unpaired difference and why."""
-    if c is None:
-        return "—"
-    if c["paired"] is None:
-        return f"{c['diff']:+.3f} (unpaired: {c['reason']})"
-    lo, hi = c["paired"]["ci95"]
-    text = f"{c['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]" + ("*" if c["paired"]["significant"] else "")
-    return text if c.get("all_seeds", True) else f"{text} (seeds {','.join(map(str, c['eval_seeds']))})"
 
 
 def _paper(r: dict) -> str:
@@ -761,8 +725,6 @@ def main(argv=None) -> None:
     try:
         check_out(args.out, "summary" if args.summary else "report", args.overwrite)
         if args.summary:
-            from duo_jax import summary  # rliable (and its pandas/arch) only when summarising
-
             result = summary.summarize(summary.load_reports(args.inputs), args.bootstrap, args.seed)
             paths, text = summary.write_summary(result, args.out), summary.to_markdown(result)
         else:

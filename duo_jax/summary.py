@@ -20,11 +20,9 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from rliable import library as rly
-from rliable import metrics
 
 from duo_jax.core.files import atomic_write, atomic_write_text
-from duo_jax.report import (
+from duo_jax.reporting import (
     EXPERT,
     NOVICE,
     SELECTIONS,
@@ -92,6 +90,9 @@ def _normaliser(report: dict, selection: str) -> tuple[tuple[float, float] | Non
 
 def _rliable(reports: list[dict], selection: str, num_samples: int, seed: int) -> dict:
     """IQM, optimality gap and performance profiles of the normalised AUC, with rliable's intervals."""
+    from rliable import library as rly  # rliable (with pandas and arch: ~1.5 s) only when summarising
+    from rliable import metrics
+
     bounds, excluded_envs = {}, []
     for rep in reports:
         b, why = _normaliser(rep, selection)
