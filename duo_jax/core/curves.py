@@ -13,14 +13,13 @@ returns, so a killed run keeps every step it logged. A resumed run reopens the s
 steps done after its last checkpoint: its first write at step s drops the CSV
 rows with step >= s and marks TensorBoard's events from s on as purged, so no step appears twice.
 
-    python -m duo_jax.curves experiments/<name> --out curves.png     # one panel per tag (plot_curves)
+    python -m duo_jax.curves experiments/<name> --out curves.png     # one panel per tag (duo_jax.curves)
 """
 from __future__ import annotations
 
 import csv
 import glob
 import importlib.util
-import math
 import os
 import struct
 import time
@@ -28,6 +27,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from tensorboardX.event_file_writer import EventsWriter
+from tensorboardX.proto.event_pb2 import Event, SessionLog
+from tensorboardX.summary import scalar
 
 from duo_jax.core import distributed
 from duo_jax.core.files import atomic_write
@@ -83,9 +85,6 @@ class CurveWriter:
         if self._sinks["tensorboard"]:
             # tensorboardX's EventsWriter writes in this thread (its SummaryWriter queues events for a thread that
             # writes them out up to flush_secs later, so a killed run lost them, flush() or not).
-            from tensorboardX.event_file_writer import EventsWriter
-            from tensorboardX.proto.event_pb2 import Event, SessionLog
-
             # A numbered suffix keeps a writer reopened within the same second off its predecessor's file,
             # and in order: TensorBoard reads a directory's event files sorted by name.
             earlier = len(_event_files(self.logdir))
@@ -119,9 +118,6 @@ class CurveWriter:
             self._rows.writerows((step, tag, repr(value)) for tag, value in values.items())
             self._csv.flush()
         if self._tb is not None:
-            from tensorboardX.proto.event_pb2 import Event
-            from tensorboardX.summary import scalar
-
             now = time.time()
             for tag, value in values.items():
                 self._tb.write_event(Event(wall_time=now, step=step, summary=scalar(tag, value)))
@@ -219,8 +215,6 @@ def _event_files(logdir: str) -> list[str]:
 def read_events(logdir: str) -> Curves:
     """The scalar curves in `<logdir>`'s TensorBoard event files, read as TensorBoard does: a SessionLog
     START at step s (a resumed writer's `purge_step`) hides the events logged earlier at steps >= s."""
-    from tensorboardX.proto.event_pb2 import Event, SessionLog
-
     rows: list[tuple[int, str, float]] = []
     for path in _event_files(logdir):
         for data in _records(path):
@@ -232,44 +226,3 @@ def read_events(logdir: str) -> Curves:
                          if v.WhichOneof("value") == "simple_value"]
     return _group(rows)
 
-
-def _curves_dir(run_dir: str) -> str:
-    """`run_dir` itself if it holds the CSV, else its `curves/` (an experiment directory)."""
-    for path in (run_dir, os.path.join(run_dir, "curves")):
-        if os.path.isfile(os.path.join(path, CSV_NAME)):
-            return path
-    raise ValueError(f"{run_dir} holds no {CSV_NAME} (nor curves/{CSV_NAME}); pass an experiment or curves directory.")
-
-
-def plot_curves(run_dir: str, out: str, tags: list[str] | None = None) -> str:
-    """One panel per tag (or per `tags`, in that order) of a run's CSV, saved to `out`; returns `out`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    curves = read_csv(_curves_dir(run_dir))
-    if tags:
-        missing = [t for t in tags if t not in curves]
-        if missing:
-            tags = ", ".join(sorted(curves))
-            raise ValueError(f"--tags {missing[0]!r} is not in the run's curves; its tags are {tags}.")
-    tags = list(tags) if tags else sorted(curves)
-    if not tags:
-        raise ValueError(f"{run_dir} has no logged scalars yet.")
-    cols = min(3, len(tags))
-    rows = math.ceil(len(tags) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
-    for ax, tag in zip(axes.flat, tags):
-        steps, values = curves[tag]
-        ax.plot(steps, values, marker="." if len(steps) < 30 else None)
-        ax.set_title(tag, fontsize=9)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(tags) :]:
-        ax.axis("off")
-    fig.tight_layout()
-    suffix = os.path.splitext(out)[1].lstrip(".") or "png"  # a temporary name hides the suffix from matplotlib
-    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=120, format=suffix))
-    plt.close(fig)
-    return out
