@@ -28,6 +28,8 @@ from duo_jax.agents.ppo import check_finite, check_snapshots, gae, num_iteration
 from duo_jax.core import checkpoint
 from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary, summarize
+from duo_jax.envs.gridworld.env import make
+from duo_jax.envs.gridworld.family import check_action_noise
 
 
 class Transition(NamedTuple):
@@ -264,9 +266,6 @@ def train_and_save(config: ml_collections.ConfigDict) -> str:
     A non-finite loss stops the run, leaving
     the last checkpoint as it was.
     """
-    from duo_jax.envs.gridworld import make
-    from duo_jax.envs.gridworld.family import check_action_noise
-
     noise = check_action_noise(config.env.action_noise)
     env, eval_env = make(config.env.task), make(config.env.eval_task or config.env.task)
     envs = ((env, env.default_params(noise)), (eval_env, eval_env.default_params(noise)))

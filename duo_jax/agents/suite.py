@@ -27,6 +27,7 @@ from absl import logging
 from duo_jax import cli, paths
 from duo_jax.agents import evaluate, ppo
 from duo_jax.agents.agent import load_agent, training_identity
+from duo_jax.agents.train import check as check_training
 from duo_jax.core import checkpoint
 from duo_jax.core.files import atomic_write_text
 from duo_jax.envs import procgen
@@ -82,8 +83,6 @@ def check_resumable(train_config, role: str) -> None:
 
 def build(args) -> ml_collections.ConfigDict:
     """The suite's config for `args.game` and `args.budget`, every override and field checked."""
-    from duo_jax.agents.train import check as check_training
-
     if args.game in GRID_GAMES:
         raise ValueError(
             f"--game {args.game} is a gridworld; its agents are trained by scripts/train_grid_agents.sh. "

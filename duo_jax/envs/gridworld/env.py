@@ -9,8 +9,8 @@ from typing import Any, ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 
+import duo_jax.envs.gridworld.tasks as tasks
 from duo_jax.core.registry import Registry
-from duo_jax.envs.gridworld import tasks
 from duo_jax.envs.gridworld.constants import (
     BOX,
     CARRIED_NOTHING,
