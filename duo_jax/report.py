@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from duo_jax import cli, paths, stats, summary
+from duo_jax import cli, paths, stats, suite_config, summary
 from duo_jax.agents.agent import load_agent
 from duo_jax.core.files import atomic_write, atomic_write_text
 from duo_jax.experiment import DEFAULT_AGENTS
@@ -412,12 +412,10 @@ def _recorded_or_suite_config(sweep: dict) -> tuple[dict | None, bool]:
     """The sweep's config as sweep.json records it, else (older sweeps) today's `duo_jax.suite` config of its row."""
     if isinstance(sweep.get("config"), dict):
         return sweep["config"], True
-    from duo_jax import suite  # the suite's configs only for sweeps that do not record theirs
-
     game, method = sweep.get("game"), method_name(sweep)
-    if game not in suite.ENVS or method not in suite.methods(game):
+    if game not in suite_config.ENVS or method not in suite_config.methods(game):
         return None, False
-    return suite.build_config(game, method, sweep.get("seed", 0), "experiments/suite", ()).to_dict(), False
+    return suite_config.build_config(game, method, sweep.get("seed", 0), "experiments/suite", ()).to_dict(), False
 
 
 def _shipped_agents(game: str) -> dict | None:

@@ -28,53 +28,19 @@ import time
 import jax
 from absl import logging
 
-from duo_jax import cli, paths
+from duo_jax import cli
+from duo_jax.agents.ppo import Diverged
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
-from duo_jax.policies.features import FEATURE_TYPES
-from duo_jax.policies.logit import METRICS
-
-ENVS = (*procgen.GAMES, *GRID_GAMES)
-
-
-def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """name -> (method config, its overrides): the paper's rows (always_novice ... skyline_<feature>)."""
-    table = {
-        "always_novice": ("always", ("algorithm.agent=novice",)),
-        "always_expert": ("always", ("algorithm.agent=expert",)),
-        "random_fixed": ("random_fixed", ()),
-        "random": ("random", ()),
-        "ask_every_k": ("ask_every_k", ("algorithm.candidates=(1,2,3,5,10,20)",)),
-        **{f"logit_{m}": ("logit", (f"policy.metric={m}",)) for m in METRICS},
-        **{f"ood_{f}": ("ood", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
-        **{f"ppo_{f}": ("ppo", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
-        **{f"skyline_{f}": ("skyline", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
-    }
-    if env in procgen.GAMES:
-        # Episodes run to Procgen's own time limit (jumper's last about 600 steps), and PPO steps Procgen on
-        # the host: half a million steps per alpha keeps it to minutes.
-        own = (f"env.game={env}", "evaluation.max_num_steps=1000")
-        table = {k: (c, own + o + (("algorithm.total_steps=491520",) if c in ("ppo", "skyline") else ()))
-                 for k, (c, o) in table.items()}
-    return table
-
-
-def config_path(env: str, method_config: str) -> str:
-    if env in procgen.GAMES:
-        return os.path.join(paths.CONFIGS, f"{method_config}.py")
-    return f"{os.path.join(paths.CONFIGS, 'gridworld.py')}:{env},{method_config}"
+from duo_jax.experiment import ExperimentBusy
+from duo_jax.report import build_table, check_out, load_sweeps, write_report
+from duo_jax.suite_config import ENVS, build_config, config_path, methods  # noqa: F401  (suite.<name> too)
+from duo_jax.sweep import prepare as prepare_sweep
+from duo_jax.sweep import run as run_sweep
 
 
 def sweep_dir(out: str, env: str, seed: int, name: str) -> str:
     return os.path.join(out, env, f"seed_{seed}", f"{name}_sweep")
-
-
-def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...]):
-    """The sweep's config, with every override checked as on the command line."""
-    method_config, overrides = methods(env)[name]
-    own = (f"name={name}", f"seed={seed}", f"evaluation.seed={seed}",
-           f"experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "evaluation.progress=False")
-    return cli.config_with_overrides(config_path(env, method_config), extra, before=overrides, after=own)
 
 
 def check_env(env: str) -> None:
@@ -119,8 +85,6 @@ def prepare(args) -> list[tuple[str, int, object]]:
     """Every (method, seed, config) the run needs, all checked before the first sweep starts."""
     names = method_names(args.env, args.methods)
     seeds = _parse_seeds(args.seeds)
-    from duo_jax.sweep import prepare as prepare_sweep
-
     units = []
     for seed in seeds:
         for name in names:
@@ -139,9 +103,6 @@ def prepare(args) -> list[tuple[str, int, object]]:
 def run_units(units, env: str, out: str) -> list[str]:
     """Each sweep that has no sweep.json yet, in order, skipping those another process is running;
     returns the skipped sweeps' directories that still have no sweep.json."""
-    from duo_jax.experiment import ExperimentBusy
-    from duo_jax.sweep import run as run_sweep
-
     elsewhere = []
     for i, (name, seed, config) in enumerate(units):
         path = sweep_dir(out, env, seed, name)
@@ -182,12 +143,10 @@ def job_commands(units, args) -> list[str]:
 
 def report(env: str, out: str, report_dir: str) -> None:
     """The pooled report over every finished sweep of the environment (all seeds)."""
-    from duo_jax import report as rep
-
     paths = sorted(glob.glob(os.path.join(out, env, "seed_*", "*_sweep", "sweep.json")))
-    sweeps = rep.load_sweeps([os.path.dirname(p) for p in paths])
-    rows = rep.build_table(sweeps)
-    written = rep.write_report(rows, os.path.join(report_dir, env), sweeps)
+    sweeps = load_sweeps([os.path.dirname(p) for p in paths])
+    rows = build_table(sweeps)
+    written = write_report(rows, os.path.join(report_dir, env), sweeps)
     with open(written["md"]) as f:
         print(f.read())
     print("wrote " + ", ".join(written.values()))
@@ -231,8 +190,6 @@ def main(argv=None) -> None:
         cli.print_lines(f"{name:24s} {table[name][0]:14s} {' '.join(table[name][1])}" for name in names)
         return
     if not (args.no_report or args.jobs):  # before hours of sweeps: the report's place is free, or may be replaced
-        from duo_jax.report import check_out
-
         try:
             method_names(args.env, args.methods)  # a mistyped method is the first thing to hear about
             check_out(os.path.join(args.report_dir, args.env), "report", args.overwrite, "--report_dir")
@@ -253,8 +210,6 @@ def main(argv=None) -> None:
             f.write("".join(c + "\n" for c in commands))
         print(f"wrote {len(commands)} commands to {args.jobs}")
         return
-    from duo_jax.agents.ppo import Diverged
-
     try:
         running = run_units(units, args.env, args.out)
     except Diverged as err:  # a NaN in a PPO row: one sentence; its last good checkpoint is kept
