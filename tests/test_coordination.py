@@ -171,10 +171,10 @@ def test_expert_bucket_gives_the_actions_of_the_full_expert_pass(prob):
 
 
 def test_expert_bucket_sizes():
-    from duo_jax.core.coordination import expert_buckets
+    from duo_jax.core.coordination import buckets
 
-    assert expert_buckets(64) == (0, 8, 16, 32, 64)
-    assert expert_buckets(2) == (0, 1, 2)
+    assert buckets(64) == (0, 8, 16, 32, 64)
+    assert buckets(2) == (0, 1, 2)
 
 
 @pytest.mark.parametrize(

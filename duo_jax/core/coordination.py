@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from duo_jax.core.agent import Agent, sample_action
-from duo_jax.core.policy import EXPERT, Policy
+from duo_jax.core.policy import EXPERT, FEATURES, NOVICE, Policy, check_reads, reads_expert, reads_novice
 
 
 class Costs(NamedTuple):
@@ -76,10 +76,10 @@ def observe(novice_apply, expert_apply, novice_params, expert_params, obs, open_
 
 def acting_expert_logits(expert_apply, expert_params, obs, expert_out, action):
     """The expert's logits for the base action: from `observe`'s full pass, or, where it skipped the
-    expert, from a pass over the envs that asked (`asked_expert_logits`)."""
+    expert, from a pass over the envs that asked (`masked_logits`)."""
     if expert_out is not None:
         return expert_out[0]
-    return asked_expert_logits(expert_apply, expert_params, obs, action == EXPERT)
+    return masked_logits(expert_apply, expert_params, obs, action == EXPERT)
 
 
 def base_action(action, novice_logits, expert_logits, key, temperature: float):
@@ -104,18 +104,19 @@ def episode_keys(key, episode, t):
     return jax.vmap(lambda e, s: jax.random.fold_in(jax.random.fold_in(key, e), s))(episode, t)
 
 
-def expert_buckets(num_envs: int) -> tuple[int, ...]:
-    """Batch sizes the expert may run at in evaluation: none, an eighth, a quarter, a half, or all of the envs."""
+def buckets(num_envs: int) -> tuple[int, ...]:
+    """Batch sizes an agent may run at in evaluation: none, an eighth, a quarter, a half, or all of the envs."""
     return tuple(sorted({0, *(max(1, num_envs // d) for d in (8, 4, 2)), num_envs}))
 
 
-def asked_expert_logits(expert_apply, expert_params, obs, ask):
-    """The expert's logits where `ask` (zeros elsewhere), from a forward pass over the envs that asked only:
-    they are gathered into the smallest of `expert_buckets` that holds them (fixed shapes, one compiled
-    branch per size), so at a 5% expert fraction the expert costs about an eighth of a full pass."""
+def masked_logits(apply, params, obs, ask):
+    """An agent's logits where `ask` (zeros elsewhere), from a forward pass over those envs only: they are
+    gathered into the smallest of `buckets` that holds them (fixed shapes, one compiled branch per size,
+    chosen at run time by `lax.switch`), so at a 5% expert fraction the expert costs about an eighth of a
+    full pass. `obs` stays uint8 until the agent reads it."""
     B = ask.shape[0]
-    sizes = expert_buckets(B)
-    num_actions = jax.eval_shape(expert_apply, expert_params, obs[:1])[0].shape[-1]
+    sizes = buckets(B)
+    num_actions = jax.eval_shape(apply, params, obs[:1])[0].shape[-1]
     row = jnp.clip(jnp.cumsum(ask) - 1, 0)  # each asking env's row in the bucket
 
     def branch(size):
@@ -123,9 +124,9 @@ def asked_expert_logits(expert_apply, expert_params, obs, ask):
             if size == 0:
                 return jnp.zeros((B, num_actions), jnp.float32)
             if size == B:
-                return expert_apply(expert_params, obs)[0].astype(jnp.float32)
+                return apply(params, obs)[0].astype(jnp.float32)
             idx = jnp.nonzero(ask, size=size, fill_value=0)[0]
-            logits = expert_apply(expert_params, obs[idx])[0].astype(jnp.float32)
+            logits = apply(params, obs[idx])[0].astype(jnp.float32)
             return jnp.where(ask[:, None], logits[jnp.minimum(row, size - 1)], 0.0)
 
         return run
@@ -135,13 +136,22 @@ def asked_expert_logits(expert_apply, expert_params, obs, ask):
 
 
 def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float,
-                  bucket_expert: bool = False):
+                  bucket_expert: bool = False, bucket_novice: bool = False):
     """The coordination step as a pure function (not jitted): a host loop jits it, a JAX rollout scans it.
 
     `key` is one key, or one key per env (see `episode_keys`). The policy acts on each env as a batch of
-    one (`vmap` over envs), so its draws come from that env's key alone. `bucket_expert` runs the expert
-    only on the envs that asked (`observe`; evaluation only: under `vmap` a switch would run every branch).
+    one (`vmap` over envs), so its draws come from that env's key alone, and sees only the parts of the
+    coordinator observation it `reads`. `bucket_expert` runs the expert only on the envs that asked, unless
+    the policy reads its outputs; `bucket_novice` runs the novice only on the envs it acts for, unless the
+    policy reads its outputs (`masked_logits`; under `vmap` a switch would run every branch, so the vmapped
+    trainers set neither). `active` (optional, [B] bool): slots whose step counts; the agents skip the
+    others, whose env actions are then arbitrary.
     """
+    check_reads(policy)
+    novice_on_all = reads_novice(policy) or not bucket_novice
+    expert_on_all = (open_expert and reads_expert(policy)) or not bucket_expert
+    available = set(FEATURES) if open_expert else {"base_obs", "novice_hidden", "novice_logits"}
+    shown = policy.reads & available
 
     def split_c(x):
         return x.reshape(C, x.shape[0] // C, *x.shape[1:])
@@ -150,22 +160,39 @@ def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_exper
         def one(tree):
             return jax.tree_util.tree_map(lambda x: x[None], tree)
 
-        action, pstate = policy.act(params, one(pstate), one(cobs), key)
+        try:
+            action, pstate = policy.act(params, one(pstate), one(cobs), key)
+        except KeyError as err:
+            name = err.args[0] if err.args else None
+            if name in FEATURES and name not in policy.reads:
+                raise KeyError(f"The policy's act reads obs[{name!r}], which its Policy.reads "
+                               f"({sorted(policy.reads)}) leaves out; add {name!r} to reads.") from None
+            raise
         return action[0], jax.tree_util.tree_map(lambda x: x[0], pstate)
 
-    def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key):
+    def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key, active=None):
         B = obs.shape[0]
         keys = key if is_key_batch(key) else jax.random.split(key, B)
         keys = jax.vmap(jax.random.split)(keys)  # [B, 2, 2]: the policy's and the base action's
-        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs,
-                                               open_expert, expert_on_all=not bucket_expert)
+        novice_out = novice_apply(novice_params, obs) if novice_on_all else None
+        expert_out = expert_apply(expert_params, obs) if expert_on_all else None
+        cobs = {"base_obs": obs}
+        if novice_out is not None:
+            cobs.update(novice_hidden=novice_out[2], novice_logits=novice_out[0])
+        if expert_out is not None:
+            cobs.update(expert_hidden=expert_out[2], expert_logits=expert_out[0])
+        cobs = {name: cobs[name] for name in shown}
         pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
         action, pstate = jax.vmap(jax.vmap(act_one, in_axes=(None, 0, 0, 0)))(
             params, pstate, jax.tree_util.tree_map(split_c, cobs), split_c(keys[:, 0])
         )
         action = action.reshape(-1).astype(jnp.int32)
-        expert_logits = acting_expert_logits(expert_apply, expert_params, obs, expert_out, action)
-        env_action = base_action(action, novice_out[0], expert_logits, keys[:, 1], temperature)
+        live = jnp.ones(B, bool) if active is None else active
+        novice_logits = novice_out[0] if novice_out is not None else masked_logits(
+            novice_apply, novice_params, obs, (action == NOVICE) & live)
+        expert_logits = expert_out[0] if expert_out is not None else masked_logits(
+            expert_apply, expert_params, obs, (action == EXPERT) & live)
+        env_action = base_action(action, novice_logits, expert_logits, keys[:, 1], temperature)
         cost = step_cost(action, state.prev_action, first, costs)
         return env_action, action, cost, CoordState(pstate, action)
 
@@ -182,22 +209,25 @@ def init_coord_state(policy: Policy, C: int, num_envs: int) -> CoordState:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float,
-                   bucket_expert: bool):
+                   bucket_expert: bool, bucket_novice: bool = False):
     """The jitted step, cached so that repeated evaluations (splits, sweeps) compile once."""
-    return jax.jit(coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature, bucket_expert))
+    return jax.jit(coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature, bucket_expert,
+                                 bucket_novice))
 
 
 def make_coord_step(policy: Policy, novice: Agent, expert: Agent, num_candidates: int,
-                    open_expert: bool = False, temperature: float = 1.0, bucket_expert: bool = False):
+                    open_expert: bool = False, temperature: float = 1.0, bucket_expert: bool = False,
+                    bucket_novice: bool = False):
     """Returns (init, step). The env batch is candidate-major: slot c*N + i runs candidate c.
 
     `step(params, state, obs, first, costs, key) -> (env_action, coord_action, cost, state)` where
     `params` has a leading candidate axis, `first[j]` says obs j starts an episode, and `key` is one key
-    or one key per slot (`episode_keys`).
+    or one key per slot (`episode_keys`). `bucket_expert` / `bucket_novice`: see `coord_step_fn`.
     """
     C = num_candidates
+    check_reads(policy)
     core = _compiled_step(policy, novice.apply, expert.apply, C, bool(open_expert), float(temperature),
-                          bool(bucket_expert))
+                          bool(bucket_expert), bool(bucket_novice))
 
     def init(num_envs: int) -> CoordState:
         return init_coord_state(policy, C, num_envs)

@@ -5,18 +5,28 @@ same levels and the same per-episode random streams, so their results are direct
 """
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
 from duo_jax.core.agent import Agent
-from duo_jax.core.coordination import CoordState, Costs, cost_of, episode_keys, make_coord_step, switched
-from duo_jax.core.policy import EXPERT, Policy
+from duo_jax.core.coordination import (
+    CoordState,
+    Costs,
+    coord_step_fn,
+    cost_of,
+    episode_keys,
+    init_coord_state,
+    switched,
+)
+from duo_jax.core.policy import EXPERT, Policy, check_reads
 from duo_jax.core.progress import progress_bar
 
 EPISODE_FIELDS = ("base_reward", "length", "expert_steps", "switches")
@@ -51,7 +61,27 @@ def format_summary(s: dict) -> str:
 MIN_SLOTS = 8  # the batch halves as episodes run out, down to this many slots per candidate
 
 
-_episode_keys = jax.jit(episode_keys)
+@functools.lru_cache(maxsize=64)
+def evaluation_step(policy: Policy, novice_apply, expert_apply, C: int, open_expert: bool, temperature: float):
+    """The evaluator's one jitted call per env step: the episodes' random keys, the decision, each agent's
+    forward pass on the envs whose step it decides (the novice on all of them only if the policy reads
+    its outputs; neither on slots with no episode left), the env actions. Frames go in as uint8.
+
+    `run(params, novice_params, expert_params, state, obs, first, key, episode, t) -> (actions, state)`, where
+    `actions` is [2, B] int32 (env action, coordinator action): the one array the host reads per step.
+    Compiled once per batch size (the buckets are branches of the one program), cached across evaluations.
+    """
+    step = coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature, bucket_expert=True,
+                         bucket_novice=True)
+
+    @jax.jit
+    def run(params, novice_params, expert_params, state, obs, first, key, episode, t):
+        keys = episode_keys(key, jnp.maximum(episode, 0), t)
+        env_action, action, _, state = step(params, novice_params, expert_params, state, obs, first, NO_COSTS,
+                                            keys, active=episode >= 0)
+        return jnp.stack([env_action.astype(jnp.int32), action]), state
+
+    return run
 
 
 def stream_key(seed: int, split: str) -> jax.Array:
@@ -105,21 +135,21 @@ class Evaluator:
         """
         key = stream_key(self.seed, self.split) if key is None else key
         C = jax.tree_util.tree_leaves(params)[0].shape[0]
-        init, step = make_coord_step(
-            policy, self.novice, self.expert, C, self.open_expert, self.temperature, bucket_expert=True
-        )
+        check_reads(policy)
+        step = evaluation_step(policy, self.novice.apply, self.expert.apply, C, bool(self.open_expert),
+                               float(self.temperature))
         sched = Schedule(C, self.num_episodes, min(self.num_envs, self.num_episodes), self.max_num_steps)
         env = self.make_env(sched.episode.size)
         env.load(np.arange(sched.episode.size), sched.episode.ravel())
         obs, first, prev = env.observe(), np.ones(sched.episode.size, bool), np.zeros(sched.episode.size, np.int32)
-        state = init(sched.episode.size)
+        state = init_coord_state(policy, C, sched.episode.size)
         bar = progress_bar(
             total=C * self.num_episodes, desc=f"{self.split} x{C}", disable=not self.progress, leave=False
         )
         while True:
-            keys = _episode_keys(key, np.maximum(sched.episode, 0).ravel(), sched.t.ravel())
-            env_action, action, _, state = step(params, state, obs, first, NO_COSTS, keys)
-            env_action, action = jax.device_get((env_action, action))
+            actions, state = step(params, self.novice.params, self.expert.params, state, obs, first, key,
+                                  sched.episode.ravel(), sched.t.ravel())
+            env_action, action = np.asarray(actions)  # the one host sync per step: the env needs its actions
             obs, reward, done = env.step(env_action)
             starts, finished = sched.step(action, prev, first, reward, done)
             bar.update(finished)

@@ -13,17 +13,41 @@ EXPERT = 1
 
 PyTree = Any
 
+# The coordinator observation's parts: the frame, and each agent's hidden layer and logits on it.
+FEATURES = ("base_obs", "novice_hidden", "novice_logits", "expert_hidden", "expert_logits")
+READS_ALL = frozenset(FEATURES)
+
 
 class Policy(NamedTuple):
     """`init(num_envs) -> state`; `reset(state, done) -> state`; `act(params, state, obs, key) -> (action, state)`.
 
     `state` holds per-env arrays (counters, keys, recurrent state); `params` holds the tunable
     values (`k`, a threshold, network weights). `act` returns NOVICE (0) or EXPERT (1) per env.
+    `reads`: the parts of `obs` (`FEATURES`) that `act` reads; `obs` holds only those. Evaluation skips what
+    no one reads: a policy that reads neither agent's outputs runs each agent only on the envs it acts for.
+    Left out, it is every part (always correct, never the cheapest).
     """
 
     init: Callable[[int], PyTree]
     reset: Callable[[PyTree, jnp.ndarray], PyTree]
     act: Callable[[PyTree, PyTree, dict, jax.Array], tuple[jnp.ndarray, PyTree]]
+    reads: frozenset = READS_ALL
+
+
+def check_reads(policy: Policy) -> None:
+    """`policy.reads` is a frozenset of `FEATURES` (hashable: compiled steps are cached by policy); else one
+    sentence naming it."""
+    reads = policy.reads
+    if not isinstance(reads, frozenset) or not reads <= READS_ALL:
+        raise ValueError(f"Policy.reads must be a frozenset of {', '.join(FEATURES)}; got {reads!r}.")
+
+
+def reads_novice(policy: Policy) -> bool:
+    return bool(policy.reads & {"novice_hidden", "novice_logits"})
+
+
+def reads_expert(policy: Policy) -> bool:
+    return bool(policy.reads & {"expert_hidden", "expert_logits"})
 
 
 def stateless_reset(state: PyTree, done: jnp.ndarray) -> PyTree:

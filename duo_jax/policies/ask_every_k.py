@@ -19,7 +19,7 @@ def ask_every_k_policy(config=None) -> Policy:
         del obs, key
         return jnp.where(step % params["k"] == 0, EXPERT, NOVICE), step + 1
 
-    return Policy(init, reset, act)
+    return Policy(init, reset, act, reads=frozenset())  # reads nothing: the agents run only where they act
 
 
 register_policy("ask_every_k", ask_every_k_policy)

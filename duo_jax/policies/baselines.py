@@ -19,7 +19,7 @@ def always_policy(config=None) -> Policy:
         n = obs["base_obs"].shape[0]
         return jnp.full((n,), jnp.where(params["expert"] > 0, EXPERT, NOVICE), jnp.int32), state
 
-    return Policy(_no_state, stateless_reset, act)
+    return Policy(_no_state, stateless_reset, act, reads=frozenset({"base_obs"}))  # only its batch size
 
 
 def random_policy(config=None) -> Policy:
@@ -31,7 +31,7 @@ def random_policy(config=None) -> Policy:
         ask = jax.random.uniform(key, (n,)) < params["prob"]
         return jnp.where(ask, EXPERT, NOVICE).astype(jnp.int32), state
 
-    return Policy(_no_state, stateless_reset, act)
+    return Policy(_no_state, stateless_reset, act, reads=frozenset({"base_obs"}))  # only its batch size
 
 
 register_policy("always", always_policy)

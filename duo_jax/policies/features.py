@@ -24,6 +24,14 @@ def parts(feature_type: str) -> tuple[str, ...]:
     return tuple(feature_type.split("_"))
 
 
+_READS = {"obs": "base_obs", "hidden": "novice_hidden", "dist": "novice_logits"}
+
+
+def feature_reads(feature_type: str) -> frozenset:
+    """The coordinator observation's parts a feature type reads (a policy's `reads`)."""
+    return frozenset(_READS[name] for name in parts(feature_type))
+
+
 def extract(cobs: dict, feature_type: str) -> dict:
     """{"obs": frames [B, H, W, C] uint8} and/or {"vec": [B, D] float32} from a coordinator observation."""
     out, vec = {}, []

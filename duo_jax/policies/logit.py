@@ -53,7 +53,7 @@ def logit_policy(config) -> Policy:
         score = confidence(metric, obs["novice_logits"], params["temperature"])
         return jnp.where(score < params["threshold"], EXPERT, NOVICE).astype(jnp.int32), state
 
-    return Policy(init, stateless_reset, act)
+    return Policy(init, stateless_reset, act, reads=frozenset({"novice_logits"}))
 
 
 register_policy("logit", logit_policy)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from duo_jax.algorithms.deep_svdd import svdd_score
 from duo_jax.core.policy import EXPERT, NOVICE, Policy, stateless_reset
 from duo_jax.core.registry import register_policy
-from duo_jax.policies.features import check_feature_type, extract
+from duo_jax.policies.features import check_feature_type, extract, feature_reads
 
 
 def ood_policy(config) -> Policy:
@@ -27,7 +27,7 @@ def ood_policy(config) -> Policy:
         score = svdd_score(params["svdd"], extract(obs, feature_type), hidden_dim, rep_dim)
         return jnp.where(score > params["threshold"], EXPERT, NOVICE).astype(jnp.int32), state
 
-    return Policy(init, stateless_reset, act)
+    return Policy(init, stateless_reset, act, reads=feature_reads(feature_type))
 
 
 register_policy("ood", ood_policy)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from duo_jax.core.policy import Policy, stateless_reset
 from duo_jax.core.registry import register_policy
-from duo_jax.policies.features import FeatureEncoder, check_feature_type, extract
+from duo_jax.policies.features import FeatureEncoder, check_feature_type, extract, feature_reads
 
 
 class CoordinatorNet(nn.Module):
@@ -54,7 +54,7 @@ def ppo_policy(config) -> Policy:
         action = jnp.argmax(logits, -1) if greedy else jax.random.categorical(key, logits, axis=-1)
         return action.astype(jnp.int32), state
 
-    return Policy(init, stateless_reset, act)
+    return Policy(init, stateless_reset, act, reads=feature_reads(config.feature_type))
 
 
 register_policy("ppo", ppo_policy)
