@@ -36,4 +36,5 @@ def get_config(arg: str = "distshift,ask_every_k"):
         c.algorithm.time_limit = MAX_STEPS[game]
         c.algorithm.num_envs = 256
         c.algorithm.num_steps = 64
+        c.algorithm.eval_every = 6  # 61 iterations: 11 validation points besides the initial policy (YRC-Bench: >= 10)
     return c

@@ -22,17 +22,19 @@ def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         "random": ("random", ()),
         "ask_every_k": ("ask_every_k", ("algorithm.candidates=(1,2,3,5,10,20)",)),
         **{f"logit_{m}": ("logit", (f"policy.metric={m}",)) for m in METRICS},
-        **{f"ood_{f}": ("ood", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
+        **{f"ood_{f}": ("ood", (f"policy.feature_type={f}", "algorithm.threshold_rule=contamination"))
+           for f in FEATURE_TYPES},
         **{f"ppo_{f}": ("ppo", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
         **{f"skyline_{f}": ("skyline", (f"policy.feature_type={f}",)) for f in FEATURE_TYPES},
     }
     if env in procgen.GAMES:
         # Episodes run to Procgen's own time limit (jumper's last about 600 steps), and PPO steps Procgen on
-        # the host: half a million steps per alpha keeps it to minutes.
+        # the host: half a million steps per alpha (30 iterations, validated every 3) keeps it to minutes.
         own = (f"env.game={env}", "evaluation.max_num_steps=1000")
-        table = {k: (c, own + o + (("algorithm.total_steps=491520",) if c in ("ppo", "skyline") else ()))
-                 for k, (c, o) in table.items()}
-    return table
+        ppo = ("algorithm.total_steps=491520", "algorithm.eval_every=3")
+        table = {k: (c, own + o + (ppo if c in ("ppo", "skyline") else ())) for k, (c, o) in table.items()}
+    # YRC-Bench's prices: round(alpha * BP, 2) per expert step.
+    return {k: (c, ("costs.round_to_cents=True", *o)) for k, (c, o) in table.items()}
 
 
 def config_path(env: str, method_config: str) -> str:

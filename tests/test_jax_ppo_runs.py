@@ -35,7 +35,7 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
     assert written(str(tmp_path / "a" / "experiments" / want["name"])) == documented(
         "every run", "a train run", "ppo and skyline on the gridworlds")
     history = want["candidates"]["val_true"]
-    assert [h["iteration"] for h in history] == [2, 4, 6]        # validated after every chunk of eval_every
+    assert [h["iteration"] for h in history] == [0, 2, 4, 6]     # the initial policy, then after every chunk
     for split in ("val_sim", "val_true", "test@val_sim", "test@val_true"):
         assert want["splits"][split]["episodes"] == 32
 
@@ -68,7 +68,8 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
             for f in ("reward_mean", "expert_fraction", "episode_length_mean")
         ]
     )
-    assert all(steps.tolist() == [2048, 4096, 6144] for steps, _ in curves.values())
+    for tag, (steps, _) in curves.items():  # validation also at step 0, the initial policy
+        assert steps.tolist() == ([0] if "/val/" in tag else []) + [2048, 4096, 6144], tag
     np.testing.assert_array_equal(curves[f"{a}/val/val_true/reward_mean"][1], [h["reward_mean"] for h in history])
     resumed = tmp_path / "b" / "experiments" / want["name"] / "curves"
     for got_curves in (read_csv(str(resumed)), read_events(str(resumed))):  # the crashed run's two chunks, then one
@@ -96,11 +97,8 @@ def test_sweep_trains_every_alpha_at_once(tmp_path):
     # Both alphas' curves, after each chunk of 10 iterations; the free expert is asked more in training too.
     curves = read_csv(os.path.join(tmp_path, "experiments", "distshift_ppo_sweep", "curves"))
     for a in ("alpha_0", "alpha_5"):
-        assert (
-            curves[f"{a}/loss/pg_loss"][0].tolist()
-            == curves[f"{a}/val/val_sim/reward_mean"][0].tolist()
-            == [10240, 20480]
-        )
+        assert curves[f"{a}/loss/pg_loss"][0].tolist() == [10240, 20480]
+        assert curves[f"{a}/val/val_sim/reward_mean"][0].tolist() == [0, 10240, 20480]  # and the initial policy
     assert curves["alpha_0/train/expert_fraction"][1][-1] > curves["alpha_5/train/expert_fraction"][1][-1]
 
 

@@ -370,7 +370,7 @@ class FixedValidator:
 
 @pytest.mark.parametrize("feature_type", FEATURE_TYPES)
 def test_every_feature_type_trains_and_saves_best(tmp_path, feature_type):
-    # One iteration, so one evaluation.
+    # One iteration, so two evaluations: the initial policy's and the trained one's.
     c = ppo_config(feature_type, iterations=1, num_epochs=1, num_minibatches=1)
     validators = {"val_sim": FixedValidator(1.0), "val_true": FixedValidator(2.0)}
     result = run_ppo(c, probe_task(tmp_path), validators)
@@ -379,20 +379,23 @@ def test_every_feature_type_trains_and_saves_best(tmp_path, feature_type):
         leaves = jax.tree_util.tree_leaves(params)
         assert leaves and all(np.isfinite(np.asarray(x)).all() for x in leaves)
         assert result.best_summary[split]["reward_mean"] == validators[split].reward
-        assert [row["iteration"] for row in result.candidates[split]] == [1]
-        [(policy, stacked)] = validators[split].seen  # the ppo policy, params with a candidate axis
+        assert [row["iteration"] for row in result.candidates[split]] == [0, 1]
+        # Equal rewards keep the earlier policy: the initial one is the best.
+        (policy, stacked), _ = validators[split].seen  # the ppo policy, params with a candidate axis
         assert policy is ppo_policy(c)
         assert_trees_close(stacked, jax.tree_util.tree_map(lambda x: x[None], params), rtol=0, atol=0)
         policy, loaded, meta = duo_jax.load_policy(str(tmp_path / f"best_{split}"))
-        assert meta["policy"] == "ppo" and meta["selected_on"] == split and meta["iteration"] == 1
+        assert meta["policy"] == "ppo" and meta["selected_on"] == split and meta["iteration"] == 0
         assert meta["policy_config"]["feature_type"] == feature_type
         assert meta["summary"] == pytest.approx(result.best_summary[split])
         assert_trees_close(loaded, params, rtol=0, atol=0)
         # The loaded policy acts on a coordinator observation.
         action, _ = policy.act(loaded, policy.init(2), probe_cobs(), jax.random.PRNGKey(0))
         assert set(np.asarray(action).tolist()) <= {NOVICE, EXPERT}
-    _, final, _ = duo_jax.load_policy(str(tmp_path / "final"))
-    assert_trees_close(final, result.best_params["val_sim"], rtol=0, atol=0)
+    _, final, meta = duo_jax.load_policy(str(tmp_path / "final"))
+    assert meta["iteration"] == 1
+    with pytest.raises(AssertionError):  # one update changed the params
+        assert_trees_close(final, result.best_params["val_sim"])
 
 
 class RisingValidator:
@@ -411,8 +414,8 @@ def test_later_better_evaluation_overwrites_best(tmp_path):
     c = ppo_config("dist", iterations=2, eval_every=1)
     validators = {s: RisingValidator(v) for s, v in probe_validators(("val_sim",)).items()}
     result = run_ppo(c, probe_task(tmp_path), validators)
-    assert [row["iteration"] for row in result.candidates["val_sim"]] == [1, 2]
-    assert result.best_summary["val_sim"]["reward_mean"] == result.candidates["val_sim"][1]["reward_mean"]
+    assert [row["iteration"] for row in result.candidates["val_sim"]] == [0, 1, 2]
+    assert result.best_summary["val_sim"]["reward_mean"] == result.candidates["val_sim"][2]["reward_mean"]
     _, final, _ = duo_jax.load_policy(str(tmp_path / "final"))
     _, best, meta = duo_jax.load_policy(str(tmp_path / "best_val_sim"))
     assert meta["iteration"] == 2
@@ -422,7 +425,7 @@ def test_later_better_evaluation_overwrites_best(tmp_path):
     # it saves `final` again, the same save that crashes.
     validators = {s: RisingValidator(v) for s, v in probe_validators(("val_sim",)).items()}
     again = run_ppo(c, probe_task(tmp_path), validators)
-    assert len(again.candidates["val_sim"]) == 2
+    assert len(again.candidates["val_sim"]) == 3
     for row, want in zip(again.candidates["val_sim"], result.candidates["val_sim"]):
         assert row == pytest.approx(want)
     assert_trees_close(again.best_params["val_sim"], final, rtol=0, atol=0)
@@ -459,23 +462,24 @@ def test_resume_after_crash_equals_uninterrupted_run(tmp_path):
         assert_trees_close(want.best_params["val_sim"], want_final)
     assert got.candidates.keys() == want.candidates.keys()
     for split in splits:
-        assert [r["iteration"] for r in got.candidates[split]] == [2, 4]
+        assert [r["iteration"] for r in got.candidates[split]] == [0, 2, 4]
         assert got.best_summary[split]["reward_mean"] == 0.0
         assert got.candidates[split] == want.candidates[split]
         assert got.best_summary[split] == want.best_summary[split]
         assert_trees_close(got.best_params[split], want.best_params[split], rtol=0, atol=0)
 
     # The curves, at env steps (16 envs x 5 steps per iteration): losses every iteration, training episodes
-    # where one ended (steps 8 and 16: iterations 2 and 4), validation at each evaluation.
+    # where one ended (steps 8 and 16: iterations 2 and 4), validation at each evaluation (the first at step 0).
     want_curves = read_csv(str(tmp_path / "straight" / "curves"))
     losses = [f"loss/{k}" for k in ("approx_kl", "entropy", "pg_loss", "vf_loss")]
     train = ["train/episode_length", "train/expert_fraction", "train/return"]
     val = [f"val/{s}/{f}" for s in splits for f in ("episode_length_mean", "expert_fraction", "reward_mean")]
     assert sorted(want_curves) == losses + train + val
     for tag, (steps, _) in want_curves.items():
-        assert steps.tolist() == ([80, 160, 240, 320] if tag.startswith("loss/") else [160, 320]), tag
+        want_steps = {"loss": [80, 160, 240, 320], "train": [160, 320], "val": [0, 160, 320]}[tag.split("/")[0]]
+        assert steps.tolist() == want_steps, tag
     np.testing.assert_array_equal(want_curves["train/episode_length"][1], [EPISODE_LEN, EPISODE_LEN])
-    np.testing.assert_array_equal(want_curves["val/val_sim/reward_mean"][1], [0.0, 0.0])
+    np.testing.assert_array_equal(want_curves["val/val_sim/reward_mean"][1], [0.0, 0.0, 0.0])
     for split in splits:
         np.testing.assert_array_equal(
             want_curves[f"val/{split}/expert_fraction"][1], [r["expert_fraction"] for r in want.candidates[split]]

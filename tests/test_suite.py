@@ -31,7 +31,9 @@ def test_suite_runs_every_method_and_seed_and_pools_them(tmp_path, capsys):
         saved = json.load(f)
     rows = saved["rows"]
     # The protocol comes from what every sweep.json records: its config and the agents' metadata.
-    assert sweep["config"]["evaluation"]["num_episodes"] == 8 and sweep["round_to_cents"] is False
+    # The suite charges YRC-Bench's prices (rounded to cents).
+    assert sweep["config"]["evaluation"]["num_episodes"] == 8 and sweep["round_to_cents"] is True
+    assert saved["protocol"]["round_to_cents"] is True
     steps = {field: a["train_steps"] for field, a in sweep["agents"].items()}
     assert steps["train_expert"] == steps["test_novice"] and saved["protocol"]["recorded"] is True
     assert saved["protocol"]["sim_novice_fraction"] == steps["train_novice"] / steps["test_novice"]
@@ -122,8 +124,11 @@ def test_any_procgen_game_with_agents_runs_to_procgens_own_time_limit(tmp_path):
     assert len(units) == 31
     for name, _, config in units:
         assert (config.env.game, config.evaluation.max_num_steps) == ("jumper", 1000), name
-        if name.startswith(("ppo_", "skyline_")):
-            assert config.algorithm.total_steps == 491520, name
+        assert config.costs.round_to_cents, name  # YRC-Bench's prices
+        if name.startswith(("ppo_", "skyline_")):  # 30 iterations: the initial policy and 10 more validated
+            assert (config.algorithm.total_steps, config.algorithm.eval_every) == (491520, 3), name
+        if name.startswith("ood_"):  # YRC-Bench's one threshold per detector
+            assert config.algorithm.threshold_rule == "contamination", name
     # A run uses jumper's shipped agents: BP comes from its expert's test stats.
     suite.main(
         [
@@ -197,6 +202,6 @@ def test_list_shows_only_the_methods_asked_for(capsys):
     suite.main(["--env", "distshift", "--list", "--methods", "random,ppo_obs"])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in lines] == [["random", "random"], ["ppo_obs", "ppo"]]
-    assert lines[1].split()[2:] == ["policy.feature_type=obs"]
+    assert lines[1].split()[2:] == ["costs.round_to_cents=True", "policy.feature_type=obs"]
     suite.main(["--env", "distshift", "--list"])
     assert len(capsys.readouterr().out.splitlines()) == len(suite.methods("distshift"))

@@ -182,8 +182,8 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     """PPO coordinators for every alpha, trained side by side (vmapped, one key: common random numbers)
     on the JAX env of `task.split`, in jitted chunks of `algorithm.eval_every` iterations.
 
-    After each chunk, all alphas' policies are validated in one rollout per validation split, each scored
-    at its own alpha, and the best so far per alpha and split is kept. `<task.workdir>/last` holds the
+    Before training and after each chunk, all alphas' policies are validated in one rollout per validation split,
+    each scored at its own alpha, and the best so far per alpha and split is kept. `<task.workdir>/last` holds the
     training state (the whole runner: env states included) and those bests; a rerun resumes from it exactly.
     A loss or params that stop being finite raise `Diverged` before anything is saved. Returns one
     AlgorithmResult per alpha.
@@ -228,8 +228,40 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
 
     it = int(runner.iteration[0])
     prefix = [f"alpha_{alpha:g}/" for alpha in alphas]
+
+    def validate(it: int, scalars: dict) -> None:
+        """Every alpha's policy on each validation split, scored at its own alpha; keeps the best per alpha."""
+        nonlocal k_eval
+        for s, validator in validators.items():
+            k_eval, k = jax.random.split(k_eval)
+            episodes = validator.rollout(policy, runner.params, k)
+            improved = np.zeros(A, bool)
+            for i in range(A):
+                summary = summaries(episodes, validator.costs._replace(alpha=priced[i]))[i]
+                history[s][i].append(dict(iteration=it, steps=it * steps_per_iter, **summary))
+                improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
+                best[s][i] = summary if improved[i] else best[s][i]
+                scalars.update({f"{prefix[i]}val/{s}/{f}": summary[f] for f in VAL_CURVES})
+            logging.info(
+                "PPO iter %d %s: reward %s (alphas %s)",
+                it,
+                s,
+                [round(h[-1]["reward_mean"], 4) for h in history[s]],
+                list(alphas),
+            )
+            mask = jnp.asarray(improved)
+            best_params[s] = jax.tree.map(
+                lambda new, old, mask=mask: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
+                runner.params,
+                best_params[s],
+            )
+
     # Opened after the restore: its first write, at the first step redone, drops the curves logged from there on.
     with open_curves(task.logdir, config) as curves:
+        if it == 0:  # the initial policy is a validation point too (YRC-Bench's); a resumed run has it in history
+            scalars = {}
+            validate(0, scalars)
+            curves.write(0, scalars)
         while it < num_iters:
             n, start = min(a.eval_every, num_iters - it), time.time()
             runner, metrics = run_chunk(runner, alpha_arr, n)
@@ -244,29 +276,7 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
                 for k, v in m.items()
                 for i in range(A)
             }
-            for s, validator in validators.items():
-                k_eval, k = jax.random.split(k_eval)
-                episodes = validator.rollout(policy, runner.params, k)
-                improved = np.zeros(A, bool)
-                for i in range(A):
-                    summary = summaries(episodes, validator.costs._replace(alpha=priced[i]))[i]
-                    history[s][i].append(dict(iteration=it, steps=it * steps_per_iter, **summary))
-                    improved[i] = best[s][i] is None or summary["reward_mean"] > best[s][i]["reward_mean"]
-                    best[s][i] = summary if improved[i] else best[s][i]
-                    scalars.update({f"{prefix[i]}val/{s}/{f}": summary[f] for f in VAL_CURVES})
-                logging.info(
-                    "PPO iter %d %s: reward %s (alphas %s)",
-                    it,
-                    s,
-                    [round(h[-1]["reward_mean"], 4) for h in history[s]],
-                    list(alphas),
-                )
-                mask = jnp.asarray(improved)
-                best_params[s] = jax.tree.map(
-                    lambda new, old, mask=mask: jnp.where(mask.reshape(-1, *[1] * (new.ndim - 1)), new, old),
-                    runner.params,
-                    best_params[s],
-                )
+            validate(it, scalars)
             curves.write(it * steps_per_iter, scalars)
             checkpoint.save_checkpoint(
                 last_dir,

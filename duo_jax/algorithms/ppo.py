@@ -9,8 +9,8 @@ Training curves go to `task.logdir` at every iteration's env step count: `loss/<
 `train/return` (net of costs), `train/episode_length`, `train/expert_fraction`; at each evaluation
 `val/<split>/reward_mean`, `val/<split>/expert_fraction`, `val/<split>/episode_length_mean`.
 
-Every `eval_every` iterations the policy is evaluated on each validation split, on its fixed levels;
-the best so far per split is saved as `<workdir>/best_<split>`, the training state as `<workdir>/last`,
+Before training and every `eval_every` iterations the policy is evaluated on each validation split, on its
+fixed levels; the best so far per split is saved as `<workdir>/best_<split>`, the training state as `<workdir>/last`,
 from which an interrupted run resumes exactly (params, optimizer, key, return normaliser, episode statistics,
 the envs' own states where the env has `get_state`/`set_state`, as Procgen does). A loss or params that stop
 being finite stop training (`Diverged`) before anything is saved. The final policy is evaluated and saved as
@@ -193,6 +193,9 @@ def ppo(key, policy, task: TrainTask, validators, config):
     t0 = time.time()
     # Opened after the restore: its first write, at the first step redone, drops the curves logged from there on.
     with open_curves(task.logdir, config) as curves:
+        if start == 0:  # the initial policy is a validation point too (YRC-Bench's); its key leaves training's alone
+            val = evaluate(params, 0, jax.random.fold_in(key, num_iters + 1))
+            curves.write(0, {f"val/{split}/{f}": summary[f] for split, summary in val.items() for f in VAL_CURVES})
         for it in range(start, num_iters):
             for t in range(T):
                 key, k = jax.random.split(key)
