@@ -1,6 +1,6 @@
 """Benchmark: the Procgen path — coordinated evaluation and agent PPO training, on whatever JAX sees.
 
-    python benchmarks/bench_procgen.py [--quick] [--note TEXT] [--out PATH] [--overwrite]
+    python benchmarks/bench_procgen.py [--quick] [--reference PATH] [--reps 3] [--note TEXT] [--out PATH] [--overwrite]
 
 1. Forward-pass ceilings: one agent's jitted forward pass at each batch size (images/s), the most
    counted steps/s an evaluation could reach if it did nothing but run the novice once per step.
@@ -15,7 +15,13 @@
    pass runs, against the two one after the other.
 4. Agent PPO training: `duo_jax.agents.ppo.train` on coinrun's train split (the configs/train_agent.py
    settings: 64 envs x 256 steps, 3 epochs x 8 minibatches), env-steps/s of the iterations after the
-   first (compiling) one.
+   first (compiling) one: `{"model": ..., "ppo_env_steps_per_s": ...}` per model.
+5. Against the PyTorch reference (`--reference PATH`, a checkout of DuoAI, khanhptnk/yrc; torch from
+   `pip install -e .[reference]`): the IMPALA setting (1 candidate, 64 slots, 64 episodes, k = 5, 256-step
+   cap), duo_jax and the reference's own evaluator (benchmarks/reference_duoai.py, in a subprocess)
+   timed in turn `--reps` times; medians and their ratio. Without `--reference` the comparison is left out.
+
+On a GPU (or any accelerator) it also prints a table of the device's numbers.
 
 Writes benchmarks/results/local/procgen.json (or --out; the published numbers are benchmarks/results/procgen.json)
 with the machine's load and the library versions, and prints a Markdown table.
@@ -25,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +40,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from common import loadavg, machine_info, parse_args  # benchmarks/common.py
+from common import loadavg, machine_info, output, parser  # benchmarks/common.py
 
 import duo_jax
 from duo_jax.agents import ppo
@@ -144,7 +151,9 @@ def overlap_probe(batch: int, reps: int) -> dict:
     }
 
 
-def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: int) -> dict:
+def evaluation_timer(model: str, C: int, N: int, episodes: int, max_num_steps: int):
+    """Compiles the evaluation (a first run at `N` episodes) and captures the levels' start states; returns
+    (`timed() -> row`, the first call's and the capture's seconds)."""
     novice, expert = agents(model)
     ks = (5,) if C == 1 else (1, 2, 5, 10)
     params = stack_params([{"k": np.int32(k)} for k in ks])
@@ -170,29 +179,88 @@ def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: i
     for level in split_levels(SPLIT, episodes, 0):  # start states are captured once per level and process
         _level_state(GAME, SPLITS[SPLIT].distribution_mode, int(level))
     capture_s = perf() - t
-    ev = evaluator(episodes)
-    t = perf()
-    summaries = ev.evaluate(policy, params, jax.random.PRNGKey(1))
-    wall = perf() - t
-    st = ev.last_stats
-    return {
-        "model": model,
+
+    def timed(seed: int = 1) -> dict:
+        ev = evaluator(episodes)
+        t = perf()
+        summaries = ev.evaluate(policy, params, jax.random.PRNGKey(seed))
+        wall = perf() - t
+        return row(ev.last_stats, summaries, wall)
+
+    def row(st, summaries, wall) -> dict:
+        return {
+            "model": model,
         "candidates": C,
         "slots_per_candidate": N,
         "episodes_per_candidate": episodes,
         "k_values": list(ks),
         "max_num_steps": max_num_steps,
-        "wall_s": wall,
-        "first_call_s": first_s,
-        "level_capture_s": capture_s,
-        "counted_steps": st["counted_steps"],
-        "executed_slot_steps": st["executed_slot_steps"],
-        "useful_step_fraction": st["useful_step_fraction"],
-        "counted_steps_per_s": st["counted_steps"] / wall,
-        "executed_slot_steps_per_s": st["executed_slot_steps"] / wall,
-        "expert_fraction": [round(s["expert_fraction"], 4) for s in summaries],
-        "loadavg": loadavg(),
+            "wall_s": wall,
+            "first_call_s": first_s,
+            "level_capture_s": capture_s,
+            "counted_steps": st["counted_steps"],
+            "executed_slot_steps": st["executed_slot_steps"],
+            "useful_step_fraction": st["useful_step_fraction"],
+            "counted_steps_per_s": st["counted_steps"] / wall,
+            "executed_slot_steps_per_s": st["executed_slot_steps"] / wall,
+            "expert_fraction": [round(s["expert_fraction"], 4) for s in summaries],
+            "loadavg": loadavg(),
+        }
+
+    return timed
+
+
+def bench_evaluation(model: str, C: int, N: int, episodes: int, max_num_steps: int) -> dict:
+    return evaluation_timer(model, C, N, episodes, max_num_steps)()
+
+
+def versus_reference(reference: str, reps: int) -> dict:
+    """duo_jax and the reference's evaluator on the IMPALA setting, timed in turn `reps` times (the reference
+    in a subprocess that runs one evaluation per line it reads); medians and their ratio."""
+    N = episodes = 64
+    timed = evaluation_timer("impala_cnn", 1, N, episodes, 256)
+    cmd = [sys.executable, str(REPO / "benchmarks/reference_duoai.py"), "--reference", reference, "--serve",
+           "--num-envs", str(N), "--episodes", str(episodes), "--k", "5", "--max-num-steps", "256"]
+    env = {**os.environ, "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+
+    def reference_run() -> dict:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline())
+
+    try:
+        if "ready" not in json.loads(proc.stdout.readline() or "{}"):
+            raise RuntimeError(f"the reference did not start: {' '.join(cmd)}")
+        ours, theirs = [], []
+        for rep in range(reps):
+            ours.append(timed(seed=rep))
+            theirs.append(reference_run())
+            log(f"vs reference, run {rep}: duo_jax {ours[-1]['counted_steps_per_s']:,.0f}, reference "
+                f"{theirs[-1]['counted_steps_per_s']:,.0f} counted steps/s (load {loadavg()})")
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    ours_med = float(np.median([r["counted_steps_per_s"] for r in ours]))
+    theirs_med = float(np.median([r["counted_steps_per_s"] for r in theirs]))
+    return {
+        "setting": {"game": GAME, "split": SPLIT, "policy": "ask_every_k", "k": 5, "slots": N, "episodes": episodes,
+                    "max_num_steps": 256, "agents": "freshly initialised IMPALA CNNs"},
+        "reference": {"path": reference, "commit": _commit(reference), "runs": theirs,
+                      "counted_steps_per_s": theirs_med},
+        "duo_jax": {"runs": ours, "counted_steps_per_s": ours_med,
+                    "executed_slot_steps_per_s": float(np.median([r["executed_slot_steps_per_s"] for r in ours])),
+                    "useful_step_fraction": float(np.median([r["useful_step_fraction"] for r in ours]))},
+        "ratio": ours_med / theirs_med,
     }
+
+
+def _commit(path: str) -> str | None:
+    try:
+        return subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def bench_training(model: str, num_envs: int, num_steps: int, iterations: int) -> dict:
@@ -219,7 +287,7 @@ def bench_training(model: str, num_envs: int, num_steps: int, iterations: int) -
         "num_epochs": config.ppo.num_epochs,
         "num_minibatches": config.ppo.num_minibatches,
         "iterations_timed": iterations,
-        "env_steps_per_s": iterations * per_iter / dt,
+        "ppo_env_steps_per_s": iterations * per_iter / dt,
         "first_iteration_s": times[1],
         "loadavg": loadavg(),
     }
@@ -258,13 +326,50 @@ def markdown(r: dict) -> str:
     for t in r["training"]:
         lines.append(
             f"| {t['model']} | {t['num_envs']} x {t['num_steps']} | {t['num_epochs']} x "
-            f"{t['num_minibatches']} | {t['env_steps_per_s']:,.0f} |"
+            f"{t['num_minibatches']} | {t['ppo_env_steps_per_s']:,.0f} |"
         )
+    v = r.get("versus_reference")
+    if v:
+        def runs(side):
+            return ", ".join(f"{x['counted_steps_per_s']:,.0f}" for x in v[side]["runs"])
+
+        lines += [
+            "",
+            "| IMPALA, 64 envs, k = 5 | counted steps/s (median) | runs |",
+            "|---|---:|---|",
+            f"| reference DuoAI (torch {v['reference']['runs'][0]['torch']}) "
+            f"| {v['reference']['counted_steps_per_s']:,.0f} "
+            f"| {runs('reference')} |",
+            f"| duo_jax | {v['duo_jax']['counted_steps_per_s']:,.0f} "
+            f"| {runs('duo_jax')} |",
+            f"| ratio | {v['ratio']:.2f}x | |",
+        ]
+    return "\n".join(lines)
+
+
+def gpu_table(r: dict) -> str:
+    """The accelerator's numbers, for a session that has one for a few minutes."""
+    m = r["meta"]
+    lines = [f"On {m['devices'][0]} ({m['backend']}):", "", "| what | setting | rate |", "|---|---|---:|"]
+    for e in r["evaluation"]:
+        lines.append(f"| evaluation, counted steps/s | {e['model']}, {e['candidates']} x {e['slots_per_candidate']} "
+                     f"slots | {e['counted_steps_per_s']:,.0f} |")
+    for t in r["training"]:
+        lines.append(f"| PPO training, env-steps/s | {t['model']}, {t['num_envs']} x {t['num_steps']} "
+                     f"| {t['ppo_env_steps_per_s']:,.0f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
-    args, out = parse_args(__doc__, "procgen.json", "smoke check: few episodes, one training iteration")
+    ap = parser(__doc__, "procgen.json")
+    ap.add_argument("--quick", action="store_true", help="smoke check: few episodes, one training iteration")
+    ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
+    ap.add_argument("--reference", default=None, help="a checkout of the PyTorch reference (khanhptnk/yrc)")
+    ap.add_argument("--reps", type=int, default=3, help="interleaved runs of each side against the reference")
+    args = ap.parse_args()
+    out = output(args, "procgen.quick.json" if args.quick else "procgen.json")
+    if args.reference and not (Path(args.reference) / "yrc" / "core" / "evaluator.py").exists():
+        sys.exit(f"error: --reference {args.reference} is not a checkout of khanhptnk/yrc (no yrc/core/evaluator.py).")
 
     result = {"meta": machine_info(quick=args.quick, note=args.note), "evaluation": [], "training": []}
     ceilings, envs = {}, {}
@@ -287,15 +392,19 @@ def main() -> None:
             f"useful {row['useful_step_fraction']:.3f}, {row['fraction_of_ceiling']:.2f} of ceiling"
         )
         result["evaluation"].append(row)
+    if args.reference:
+        result["versus_reference"] = versus_reference(args.reference, args.reps)
     result["overlap"] = [overlap_probe(b, 10 if args.quick else 50) for b in (64, 256)]
     for model, steps, iters in (("small_cnn", 256, 1 if args.quick else 3), ("impala_cnn", 16, 1 if args.quick else 2)):
         row = bench_training(model, 64, steps, iters)
-        log(f"train {model}: {row['env_steps_per_s']:,.0f} env-steps/s")
+        log(f"train {model}: {row['ppo_env_steps_per_s']:,.0f} env-steps/s")
         result["training"].append(row)
     result["meta"]["loadavg_end"] = loadavg()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(markdown(result))
+    if result["meta"]["backend"] != "cpu":
+        print("\n" + gpu_table(result))
     log(f"wrote {out}")
 
 

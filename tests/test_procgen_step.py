@@ -1,10 +1,14 @@
 """The Procgen evaluation step: agents run only where their outputs are used, with the same results, one
 jitted call per env step, compiled once."""
 import contextlib
+import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
 import pytest
+from helpers import REPO
 
 import duo_jax
 from duo_jax.agents.agent import init_agent
@@ -82,3 +86,13 @@ def test_reads_are_checked():
         evaluator().rollout(Policy(init, reset, act, reads={"logits"}), stack_params([{"unused": 0}]))
     with pytest.raises(KeyError, match="reads obs\\['novice_logits'\\], which its Policy.reads"):
         evaluator().rollout(Policy(init, reset, act, reads=frozenset({"base_obs"})), stack_params([{"unused": 0}]))
+
+
+def test_bench_procgen_names_a_bad_reference(tmp_path):
+    """`--reference` must be a DuoAI checkout: one sentence, before anything is measured."""
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "bench_procgen.py"), "--reference",
+                           str(tmp_path), "--out", str(tmp_path / "p.json")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0
+    assert f"--reference {tmp_path} is not a checkout of khanhptnk/yrc" in proc.stderr
+    assert not (tmp_path / "p.json").exists()
