@@ -16,4 +16,5 @@ def get_config():
     c.algorithm.percentiles = tuple(range(0, 101, 10))
     c.algorithm.explore_temps = (1.0,)     # novice sampling temperature in those rollouts
     c.algorithm.score_temps = (1.0,)       # temperature the logits are divided by before scoring
+    c.algorithm.calibrate_on = "train_novice"  # train_novice (the simulated one, as the references) | deployed_novice
     return c

@@ -24,6 +24,7 @@ def get_config():
     c.algorithm.percentiles = tuple(range(0, 101, 10))  # percentile_search only
     c.algorithm.contamination = 0.1        # contamination only: the threshold is the 90th percentile
     c.algorithm.explore_temps = (1.0,)
+    c.algorithm.calibrate_on = "train_novice"  # train_novice (the simulated one, as the references) | deployed_novice
     c.algorithm.epochs = 20
     c.algorithm.batch_size = 256
     c.algorithm.learning_rate = 1e-3

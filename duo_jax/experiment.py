@@ -175,7 +175,7 @@ class Setup:
         co = self.config.coordination
         return TrainTask(
             split, self.env, novice, expert, self.costs[PAIR_OF_SPLIT[split]], co.open_expert, co.temperature,
-            self.experiment.path("train_state"), self.experiment.path("curves"),
+            self.experiment.path("train_state"), self.experiment.path("curves"), deployed_novice=self.pairs["test"][0],
         )
 
 

@@ -309,7 +309,9 @@ def build_table(sweeps: list[dict], num_samples: int = 1000, seed: int = 0) -> l
     by_key = {(r["method"], r["selection"]): r for r in rows}
     for selection in SELECTIONS.values():
         ranked = sorted(
-            (r for r in rows if r["selection"] == selection and not is_skyline(r["method"])), key=lambda r: -r["auc"]
+            (r for r in rows if r["selection"] == selection and not is_skyline(r["method"])
+             and not suite_config.is_sensitivity(r["method"])),
+            key=lambda r: -r["auc"],
         )
         for rank, r in enumerate(ranked, 1):
             r["rank"] = rank
@@ -321,6 +323,9 @@ def build_table(sweeps: list[dict], num_samples: int = 1000, seed: int = 0) -> l
         sim = by_key.get((r["method"], "eval_sim"))
         if r["selection"] == "eval_true" and sim is not None:
             r["sim_true_gap"] = _compare(r, sim, data, num_samples, seed)
+        base = by_key.get((r["method"].removesuffix(suite_config.DEPLOYED), r["selection"]))
+        if suite_config.is_sensitivity(r["method"]) and base is not None:  # what calibrating on the real novice gives
+            r["vs_sim_calibrated"] = _compare(r, base, data, num_samples, seed)
     return rows
 
 
@@ -353,7 +358,8 @@ def reference_ratio(rows: list[dict]) -> dict | None:
     """YRC-Bench's fraction of the skyline (its fig. 4): the best eval_sim row's test AUC over the skyline's;
     also without the PPO rows, as the paper's "best method" bar (no RL) has it."""
     sky = _by_method(rows).get(SKYLINE)
-    sim = [r for r in rows if r["selection"] == "eval_sim" and not is_skyline(r["method"])]
+    sim = [r for r in rows if r["selection"] == "eval_sim" and not is_skyline(r["method"])
+           and not suite_config.is_sensitivity(r["method"])]
     if sky is None or sky["auc"] <= 0 or not sim:
         return None
     out = {"skyline_auc": sky["auc"]}
@@ -413,7 +419,7 @@ def _recorded_or_suite_config(sweep: dict) -> tuple[dict | None, bool]:
     if isinstance(sweep.get("config"), dict):
         return sweep["config"], True
     game, method = sweep.get("game"), method_name(sweep)
-    if game not in suite_config.ENVS or method not in suite_config.methods(game):
+    if game not in suite_config.ENVS or method not in suite_config.all_methods(game):
         return None, False
     return suite_config.build_config(game, method, sweep.get("seed", 0), "experiments/suite", ()).to_dict(), False
 
@@ -505,6 +511,11 @@ def analyses(rows: list[dict], sweeps: list[dict] | None = None) -> dict:
             selection: {r["method"]: r["asks"] for r in rows if r["selection"] == selection and r.get("asks")}
             for selection in SELECTIONS.values()
         },
+        "sensitivity": [
+            {"method": r["method"], "selection": r["selection"], "auc": r["auc"], **r["vs_sim_calibrated"]}
+            for r in rows
+            if "vs_sim_calibrated" in r
+        ],
         "skyline_cells_below": None if sweeps is None else skyline_cells_below(sweeps),
         "protocol": None if sweeps is None else protocol(sweeps),
     }
@@ -574,6 +585,8 @@ def meaning_markdown(info: dict) -> list[str]:
 def to_markdown(rows, info: dict | None = None) -> str:
     if not rows:
         return ""
+    sensitivity = [r for r in rows if "vs_sim_calibrated" in r]
+    rows = [r for r in rows if not suite_config.is_sensitivity(r["method"])]  # beside the main table, not in it
     alphas = [f"α={a:g}" for a in rows[0]["alphas"]]
     reward = [
         [
@@ -625,6 +638,17 @@ def to_markdown(rows, info: dict | None = None) -> str:
             "\n## eval_true − eval_sim (choice on the real pair minus choice on the simulated pair)\n",
             md_table(["method", "AUC(eval_true) − AUC(eval_sim)"], gaps),
         ]
+    if sensitivity:
+        body = [[r["method"], r["selection"], f"{r['auc']:.3f} [{r['auc_ci95'][0]:.3f}, {r['auc_ci95'][1]:.3f}]",
+                 format_diff(r["vs_sim_calibrated"])] for r in sensitivity]
+        text += [
+            "\n## Sensitivity (beyond the reference): logit and ood calibrated on the deployed novice\n",
+            "The same rows with thresholds (and OOD detectors) fitted on the deployed novice's own training-split "
+            "rollouts instead of the simulated novice's (`algorithm.calibrate_on=deployed_novice`; YRC-0 allows "
+            "it). The difference is paired, to the row calibrated on the simulated novice: what the simulated "
+            "pair costs the method.\n",
+            md_table(["method", "selection", "AUC [95% CI]", "AUC − sim-calibrated row"], body),
+        ]
     sky = next((r for r in rows if r["method"] == SKYLINE and r["selection"] == "eval_true"), None)
     if sky is not None and sky["chosen_feature"] is not None:
         body = [
@@ -647,7 +671,7 @@ def to_markdown(rows, info: dict | None = None) -> str:
 
 def _plotted(rows, top: int = 5) -> list[str]:
     """Methods on the plot: all when few, else the baselines, the skyline and the `top` best others."""
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows if not suite_config.is_sensitivity(r["method"])))
     if any(m == SKYLINE for m in methods):
         methods = [m for m in methods if m == SKYLINE or not is_skyline(m)]
     if len(methods) <= 10:

@@ -4,6 +4,7 @@
     python -m duo_jax.suite --env coinrun --methods always_novice,logit_max_logit --seeds 0 --report_dir experiments
     python -m duo_jax.suite --env jumper                         # any Procgen game with agents in agents/<game>
     python -m duo_jax.suite --env lavagap --list                 # the methods and their config overrides
+    python -m duo_jax.suite --env distshift --methods sensitivity   # logit and ood calibrated on the deployed novice
     python -m duo_jax.suite --env doorkey --jobs jobs.txt        # one command per unfinished sweep, then:
     python -m duo_jax.launch --executor=slurm --commands=jobs.txt  # and rerun the suite for the report
 
@@ -34,7 +35,15 @@ from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.experiment import ExperimentBusy
 from duo_jax.report import build_table, check_out, load_sweeps, write_report
-from duo_jax.suite_config import ENVS, build_config, config_path, methods  # noqa: F401  (suite.<name> too)
+from duo_jax.suite_config import (  # noqa: F401  (suite.<name> too)
+    ENVS,
+    SENSITIVITY,
+    all_methods,
+    build_config,
+    config_path,
+    methods,
+    sensitivity_methods,
+)
 from duo_jax.sweep import prepare as prepare_sweep
 from duo_jax.sweep import run as run_sweep
 
@@ -50,18 +59,20 @@ def check_env(env: str) -> None:
                          f"({', '.join(GRID_GAMES)}); got {env!r}{f' (did you mean {near[0]}?)' if near else ''}.")
 
 
-def _parse_methods(text: str, env: str, allowed: list[str]) -> list[str]:
-    """The method names of `--methods`; an unknown one gets the nearest names, and `--list` all of them."""
+def _parse_methods(text: str, env: str, allowed: list[str], groups: dict[str, list[str]]) -> list[str]:
+    """The method names of `--methods` (a group name stands for its methods); an unknown one gets the nearest
+    names, and `--list` all of them."""
     items = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in items if t not in allowed]
+    unknown = [t for t in items if t not in allowed and t not in groups]
     listing = f"python -m duo_jax.suite --env {env} --list shows all {len(allowed)}"
     if not items:
-        raise ValueError(f"--methods must be comma-separated method names or all ({listing}); got {text!r}.")
+        raise ValueError(f"--methods must be comma-separated method names, all or {SENSITIVITY} ({listing}); "
+                         f"got {text!r}.")
     if unknown:
-        near = difflib.get_close_matches(unknown[0], allowed, n=3)
+        near = difflib.get_close_matches(unknown[0], [*groups, *allowed], n=3)
         guess = f"; did you mean {', '.join(near)}?" if near else "."
         raise ValueError(f"--methods: {env} has no method {unknown[0]!r}{guess} {listing}.")
-    return items
+    return list(dict.fromkeys(name for t in items for name in groups.get(t, [t])))
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -75,10 +86,11 @@ def _parse_seeds(text: str) -> list[int]:
 
 
 def method_names(env: str, text: str) -> list[str]:
-    """The methods `--methods` names (`all`: every one of the environment's), checked."""
+    """The methods `--methods` names, checked: `all` is the paper's rows, `sensitivity` the logit and ood rows
+    calibrated on the deployed novice (`suite_config.sensitivity_methods`)."""
     check_env(env)
-    table = methods(env)
-    return list(table) if text == "all" else _parse_methods(text, env, list(table))
+    groups = {"all": list(methods(env)), SENSITIVITY: list(sensitivity_methods(env))}
+    return _parse_methods(text, env, list(all_methods(env)), groups)
 
 
 def prepare(args) -> list[tuple[str, int, object]]:
@@ -160,7 +172,8 @@ def main(argv=None) -> None:
         required=True,
         help=f"a Procgen game with agents in agents/<game>, or a gridworld: {', '.join(GRID_GAMES)}",
     )
-    parser.add_argument("--methods", default="all", help="comma-separated method names, or all (see --list)")
+    parser.add_argument("--methods", default="all", help="comma-separated method names, all (the paper's rows) or "
+                        "sensitivity (logit and ood calibrated on the deployed novice); see --list")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--out", default="experiments/suite", help="where the sweeps go: <out>/<env>/seed_<s>/")
     parser.add_argument("--report_dir", default="reports", help="the report goes to <report_dir>/<env>")
@@ -186,8 +199,8 @@ def main(argv=None) -> None:
             names = method_names(args.env, args.methods)
         except ValueError as err:
             cli.fail(err)
-        table = methods(args.env)
-        cli.print_lines(f"{name:24s} {table[name][0]:14s} {' '.join(table[name][1])}" for name in names)
+        table = all_methods(args.env)
+        cli.print_lines(f"{name:32s} {table[name][0]:14s} {' '.join(table[name][1])}" for name in names)
         return
     if not (args.no_report or args.jobs):  # before hours of sweeps: the report's place is free, or may be replaced
         try:

@@ -37,6 +37,27 @@ def methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     return {k: (c, ("costs.round_to_cents=True", *o)) for k, (c, o) in table.items()}
 
 
+# Beyond the reference (issue 38): the logit and ood rows again, calibrated on the deployed novice's own
+# training-split rollouts instead of the simulated novice's, to show what the simulated pair costs them.
+SENSITIVITY = "sensitivity"
+DEPLOYED = "_deployed"
+
+
+def sensitivity_methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """name -> (method config, its overrides): `<logit or ood row>_deployed`, run with `--methods sensitivity`."""
+    return {f"{name}{DEPLOYED}": (c, (*o, "algorithm.calibrate_on=deployed_novice"))
+            for name, (c, o) in methods(env).items() if c in ("logit", "ood")}
+
+
+def all_methods(env: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The paper's rows and the sensitivity rows."""
+    return {**methods(env), **sensitivity_methods(env)}
+
+
+def is_sensitivity(method: str) -> bool:
+    return method.endswith(DEPLOYED)
+
+
 def config_path(env: str, method_config: str) -> str:
     if env in procgen.GAMES:
         return os.path.join(paths.CONFIGS, f"{method_config}.py")
@@ -45,7 +66,7 @@ def config_path(env: str, method_config: str) -> str:
 
 def build_config(env: str, name: str, seed: int, out: str, extra: tuple[str, ...]):
     """The sweep's config, with every override checked as on the command line."""
-    method_config, overrides = methods(env)[name]
+    method_config, overrides = all_methods(env)[name]
     own = (f"name={name}", f"seed={seed}", f"evaluation.seed={seed}",
            f"experiments_dir={os.path.join(out, env, f'seed_{seed}')}", "evaluation.progress=False")
     return cli.config_with_overrides(config_path(env, method_config), extra, before=overrides, after=own)

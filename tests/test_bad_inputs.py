@@ -323,9 +323,10 @@ CASES = [
         "suite",
         ["--env=distshift", "--methods=always_novice,logit_max", "--list"],
         "--methods: distshift has no method 'logit_max'; did you mean logit_max_prob, logit_margin, logit_max_logit? "
-        "python -m duo_jax.suite --env distshift --list shows all 31.",
+        "python -m duo_jax.suite --env distshift --list shows all 43.",
     ),
-    ("suite", ["--env=distshift", "--methods=,", "--list"], "--methods must be comma-separated method names or all"),
+    ("suite", ["--env=distshift", "--methods=,", "--list"],
+     "--methods must be comma-separated method names, all or sensitivity"),
     # a mistyped method is reported before the shipped report's refusal (reports/distshift exists)
     ("suite", ["--env=distshift", "--methods=logit_max"], "--methods: distshift has no method 'logit_max'"),
     # agents.suite

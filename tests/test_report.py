@@ -138,6 +138,32 @@ def test_paired_comparisons_to_novice_best_and_between_selections(tmp_path):
     assert "sim_true_gap" not in rows["logit_margin", "eval_sim"]
 
 
+def test_sensitivity_rows_stand_beside_the_main_table(tmp_path):
+    """A row calibrated on the deployed novice (`<row>_deployed`) is compared, paired, to its row calibrated on the
+    simulated novice; it is not ranked, not a best eval_sim method, and has its own section in report.md."""
+    paths = [
+        write_sweep(tmp_path, n, m, b, eval_seed=s)
+        for s in (0, 1)
+        for n, m, b in (("nov", "always_novice", 5.0), ("exp", "always_expert", 5.5), ("sim", "logit_margin", 5.2),
+                        ("dep", "logit_margin_deployed", 6.0))
+    ]
+    rows = report.build_table(report.load_sweeps(paths), num_samples=500)
+    by = rows_by(rows)
+    dep, sim = by["logit_margin_deployed", "eval_true"], by["logit_margin", "eval_true"]
+    assert "rank" not in dep
+    assert [by[m, "eval_true"]["rank"] for m in ("always_expert", "logit_margin", "always_novice")] == [1, 2, 3]
+    assert dep["vs_sim_calibrated"]["to"] == "logit_margin"
+    assert dep["vs_sim_calibrated"]["diff"] == pytest.approx(dep["auc"] - sim["auc"])
+    assert dep["vs_sim_calibrated"]["paired"]["significant"] and dep["vs_sim_calibrated"]["diff"] > 0
+    assert "vs_sim_calibrated" not in sim
+    info = report.analyses(rows)
+    assert [(e["method"], e["selection"]) for e in info["sensitivity"]] == [
+        ("logit_margin_deployed", "eval_sim"), ("logit_margin_deployed", "eval_true")]
+    md = report.to_markdown(rows)
+    main, _, section = md.partition("## Sensitivity (beyond the reference)")
+    assert "logit_margin_deployed" not in main and section.count("| logit_margin_deployed |") == 2
+
+
 def test_unpaired_methods_say_why(tmp_path):
     paths = [
         write_sweep(tmp_path, "nov", "always_novice", 5.0, eval_seed=0),

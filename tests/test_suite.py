@@ -205,3 +205,28 @@ def test_list_shows_only_the_methods_asked_for(capsys):
     assert lines[1].split()[2:] == ["costs.round_to_cents=True", "policy.feature_type=obs"]
     suite.main(["--env", "distshift", "--list"])
     assert len(capsys.readouterr().out.splitlines()) == len(suite.methods("distshift"))
+
+
+def test_sensitivity_rows_calibrate_on_the_deployed_novice(tmp_path):
+    """`--methods sensitivity`: the logit and ood rows again, fitted on the deployed novice's rollouts (not in
+    `all`, the paper's 31 rows); a run of one of them reads its thresholds off the deployed novice."""
+    assert len(suite.method_names("distshift", "all")) == 31
+    names = suite.method_names("distshift", "sensitivity")
+    assert names == [f"logit_{m}_deployed" for m in ("max_logit", "max_prob", "margin", "neg_entropy", "neg_energy")] \
+        + [f"ood_{f}_deployed" for f in ("obs", "hidden", "dist", "hidden_obs", "hidden_dist", "obs_dist",
+                                         "obs_hidden_dist")]
+    assert suite.method_names("distshift", "logit_margin,sensitivity,logit_margin_deployed")[:2] == [
+        "logit_margin", "logit_max_logit_deployed"]
+    small = ["evaluation.num_episodes=8", "evaluation.num_envs=8", "algorithm.num_rollouts=8", "sweep.alphas=(0.0,1.0)"]
+    args = argparse.Namespace(env="distshift", methods="logit_margin_deployed,logit_margin", seeds="0",
+                              out=str(tmp_path / "suite"), override=small)
+    units = suite.prepare(args)
+    assert [c.algorithm.calibrate_on for _, _, c in units] == ["deployed_novice", "train_novice"]
+    suite.run_units(units, "distshift", args.out)
+    thresholds = {}
+    for name in ("logit_margin_deployed", "logit_margin"):
+        with open(os.path.join(suite.sweep_dir(args.out, "distshift", 0, name), "sweep.json")) as f:
+            sweep = json.load(f)
+        thresholds[name] = [e["params"]["threshold"] for entries in sweep["selections"].values() for e in entries]
+    # The chosen thresholds are percentiles of two different novices' margins.
+    assert thresholds["logit_margin_deployed"] != thresholds["logit_margin"]

@@ -19,7 +19,9 @@ def test_one_suite_process_gives_each_sweep_run_alone(tmp_path):
     thresholds._CACHE.clear()
     suite.main(["--env", "distshift", "--methods", ",".join(METHODS), "--seeds", "0", "--out", str(tmp_path / "one"),
                 "--no_report", *[f"--override={o}" for o in OVERRIDES]])
-    assert len(thresholds._CACHE) == 2  # the logit rows' rollouts, and the ood rows' (with their frames)
+    # The logit rows' rollouts, the ood rows' (with their frames), and the ood rows' held-out set (the contamination
+    # rule's threshold).
+    assert len(thresholds._CACHE) == 3
     for name in METHODS:
         thresholds._CACHE.clear()
         sweep.run(suite.build_config("distshift", name, 0, str(tmp_path / "alone"), OVERRIDES))

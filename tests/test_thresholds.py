@@ -116,6 +116,36 @@ def test_logit_candidates_are_percentiles_of_novice_scores():
         assert candidates[3 * i : 3 * i + 3] == want
 
 
+def _novice_scaled(s: float) -> Agent:
+    agent = _obs_novice()
+    return Agent(agent.apply, {"s": jnp.float32(s)}, agent.config)
+
+
+def test_calibrate_on_deployed_novice_takes_its_rollouts():
+    """The sensitivity analysis: thresholds from the deployed novice's own training-split rollouts, not the
+    simulated novice's (here the two differ by the scale of their logits)."""
+    import dataclasses
+
+    config = load_config("logit")
+    config.evaluation.num_envs, config.evaluation.max_num_steps, config.evaluation.progress = 2, 16, False
+    config.algorithm.num_rollouts, config.algorithm.percentiles = 4, (0, 50, 100)
+    spec = duo_jax.make_algorithm("logit")
+    task = dataclasses.replace(_task(), deployed_novice=_novice_scaled(2.0))      # the sim novice's scale is 0.5
+    t = np.array([t for L in LENGTHS for t in range(L)], np.float32)
+    for calibrate_on, scale in (("train_novice", 0.5), ("deployed_novice", 2.0)):
+        config.algorithm.calibrate_on = calibrate_on
+        spec.check(config)
+        want = [{"threshold": pytest.approx(float(np.percentile(scale * t, q))), "temperature": 1.0}
+                for q in (0, 50, 100)]
+        assert spec.candidates(KEY, None, task, config) == want, calibrate_on
+    with pytest.raises(ValueError, match=r"^algorithm.calibrate_on=deployed_novice needs the deployed novice"):
+        spec.candidates(KEY, None, _task(), config)
+    config.algorithm.calibrate_on = "novice"
+    with pytest.raises(ValueError, match=r"^algorithm.calibrate_on must be one of train_novice, deployed_novice; "
+                                         r"got 'novice'\.$"):
+        spec.check(config)
+
+
 def test_ood_policy_asks_above_threshold_on_far_states():
     rng = np.random.default_rng(0)
     svdd = fit_svdd(KEY, {"vec": rng.normal(size=(512, 2)).astype(np.float32)}, epochs=5, hidden_dim=16, rep_dim=4)

@@ -4,9 +4,12 @@ logit: the novice's confidence (low = ask). ood: a Deep SVDD anomaly score (high
 novice out alone on the training split once per exploration temperature, and the candidates (one per
 percentile, and per scoring temperature for logit) are then evaluated in one batched rollout per split.
 ood with algorithm.threshold_rule="contamination" (YRC-Bench's rule) proposes one threshold per detector instead.
+algorithm.calibrate_on="deployed_novice" rolls out the test pair's novice instead of the train pair's (the
+simulated novice under YRC-0): a sensitivity analysis of what calibrating on the simulated novice costs.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 
@@ -32,6 +35,20 @@ CACHE_MAX_ENTRIES = 3   # one seed's sets: logit's, ood's, ood's held-out
 # YRC-Bench's one threshold per detector (pyod's contamination rule on held-out scores).
 PERCENTILE_SEARCH, CONTAMINATION = "percentile_search", "contamination"
 THRESHOLD_RULES = (PERCENTILE_SEARCH, CONTAMINATION)
+# algorithm.calibrate_on of `logit` and `ood`: whose training-split rollouts give the thresholds (and fit the
+# detector): the task's own novice (the train pair's: the simulated novice, as the references do), or the novice
+# the coordinator will be deployed with (YRC-0 allows its own training-level rollouts).
+CALIBRATIONS = ("train_novice", "deployed_novice")
+
+
+def _calibration_task(task, config):
+    """The task whose novice the rollouts play: `task`, or `task` with the deployed novice."""
+    if config.algorithm.get("calibrate_on", CALIBRATIONS[0]) == CALIBRATIONS[0]:
+        return task
+    if task.deployed_novice is None:
+        raise ValueError("algorithm.calibrate_on=deployed_novice needs the deployed novice, and this task has none "
+                         "(TrainTask.deployed_novice).")
+    return dataclasses.replace(task, novice=task.deployed_novice)
 
 
 def _cache_key(key, task, config, explore_temp: float, keep_prob: float, seed: int) -> tuple:
@@ -87,6 +104,9 @@ def _check_common(config) -> None:
         raise ValueError(
             f"algorithm.explore_temps and algorithm.score_temps must be non-empty lists of numbers > 0; got {temps!r}."
         )
+    calibrate_on = a.get("calibrate_on", CALIBRATIONS[0])
+    if calibrate_on not in CALIBRATIONS:
+        raise ValueError(f"algorithm.calibrate_on must be one of {', '.join(CALIBRATIONS)}; got {calibrate_on!r}.")
 
 
 def _check_logit(config) -> None:
@@ -99,7 +119,7 @@ def _check_logit(config) -> None:
 @register_grid_search("logit", check=_check_logit)
 def logit(key, policy, task, config):
     del policy
-    a, candidates = config.algorithm, []
+    a, candidates, task = config.algorithm, [], _calibration_task(task, config)
     for explore_temp in a.explore_temps:
         key, k = jax.random.split(key)
         logits = _rollouts(k, task, config, float(explore_temp))["novice_logits"]
@@ -152,7 +172,7 @@ def _held_out_threshold(key, task, config, explore_temp: float, svdd) -> float:
 @register_grid_search("ood", check=_check_ood)
 def ood(key, policy, task, config):
     del policy
-    a, p, candidates = config.algorithm, config.policy, []
+    a, p, candidates, task = config.algorithm, config.policy, [], _calibration_task(task, config)
     with open_curves(task.logdir, config) as curves:
         for explore_temp in a.explore_temps:
             key, k_data, k_fit = jax.random.split(key, 3)

@@ -18,7 +18,9 @@ class TrainTask:
     """`make_env(num_envs, seed)` gives random levels of `split`; `make_fixed_env(num_episodes, num_envs,
     seed)` gives slots that play its fixed levels (a `LevelEnv`). `workdir` is where an algorithm keeps the checkpoints
     it resumes from (inside the experiment's partial directory); `logdir` is where its training curves go
-    (`duo_jax.core.curves.open_curves`; empty: none are written)."""
+    (`duo_jax.core.curves.open_curves`; empty: none are written). `deployed_novice` is the test pair's novice, the
+    one the coordinator will serve: YRC-0 lets an algorithm see that novice's own training-split rollouts, which
+    `algorithm.calibrate_on=deployed_novice` (logit, ood) calibrates on."""
 
     split: str
     env: EnvFamily
@@ -29,6 +31,7 @@ class TrainTask:
     temperature: float = 1.0
     workdir: str = ""
     logdir: str = ""
+    deployed_novice: Agent | None = None
 
     def make_env(self, num_envs: int, seed: int = 0):
         return self.env.make_train_env(self.split, num_envs, seed)
