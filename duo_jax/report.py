@@ -32,11 +32,11 @@ from duo_jax.reporting import (
     SKYLINE,
     format_diff,
     is_skyline,
-    md_table,
     read_json,
     within_best,
 )
 from duo_jax.stats import auc, bootstrap_auc
+from duo_jax.tables import md_table
 
 TEST_KEYS = ("reward_mean", "reward_ci95", "expert_fraction")
 BASELINES = (NOVICE, EXPERT, "random_fixed")

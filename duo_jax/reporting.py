@@ -1,5 +1,5 @@
 """What `duo_jax.report` and `duo_jax.summary` share: the names of a report's baseline and skyline rows and of
-its selections, the markdown of its tables and paired differences, and reading the JSON files both read."""
+its selections, the markdown of its paired differences, and reading the JSON files both read."""
 from __future__ import annotations
 
 import json
@@ -34,11 +34,6 @@ def within_best(row: dict) -> bool | None:
     """Whether the paired interval of AUC(row) - AUC(best) holds 0; None when the two are not paired."""
     paired = row["vs_best"]["paired"]
     return None if paired is None else not paired["significant"]
-
-
-def md_table(header: list[str], body: list[list[str]]) -> str:
-    lines = [header, ["---"] * len(header), *body]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def format_diff(c: dict | None) -> str:

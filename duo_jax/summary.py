@@ -29,10 +29,10 @@ from duo_jax.reporting import (
     SKYLINE,
     format_diff,
     is_skyline,
-    md_table,
     read_json,
     within_best,
 )
+from duo_jax.tables import md_table
 
 NUM_TAUS = 21
 

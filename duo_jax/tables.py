@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _md(header: list[str], rows: list[list[str]]) -> str:
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table (every table of results.md, sweep.md and the reports)."""
     lines = [header, ["---"] * len(header), *rows]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
@@ -36,7 +37,7 @@ def results_markdown(results: dict) -> str:
         f"{results['env']}\n\nalpha = {results['alpha']:g}, beta = {results['beta']:g}, BP = {results['bp']:.4g}\n"
     )
     rows = [[_label(split), format_params(e["best_params"]), *_cells(e)] for split, e in results["splits"].items()]
-    return title + "\n" + _md(["split", "chosen params", *SUMMARY_HEADER], rows) + "\n"
+    return title + "\n" + md_table(["split", "chosen params", *SUMMARY_HEADER], rows) + "\n"
 
 
 def sweep_markdown(sweep: dict) -> str:
@@ -50,12 +51,12 @@ def sweep_markdown(sweep: dict) -> str:
         for split, entries in sweep["selections"].items()
         for e in entries
     ]
-    return title + "\n" + _md(["alpha", "chosen on", "chosen params", *SUMMARY_HEADER], rows) + "\n"
+    return title + "\n" + md_table(["alpha", "chosen on", "chosen params", *SUMMARY_HEADER], rows) + "\n"
 
 
 def agent_table(path: str, stats: dict) -> str:
     """`duo_jax.agents.evaluate`'s measurement of one agent."""
-    return _md(
+    return md_table(
         ["agent", "split", "reward", "episode length", "episodes"],
         [
             [
@@ -89,11 +90,11 @@ def agent_set_markdown(result: dict) -> str:
         ]
         for role, a in result["agents"].items()
     ]
-    table = _md(
+    table = md_table(
         ["agent", "trained on", "PPO steps", "model", "run_id", "val_sim reward", "test reward", "test episode length"],
         rows,
     )
-    snaps = _md(
+    snaps = md_table(
         ["snapshot", "val_sim reward", "novice's gap", "both intervals", "clear pair"],
         [
             [
