@@ -25,7 +25,7 @@ from duo_jax.core.coordination import Costs, charged
 from duo_jax.core.curves import check_logging
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator
-from duo_jax.core.files import atomic_write_text, try_lock, unlock
+from duo_jax.core.files import atomic_write_text, swap_dir, try_lock, unlock
 from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import Policy
 from duo_jax.core.registry import ALGORITHMS, ENVIRONMENTS, POLICIES, AlgorithmSpec
@@ -118,14 +118,7 @@ class ExperimentDir:
     def commit(self) -> str:
         self._close_log()
         if distributed.is_main():
-            old = None
-            if os.path.exists(self.final):
-                old = self.final + ".old"
-                shutil.rmtree(old, ignore_errors=True)
-                os.rename(self.final, old)
-            os.rename(self.work, self.final)
-            if old:
-                shutil.rmtree(old)
+            swap_dir(self.work, self.final)
         self.close()
         distributed.barrier("experiment_commit")
         return self.final

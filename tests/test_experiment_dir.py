@@ -119,3 +119,18 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path):
     assert open(path).read() == "old" and os.listdir(tmp_path) == ["config.json"]   # no temp file left either
     atomic_write_text(path, "new")
     assert open(path).read() == "new"
+
+
+def test_swap_dir_puts_the_new_directory_in_place_and_removes_the_old(tmp_path):
+    """The one directory swap (a finished experiment, an installed agent set): a leftover `.old` of a killed
+    swap is cleared, the first swap needs no old directory, a second replaces the first whole."""
+    from duo_jax.core.files import swap_dir
+
+    dest = tmp_path / "exp"
+    (tmp_path / "exp.old").mkdir()
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.txt").write_text(name)
+        swap_dir(str(tmp_path / name), str(dest))
+        assert os.listdir(dest) == [f"{name}.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["exp"]

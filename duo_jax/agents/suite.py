@@ -29,7 +29,7 @@ from duo_jax.agents import evaluate, ppo
 from duo_jax.agents.agent import load_agent, training_identity
 from duo_jax.agents.train import check as check_training
 from duo_jax.core import checkpoint
-from duo_jax.core.files import atomic_write_text
+from duo_jax.core.files import atomic_write_text, swap_dir
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.tables import agent_set_markdown
@@ -223,12 +223,7 @@ def install(result: dict, repo_agents: str) -> str:
         os.path.join(os.path.dirname(os.path.dirname(result["agents"]["novice"]["path"])), "agents.md"),
         os.path.join(tmp, "agents.md"),
     )
-    old = dest + ".old"
-    shutil.rmtree(old, ignore_errors=True)
-    if os.path.exists(dest):
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_dir(tmp, dest)
     return dest
 
 

@@ -1,10 +1,12 @@
 """Atomic file writes: a reader, or a rerun after a kill, sees a file's old contents or its new ones, never
-part of them (a half-written config.json would make a rerun discard a run it could have resumed). And the
-lock that keeps two processes out of one experiment directory."""
+part of them (a half-written config.json would make a rerun discard a run it could have resumed); the one
+directory swap (a finished experiment, an installed agent set); and the lock that keeps two processes out of one
+experiment directory."""
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Callable
 
 
@@ -27,6 +29,18 @@ def atomic_write_text(path: str, text: str) -> None:
             f.write(text)
 
     atomic_write(path, write)
+
+
+def swap_dir(new: str, dest: str) -> None:
+    """Put the complete directory `new` in place of `dest` (if there is one), by renames only: `dest` moves aside
+    to `<dest>.old`, `new` onto `dest`, then the old one is removed. Until the first rename `dest` is the old
+    directory, after the second the new one; a kill between them leaves the old one at `<dest>.old`."""
+    old = dest + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(dest):
+        os.replace(dest, old)
+    os.replace(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def try_lock(path: str) -> int | None:
