@@ -39,8 +39,8 @@ from common import parse_args  # benchmarks/common.py
 
 import duo_jax
 from duo_jax.agents.agent import Agent, init_agent, load_agent
-from duo_jax.algorithms.jax_ppo_coordinator import make_coord_train
 from duo_jax.config import load_config
+from duo_jax.coordinators.ppo_jax import make_coord_train
 from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.jax_evaluator import JaxEvaluator

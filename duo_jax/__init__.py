@@ -6,8 +6,8 @@ import tomllib
 # xla_flags first of all: importing it sets XLA_FLAGS before JAX's backend starts.
 from duo_jax import paths, xla_flags  # noqa: F401
 from duo_jax.agents.agent import Agent, load_agent, make_model
-from duo_jax.algorithms.grid_search import AlgorithmResult, grid_search, register_grid_search
 from duo_jax.api import import_plugins, load_policy, make_algorithm, make_environment, make_policy, save_policy
+from duo_jax.coordinators.grid_search import AlgorithmResult, grid_search, register_grid_search
 from duo_jax.core.coordination import Costs, make_coord_step
 from duo_jax.core.curves import CurveWriter, open_curves
 from duo_jax.core.evaluator import Evaluator

@@ -8,18 +8,10 @@ from typing import Any
 
 from ml_collections import ConfigDict
 
-# Registration side effects of the built-in components.
-import duo_jax.algorithms.ask_every_k  # noqa: F401
-import duo_jax.algorithms.baselines  # noqa: F401
-import duo_jax.algorithms.ppo  # noqa: F401
-import duo_jax.algorithms.thresholds  # noqa: F401
+# Registration side effects of the built-in components: every method of duo_jax/coordinators/, the env families.
+import duo_jax.coordinators  # noqa: F401
 import duo_jax.envs.gridworld.family  # noqa: F401
 import duo_jax.envs.procgen  # noqa: F401
-import duo_jax.policies.ask_every_k  # noqa: F401
-import duo_jax.policies.baselines  # noqa: F401
-import duo_jax.policies.logit  # noqa: F401
-import duo_jax.policies.ood  # noqa: F401
-import duo_jax.policies.ppo  # noqa: F401
 from duo_jax.config import load_module
 from duo_jax.core.checkpoint import load_checkpoint, save_policy  # noqa: F401  (save_policy: public here)
 from duo_jax.core.environment import EnvFamily

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from duo_jax import cli, paths
+from duo_jax.coordinators.features import FEATURE_TYPES
+from duo_jax.coordinators.logit import METRICS
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
-from duo_jax.policies.features import FEATURE_TYPES
-from duo_jax.policies.logit import METRICS
 
 ENVS = (*procgen.GAMES, *GRID_GAMES)
 

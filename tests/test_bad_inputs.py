@@ -77,7 +77,7 @@ CASES = [
     (
         "main",
         ["--config.plugins=('{plugin_duplicate}',)"],
-        "policy 'ask_every_k' is already registered (at duo_jax/policies/ask_every_k.py",
+        "policy 'ask_every_k' is already registered (at duo_jax/coordinators/ask_every_k.py",
     ),
     # NaN, infinities, out-of-range numbers, zero and negative counts, sizes that do not divide
     ("main", ["--config.costs.alpha=nan"], "costs.alpha must be a finite number; got nan."),
@@ -131,7 +131,7 @@ CASES = [
     (
         "main",
         ["--config=configs/ppo.py", "--config.algorithm.gamma=1.5"],
-        "algorithm.gamma must be in (0, 1]; got 1.5.",
+        "algorithm.gamma must be a number in (0, 1]; got 1.5.",
     ),
     (
         "main",

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from duo_jax.algorithms.deep_svdd import fit_svdd, svdd_score
+from duo_jax.coordinators.deep_svdd import fit_svdd, svdd_score
 
 DIMS = {"hidden_dim": 32, "rep_dim": 8}
 

@@ -12,7 +12,7 @@ def read(*path: str) -> str:
         return f.read()
 
 
-QUOTED = ["duo_jax/algorithms/ask_every_k.py", "duo_jax/policies/ask_every_k.py", "examples/ask_first_k.py",
+QUOTED = ["duo_jax/coordinators/ask_every_k.py", "examples/ask_first_k.py",
           "configs/ask_every_k.py", "configs/ask_first_k.py"]
 
 

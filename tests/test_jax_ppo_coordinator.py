@@ -9,8 +9,8 @@ from helpers import REPO
 
 import duo_jax
 from duo_jax.agents.agent import load_agent
-from duo_jax.algorithms.jax_ppo_coordinator import make_coord_train
 from duo_jax.config import load_config
+from duo_jax.coordinators.ppo_jax import make_coord_train
 from duo_jax.core.coordination import Costs
 from duo_jax.envs.gridworld import make
 

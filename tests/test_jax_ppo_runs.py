@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from helpers import REPO
 
-from duo_jax.algorithms import jax_ppo_coordinator
 from duo_jax.config import load_config
+from duo_jax.coordinators import ppo_jax
 from duo_jax.core.curves import read_csv, read_events
 
 
@@ -40,7 +40,7 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
         assert want["splits"][split]["episodes"] == 32
 
     # Crash right after the second checkpoint; the rerun resumes from it and ends where the first run did.
-    real, saves = jax_ppo_coordinator.checkpoint.save_checkpoint, []
+    real, saves = ppo_jax.checkpoint.save_checkpoint, []
 
     def crash_on_second(*args, **kwargs):
         real(*args, **kwargs)
@@ -48,10 +48,10 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
         if len(saves) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(jax_ppo_coordinator.checkpoint, "save_checkpoint", crash_on_second)
+    monkeypatch.setattr(ppo_jax.checkpoint, "save_checkpoint", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         run(gridworld_ppo(tmp_path / "b"))
-    monkeypatch.setattr(jax_ppo_coordinator.checkpoint, "save_checkpoint", real)
+    monkeypatch.setattr(ppo_jax.checkpoint, "save_checkpoint", real)
     got = run(gridworld_ppo(tmp_path / "b"))
     assert saves == [2, 4]
     assert got["splits"] == want["splits"] and got["candidates"] == want["candidates"]
@@ -128,7 +128,7 @@ import json, sys
 import jax, numpy as np
 sys.path.insert(0, "tests")
 from test_jax_ppo_runs import gridworld_ppo
-from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
+from duo_jax.coordinators.ppo_jax import train_alphas
 from duo_jax.experiment import setup
 import pathlib
 assert len(jax.devices()) == int(sys.argv[1])

@@ -26,8 +26,9 @@ LAYERS = (
     ("envs", ("duo_jax.envs.*",)),
     # base agents (novice, expert): networks, loading, their PPO trainers
     ("agents", ("duo_jax.agents.*",)),
-    # coordination methods: policies and the algorithms that fit them
-    ("coordinators", ("duo_jax.policies.*", "duo_jax.algorithms.*")),
+    # coordination methods, one module each (its policy, its algorithm, their checks), and what they share;
+    # policies/ and algorithms/ are earlier import paths (EARLIER_PATHS)
+    ("coordinators", ("duo_jax.coordinators.*", "duo_jax.policies.*", "duo_jax.algorithms.*")),
     # the public API: look-ups with the built-ins registered, plugins, `import duo_jax`
     ("api", ("duo_jax.api", "duo_jax")),
     # one run: set-up and experiment directory, train or evaluate, the shared command line, the suite's rows
@@ -40,6 +41,10 @@ LAYERS = (
     ("commands", ("duo_jax.main", "duo_jax.suite", "duo_jax.launch", "duo_jax.curves", "duo_jax.agents.suite")),
 )
 COMMANDS = len(LAYERS) - 1
+
+# Packages whose modules only re-export names that moved (to duo_jax/coordinators/), so that earlier import paths keep
+# working for users: no module of the package imports them.
+EARLIER_PATHS = ("duo_jax.policies", "duo_jax.algorithms")
 
 # (module, imported module) -> why it is imported inside a function. Plugins are loaded by importlib calls
 # (duo_jax.config.load_module), not import statements, so they need no entry.
@@ -216,3 +221,13 @@ def test_scripts_are_workflows_or_commands():
     assert not low, f"modules run as scripts (`if __name__ == '__main__'`) below the workflows: {', '.join(low)}"
     idle = sorted(m for m in _paths() if layer[m] == COMMANDS and m not in runnable)
     assert not idle, f"commands without `if __name__ == '__main__'`: {', '.join(idle)}"
+
+
+def _earlier(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in EARLIER_PATHS)
+
+
+def test_the_package_imports_no_earlier_import_path():
+    wrong = [f"{imp.where()} imports {target}, an earlier import path kept for users: import from where it moved"
+             for imp in _imports() if not _earlier(imp.module) for target in imp.targets if _earlier(target)]
+    assert not wrong, "\n".join(wrong)

@@ -14,7 +14,9 @@ from helpers import load_config
 import duo_jax
 from duo_jax.agents.agent import Agent
 from duo_jax.agents.ppo import Diverged, gae
-from duo_jax.algorithms.ppo import _check_ppo
+from duo_jax.coordinators.features import FEATURE_TYPES
+from duo_jax.coordinators.ppo import _check_ppo
+from duo_jax.coordinators.ppo_network import coordinator_apply
 from duo_jax.core.checkpoint import load_checkpoint
 from duo_jax.core.coordination import Costs, coordinator_obs
 from duo_jax.core.curves import read_csv, read_events
@@ -22,8 +24,6 @@ from duo_jax.core.environment import EnvFamily
 from duo_jax.core.evaluator import Evaluator, summarize
 from duo_jax.core.policy import EXPERT, NOVICE
 from duo_jax.core.task import TrainTask
-from duo_jax.policies.features import FEATURE_TYPES
-from duo_jax.policies.ppo import coordinator_apply
 
 # ---------------------------------------------------------------------------------------------------------
 # GAE

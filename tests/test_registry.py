@@ -1,7 +1,7 @@
 """Registries: a name is registered once; a second registration names both places unless it says override=True."""
 import pytest
 
-from duo_jax.algorithms.grid_search import register_grid_search
+from duo_jax.coordinators.grid_search import register_grid_search
 from duo_jax.core.registry import Registry, register_algorithm
 
 
@@ -51,7 +51,7 @@ def test_algorithm_decorators_report_the_callers_file(tmp_path, monkeypatch):
     msg = str(err.value)
     assert msg.startswith("plugins: ") and "algorithm 'ask_every_k' is already registered (at " in msg
     assert (
-        "duo_jax/algorithms/ask_every_k.py:" in msg
+        "duo_jax/coordinators/ask_every_k.py:" in msg
         and "registering it again at dup_plugin.py:2 needs override=True" in msg
     )
 

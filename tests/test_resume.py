@@ -194,7 +194,7 @@ def test_killed_gridworld_ppo_sweep_resumes_to_the_same_sweep_json(tmp_path, jax
 
 def test_jax_ppo_coordinator_stops_on_nan(tmp_path):
     """A NaN cost weight makes every reward NaN: training stops after the first iteration, nothing saved."""
-    from duo_jax.algorithms.jax_ppo_coordinator import train_alphas
+    from duo_jax.coordinators.ppo_jax import train_alphas
     from duo_jax.experiment import setup
 
     c = duo_jax.config.load_config(os.path.join(REPO, "configs", "gridworld.py") + ":distshift,ppo")

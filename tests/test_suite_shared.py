@@ -2,7 +2,7 @@
 import json
 
 from duo_jax import suite, sweep
-from duo_jax.algorithms import thresholds
+from duo_jax.coordinators import calibration
 
 OVERRIDES = ("evaluation.num_episodes=8", "evaluation.num_envs=8", "sweep.alphas=(0.0,1.0)",
              "algorithm.num_rollouts=16")
@@ -16,13 +16,13 @@ def _result(out, name: str) -> dict:
 
 
 def test_one_suite_process_gives_each_sweep_run_alone(tmp_path):
-    thresholds._CACHE.clear()
+    calibration._CACHE.clear()
     suite.main(["--env", "distshift", "--methods", ",".join(METHODS), "--seeds", "0", "--out", str(tmp_path / "one"),
                 "--no_report", *[f"--override={o}" for o in OVERRIDES]])
     # The logit rows' rollouts, the ood rows' (with their frames), and the ood rows' held-out set (the contamination
     # rule's threshold).
-    assert len(thresholds._CACHE) == 3
+    assert len(calibration._CACHE) == 3
     for name in METHODS:
-        thresholds._CACHE.clear()
+        calibration._CACHE.clear()
         sweep.run(suite.build_config("distshift", name, 0, str(tmp_path / "alone"), OVERRIDES))
         assert _result(tmp_path / "one", name) == _result(tmp_path / "alone", name), name

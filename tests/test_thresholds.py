@@ -11,11 +11,11 @@ from helpers import FakeEnv, load_config
 
 import duo_jax
 from duo_jax import EXPERT, NOVICE, Agent, Costs
-from duo_jax.algorithms.deep_svdd import fit_svdd
-from duo_jax.algorithms.novice_rollouts import novice_rollouts
+from duo_jax.coordinators.deep_svdd import fit_svdd
+from duo_jax.coordinators.logit import confidence
+from duo_jax.coordinators.novice_rollouts import novice_rollouts
 from duo_jax.core.environment import EnvFamily
 from duo_jax.core.task import TrainTask
-from duo_jax.policies.logit import confidence
 
 KEY = jax.random.PRNGKey(0)
 LOGITS = np.array([[2.0, 1.0, 0.0]])
@@ -158,7 +158,7 @@ def test_ood_policy_asks_above_threshold_on_far_states():
         "novice_hidden": jnp.concatenate([near, far]),
         "novice_logits": jnp.zeros((2, 3)),
     }
-    from duo_jax.algorithms.deep_svdd import svdd_score
+    from duo_jax.coordinators.deep_svdd import svdd_score
 
     scores = svdd_score(svdd, {"vec": obs["novice_hidden"]}, 16, 4)
     threshold = float(scores.mean())
@@ -200,7 +200,7 @@ def _contamination_case(epochs: int):
 def test_ood_contamination_rule_is_one_threshold_on_held_out_scores():
     """YRC-Bench's rule: one candidate per detector, the 90th percentile of its scores on a second set of
     training-split rollouts (levels drawn with evaluation.seed + 1), not on the states it was fitted on."""
-    from duo_jax.algorithms.deep_svdd import svdd_score
+    from duo_jax.coordinators.deep_svdd import svdd_score
 
     task, config = _contamination_case(epochs=2)
     [candidate] = duo_jax.make_algorithm("ood").candidates(KEY, None, task, config)
@@ -232,11 +232,11 @@ def test_ood_threshold_rule_errors_are_one_sentence(field, value, message):
 
 def test_ood_rows_of_a_seed_share_their_fitting_and_held_out_rollouts(monkeypatch):
     """The seven ood rows of a seed roll the novice out twice in all (fit, held out), not twice each."""
-    from duo_jax.algorithms import thresholds
+    from duo_jax.coordinators import calibration
 
     calls = []
-    monkeypatch.setattr(thresholds, "_CACHE", {})
-    monkeypatch.setattr(thresholds, "novice_rollouts", lambda *a, **k: calls.append(a[8]) or novice_rollouts(*a, **k))
+    monkeypatch.setattr(calibration, "_CACHE", {})
+    monkeypatch.setattr(calibration, "novice_rollouts", lambda *a, **k: calls.append(a[8]) or novice_rollouts(*a, **k))
     task, config = _contamination_case(epochs=1)
     for feature_type in ("hidden", "dist", "hidden_dist"):
         config.policy.feature_type = feature_type

@@ -18,6 +18,7 @@ from absl import flags, logging
 from duo_jax import cli
 from duo_jax.agents.agent import Agent, load_agent
 from duo_jax.api import make_environment
+from duo_jax.coordinators.baselines import always_policy
 from duo_jax.core import checkpoint
 from duo_jax.core.coordination import Costs
 from duo_jax.core.environment import EnvFamily
@@ -26,7 +27,6 @@ from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.policy import stack_params
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld import family as gridworld
-from duo_jax.policies.baselines import always_policy
 from duo_jax.tables import agent_table
 
 _AGENT = flags.DEFINE_string(

@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 # Modules whose functions register on behalf of their caller: a registration's place is the first frame
 # outside them.
-_REGISTRARS = {"duo_jax.core.registry", "duo_jax.algorithms.grid_search"}
+_REGISTRARS = {"duo_jax.core.registry", "duo_jax.coordinators.grid_search"}
 
 
 def _caller_place() -> str:
