@@ -96,3 +96,21 @@ def test_bench_procgen_names_a_bad_reference(tmp_path):
     assert proc.returncode != 0
     assert f"--reference {tmp_path} is not a checkout of khanhptnk/yrc" in proc.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+def test_coordinator_ppo_step_on_frames_acts_as_with_both_agents_everywhere():
+    """Coordinator PPO on a host env with `obs` features (it reads no agent): the novice runs only where it acts,
+    the expert where asked, and the env actions are those drawn from both agents' full passes."""
+    from duo_jax.coordinators.ppo_host import _compiled
+    from duo_jax.core.coordination import base_action
+
+    step, init, _ = _compiled("obs", 32, NOVICE.apply, EXPERT.apply, False, 1.0)
+    obs = np.random.default_rng(0).integers(0, 255, (16, *OBS_SHAPE), dtype=np.uint8)
+    key = jax.random.PRNGKey(3)
+    params = init(jax.random.PRNGKey(0), NOVICE.params, EXPERT.params, obs)
+    env_action, action, *_ = step(params, NOVICE.params, EXPERT.params, obs, np.zeros(16, np.int32),
+                                  np.ones(16, bool), Costs(0.0, 0.0, 0.0), key)
+    want = base_action(action, NOVICE.apply(NOVICE.params, obs)[0], EXPERT.apply(EXPERT.params, obs)[0],
+                       jax.random.split(key)[1], 1.0)
+    np.testing.assert_array_equal(env_action, want)
+    assert 0 < np.mean(action) < 1

@@ -35,34 +35,41 @@ import optax
 from absl import logging
 
 from duo_jax.agents.ppo import Batch, ReturnNormalizer, check_finite, make_update, restore_env_state, save_env_state
-from duo_jax.coordinators.features import extract
+from duo_jax.coordinators.features import extract, feature_reads
 from duo_jax.coordinators.grid_search import AlgorithmResult
 from duo_jax.coordinators.ppo_jax import VAL_CURVES
 from duo_jax.coordinators.ppo_network import CoordinatorNet
 from duo_jax.core import checkpoint
-from duo_jax.core.coordination import Costs, acting_expert_logits, base_action, observe, step_cost
+from duo_jax.core.coordination import Costs, acting_expert_logits, base_action, masked_logits, observe, step_cost
 from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary
-from duo_jax.core.policy import stack_params
+from duo_jax.core.policy import NOVICE, stack_params
 from duo_jax.core.task import TrainTask
 
 
 @functools.lru_cache(maxsize=8)
 def _compiled(feature_type: str, hidden_dim: int, novice_apply, expert_apply, open_expert: bool, temperature: float):
     net = CoordinatorNet(hidden_dim)
+    novice_on_all = bool(feature_reads(feature_type) & {"novice_hidden", "novice_logits"})
 
     @jax.jit
     def step(params, novice_params, expert_params, obs, prev_action, first, costs: Costs, key):
         k_pol, k_act = jax.random.split(key)
-        # Unless the coordinator reads the expert, the expert runs only on the envs that asked for it.
-        novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs,
-                                               open_expert, expert_on_all=False)
+        # Unless the coordinator reads the expert, the expert runs only on the envs that asked for it; unless
+        # it reads the novice (features `obs` only), the novice runs only on the envs it acts for.
+        if novice_on_all:
+            novice_out, expert_out, cobs = observe(novice_apply, expert_apply, novice_params, expert_params, obs,
+                                                   open_expert, expert_on_all=False)
+        else:
+            novice_out, expert_out, cobs = None, None, {"base_obs": obs}
         features = extract(cobs, feature_type)
         logits, value, _ = net.apply(params, features)
         action = jax.random.categorical(k_pol, logits, axis=-1).astype(jnp.int32)
         logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
         expert_logits = acting_expert_logits(expert_apply, expert_params, obs, expert_out, action)
-        env_action = base_action(action, novice_out[0], expert_logits, k_act, temperature)
+        novice_logits = novice_out[0] if novice_out is not None else masked_logits(
+            novice_apply, novice_params, obs, action == NOVICE)
+        env_action = base_action(action, novice_logits, expert_logits, k_act, temperature)
         return env_action, action, logp, value, step_cost(action, prev_action, first, costs), features
 
     @jax.jit
