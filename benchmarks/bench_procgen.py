@@ -21,7 +21,9 @@
    cap), duo_jax and the reference's own evaluator (benchmarks/reference_duoai.py, in a subprocess)
    timed in turn `--reps` times; medians and their ratio. Without `--reference` the comparison is left out.
 
-On a GPU (or any accelerator) it also prints a table of the device's numbers.
+On a GPU (or any accelerator) it also prints a table of the device's numbers. Without a Procgen package (the
+GPU machine's image: procgen-mirror pins numpy<2, procgen-gym has wheels for Python 3.13 only), or with
+`--ceilings-only`, it runs the forward-pass ceilings alone and records why the rest was skipped.
 
 Writes benchmarks/results/local/procgen.json (or --out; the published numbers are benchmarks/results/procgen.json)
 with the machine's load and the library versions, and prints a Markdown table.
@@ -48,6 +50,7 @@ from duo_jax.agents.agent import init_agent, load_agent
 from duo_jax.core.coordination import Costs
 from duo_jax.core.evaluator import Evaluator
 from duo_jax.core.policy import stack_params
+from duo_jax.envs import procgen_compat
 from duo_jax.envs.procgen import (
     NUM_ACTIONS,
     OBS_SHAPE,
@@ -96,6 +99,15 @@ def forward_ceiling(agent, batch: int, target_s: float) -> float:
         jax.block_until_ready(fwd(agent.params, obs))
         times.append(perf() - t)
     return batch / float(np.median(times))
+
+
+def procgen_missing() -> str | None:
+    """Why no Procgen env can run here (no package installed), or None."""
+    try:
+        procgen_compat.package()
+    except ImportError as e:
+        return str(e)
+    return None
 
 
 def loaded_env(batch: int):
@@ -295,9 +307,14 @@ def bench_training(model: str, num_envs: int, num_steps: int, iterations: int) -
 
 def markdown(r: dict) -> str:
     m = r["meta"]
+    title = (f"Procgen benchmark — jax {m['jax']} on {m['backend']}, {m['cpu_count']} CPUs, "
+             f"load {m['loadavg_start']} -> {m['loadavg_end']}" + (" (quick)" if m["quick"] else ""))
+    ceilings = ["", "| model | batch | forward ceiling (img/s) |", "|---|---:|---:|"]
+    ceilings += [f"| {c['model']} | {c['batch']} | {c['images_per_s']:,.0f} |" for c in r["forward_ceilings"]]
+    if r.get("skipped"):
+        return "\n".join([title, *ceilings, "", f"Skipped: {r['skipped']}"])
     lines = [
-        f"Procgen benchmark — jax {m['jax']} on {m['backend']}, {m['cpu_count']} CPUs, "
-        f"load {m['loadavg_start']} -> {m['loadavg_end']}" + (" (quick)" if m["quick"] else ""),
+        title,
         "",
         "| model | candidates | slots/cand. | episodes/cand. | counted steps/s | executed slot-steps/s "
         "| useful fraction | forward ceiling (img/s) | counted / ceiling | ceiling with env steps | counted / it "
@@ -351,6 +368,8 @@ def gpu_table(r: dict) -> str:
     """The accelerator's numbers, for a session that has one for a few minutes."""
     m = r["meta"]
     lines = [f"On {m['devices'][0]} ({m['backend']}):", "", "| what | setting | rate |", "|---|---|---:|"]
+    for c in r["forward_ceilings"]:
+        lines.append(f"| forward pass, images/s | {c['model']}, batch {c['batch']} | {c['images_per_s']:,.0f} |")
     for e in r["evaluation"]:
         lines.append(f"| evaluation, counted steps/s | {e['model']}, {e['candidates']} x {e['slots_per_candidate']} "
                      f"slots | {e['counted_steps_per_s']:,.0f} |")
@@ -366,18 +385,32 @@ def main() -> None:
     ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
     ap.add_argument("--reference", default=None, help="a checkout of the PyTorch reference (khanhptnk/yrc)")
     ap.add_argument("--reps", type=int, default=3, help="interleaved runs of each side against the reference")
+    ap.add_argument("--ceilings-only", action="store_true",
+                    help="the forward-pass ceilings alone (what runs without a Procgen package; automatic then)")
     args = ap.parse_args()
     out = output(args, "procgen.quick.json" if args.quick else "procgen.json")
     if args.reference and not (Path(args.reference) / "yrc" / "core" / "evaluator.py").exists():
         sys.exit(f"error: --reference {args.reference} is not a checkout of khanhptnk/yrc (no yrc/core/evaluator.py).")
 
-    result = {"meta": machine_info(quick=args.quick, note=args.note), "evaluation": [], "training": []}
+    skipped = "--ceilings-only" if args.ceilings_only else procgen_missing()
+    if skipped and args.reference:
+        sys.exit(f"error: --reference needs a Procgen env, and none runs here: {skipped}")
+    result = {"meta": machine_info(quick=args.quick, note=args.note), "forward_ceilings": [], "evaluation": [],
+              "overlap": [], "training": []}
+    if skipped:
+        result["skipped"] = f"evaluation, overlap and training (they step Procgen): {skipped}"
+        log(f"skipped {result['skipped']}")
     ceilings, envs = {}, {}
     target = 0.5 if args.quick else 3.0
     for model, C, N, episodes in EVALUATIONS[args.quick]:
         key = (model, C * N)
         if key not in ceilings:
             ceilings[key] = forward_ceiling(agents(model)[0], C * N, target)
+            result["forward_ceilings"].append({"model": model, "batch": C * N, "images_per_s": ceilings[key],
+                                               "loadavg": loadavg()})
+            log(f"forward {model} batch {C * N}: {ceilings[key]:,.0f} images/s")
+        if skipped:
+            continue
         if C * N not in envs:
             envs[C * N] = env_rate(C * N, target)
         row = bench_evaluation(model, C, N, episodes, 256)
@@ -394,8 +427,9 @@ def main() -> None:
         result["evaluation"].append(row)
     if args.reference:
         result["versus_reference"] = versus_reference(args.reference, args.reps)
-    result["overlap"] = [overlap_probe(b, 10 if args.quick else 50) for b in (64, 256)]
-    for model, steps, iters in (("small_cnn", 256, 1 if args.quick else 3), ("impala_cnn", 16, 1 if args.quick else 2)):
+    result["overlap"] = [] if skipped else [overlap_probe(b, 10 if args.quick else 50) for b in (64, 256)]
+    for model, steps, iters in () if skipped else (("small_cnn", 256, 1 if args.quick else 3),
+                                                   ("impala_cnn", 16, 1 if args.quick else 2)):
         row = bench_training(model, 64, steps, iters)
         log(f"train {model}: {row['ppo_env_steps_per_s']:,.0f} env-steps/s")
         result["training"].append(row)

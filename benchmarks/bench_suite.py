@@ -1,7 +1,7 @@
 """Benchmark: the whole gridworld protocol, `python -m duo_jax.suite --env <game>`, from scratch.
 
-    python benchmarks/bench_suite.py [--envs distshift,lavagap,doorkey] [--seeds 0,1,2] [--quick] [--note TEXT]
-                                     [--out PATH] [--overwrite]
+    python benchmarks/bench_suite.py [--envs distshift,lavagap,doorkey] [--seeds 0,1,2] [--quick] [--methods ROWS]
+                                     [--note TEXT] [--out PATH] [--overwrite]
 
 For each game, the suite runs as a user runs it (one process: every row and seed, then the report) into a
 fresh temporary directory, so nothing is reused: no finished sweep, no compiled program in the persistent
@@ -15,8 +15,10 @@ That cost per iteration times the iterations the protocol trains (rows x seeds x
 time any run of these rows can take on this machine; `suite_over_ceiling` is the suite's wall time over it.
 
 `--quick`: one row per family, seed 0, 64 test episodes and two PPO iterations (a smoke test of the
-benchmark, not a measurement of the protocol). Writes benchmarks/results/local/suite.json (or --out; the
-published numbers are benchmarks/results/suite.json) and prints a Markdown table.
+benchmark, not a measurement of the protocol); `--methods` runs only the rows it names (with --quick,
+among the quick rows: `--quick --methods always_novice` is benchmarks/device_check.sh's CI smoke test).
+Writes benchmarks/results/local/suite.json (or --out; the published numbers are benchmarks/results/suite.json)
+and prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -52,13 +54,18 @@ def family(method: str) -> str:
     return head if head in FAMILIES else "simple"
 
 
-def run_suite(env: str, seeds: str, out: str, quick: bool) -> float:
+def run_suite(env: str, seeds: str, out: str, quick: bool, methods: str | None = None) -> float:
     """Wall seconds of the suite command(s), start-up and report included."""
     base = [sys.executable, "-m", "duo_jax.suite", "--env", env, "--seeds", seeds, "--out", out,
             "--report_dir", os.path.join(out, "reports")]
-    quick_rows = [(QUICK_ROWS, ["--no_report"], QUICK), (QUICK_PPO_ROWS, [], QUICK + QUICK_PPO)]
-    commands = [base + ["--methods", rows, *flags, *[f"--override={o}" for o in overrides]]
-                for rows, flags, overrides in quick_rows] if quick else [base]
+    quick_rows = [(QUICK_ROWS, QUICK), (QUICK_PPO_ROWS, QUICK + QUICK_PPO)]
+    if methods:
+        quick_rows = [(",".join(r for r in rows.split(",") if r in methods.split(",")), o) for rows, o in quick_rows]
+        quick_rows = [(rows, o) for rows, o in quick_rows if rows]
+    commands = [base + ["--methods", rows, *(["--no_report"] if i < len(quick_rows) - 1 else []),
+                        *[f"--override={o}" for o in overrides]]
+                for i, (rows, overrides) in enumerate(quick_rows)] if quick else [
+                    base + (["--methods", methods] if methods else [])]
     start = time.perf_counter()
     for command in commands:
         log(" ".join(command))
@@ -66,6 +73,10 @@ def run_suite(env: str, seeds: str, out: str, quick: bool) -> float:
         if done.returncode:
             sys.exit(f"error: the suite on {env} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return time.perf_counter() - start
+
+
+def ratio(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def sweeps(out: str, env: str) -> list[dict]:
@@ -123,6 +134,8 @@ def main() -> None:
     ap.add_argument("--envs", default="distshift,lavagap,doorkey", help="comma-separated gridworlds")
     ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     ap.add_argument("--quick", action="store_true", help="one row per family, tiny budgets: a smoke test")
+    ap.add_argument("--methods", default=None, help="comma-separated rows to run (default: all, or with --quick "
+                    f"the quick rows: {QUICK_ROWS},{QUICK_PPO_ROWS})")
     ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
     args = ap.parse_args()
     results = output(args, "suite.quick.json" if args.quick else "suite.json")
@@ -131,6 +144,10 @@ def main() -> None:
     envs = [e.strip() for e in args.envs.split(",") if e.strip()]
     if not envs or set(envs) - set(GAMES):
         sys.exit(f"error: --envs must be comma-separated gridworlds among {', '.join(GAMES)}; got {args.envs!r}.")
+    quick_rows = f"{QUICK_ROWS},{QUICK_PPO_ROWS}".split(",")
+    if args.quick and args.methods and set(args.methods.split(",")) - set(quick_rows):
+        sys.exit(f"error: --methods with --quick must be among the quick rows {', '.join(quick_rows)}; "
+                 f"got {args.methods!r}.")
     seeds = "0" if args.quick else args.seeds
     meta = machine_info(quick=args.quick, note=args.note, command=" ".join(sys.argv))
     meta["load_average_before"] = meta.pop("loadavg_start")
@@ -138,7 +155,7 @@ def main() -> None:
     for env in envs:
         with tempfile.TemporaryDirectory(prefix=f"bench_suite_{env}_") as tmp:
             load = loadavg()
-            wall = run_suite(env, seeds, tmp, args.quick)
+            wall = run_suite(env, seeds, tmp, args.quick, args.methods)
             rows = sweeps(tmp, env)
         by_family = collections.defaultdict(float)
         for r in rows:
@@ -153,7 +170,8 @@ def main() -> None:
             "load_average_after": loadavg(),
         }
         entry["ceiling"] = ceiling(env, rows, args.quick)
-        entry["suite_over_ceiling"] = round(wall / entry["ceiling"]["ceiling_s"], 2)
+        c = entry["ceiling"]["ceiling_s"]
+        entry["suite_over_ceiling"] = round(wall / c, 2) if c else None  # None: no trained row ran
         out["envs"][env] = entry
         log(f"{env}: {json.dumps({k: v for k, v in entry.items() if k != 'sweeps_s'})}")
     out["meta"]["load_average_after"] = loadavg()
@@ -166,7 +184,7 @@ def main() -> None:
     for env, e in out["envs"].items():
         fam = " | ".join(f"{e['by_family'][f]:.0f} s" for f in FAMILIES)
         print(f"| {env} | {e['rows']} x {len(e['seeds'])} | {e['wall_s']:.0f} s | {fam} | "
-              f"{e['ceiling']['ceiling_s']:.0f} s | {e['suite_over_ceiling']:.2f} |")
+              f"{e['ceiling']['ceiling_s']:.0f} s | {ratio(e['suite_over_ceiling'])} |")
 
 
 if __name__ == "__main__":
