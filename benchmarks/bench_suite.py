@@ -90,7 +90,7 @@ def ceiling(env: str, rows: list[dict], quick: bool) -> dict:
 
     from duo_jax import suite
     from duo_jax.agents.ppo import num_iterations
-    from duo_jax.algorithms.jax_ppo_coordinator import make_coord_trainer
+    from duo_jax.coordinators.ppo_jax import make_coord_trainer
     from duo_jax.experiment import setup
 
     trained = collections.Counter(r["method"] for r in rows if family(r["method"]) in ("ppo", "skyline"))
