@@ -28,6 +28,7 @@ from duo_jax import paths
 from duo_jax.agents.ppo import Diverged
 from duo_jax.config import load_config
 from duo_jax.core import distributed
+from duo_jax.core.checkpoint import CannotResume
 from duo_jax.experiment import ExperimentBusy
 from duo_jax.validate import leaves, some_of
 
@@ -295,8 +296,8 @@ def run(
             resume[0] = resume_from(prepared) if resume_from else None
             try:
                 execute(prepared)
-            except (Diverged, ExperimentBusy) as err:  # a NaN in training (its last good checkpoint is kept), or
-                fail(err)  # another run writing the same experiment: one sentence
+            except (Diverged, ExperimentBusy, CannotResume) as err:  # a NaN in training (its last good checkpoint
+                fail(err)  # is kept), another run writing the same experiment, a stale training state: one sentence
 
     # jax logs each backend it does not find (libtpu on a CPU machine) at INFO: noise on every command.
     pylogging.getLogger("jax._src.xla_bridge").setLevel(pylogging.WARNING)

@@ -31,6 +31,7 @@ from absl import logging
 
 from duo_jax import cli
 from duo_jax.agents.ppo import Diverged
+from duo_jax.core.checkpoint import CannotResume
 from duo_jax.envs import procgen
 from duo_jax.envs.gridworld.family import GAMES as GRID_GAMES
 from duo_jax.experiment import ExperimentBusy
@@ -225,7 +226,7 @@ def main(argv=None) -> None:
         return
     try:
         running = run_units(units, args.env, args.out)
-    except Diverged as err:  # a NaN in a PPO row: one sentence; its last good checkpoint is kept
+    except (Diverged, CannotResume) as err:  # a NaN in a PPO row (its last good checkpoint is kept), a stale state
         cli.fail(err)
     if running:
         print(

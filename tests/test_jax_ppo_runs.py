@@ -79,6 +79,30 @@ def test_main_trains_ppo_in_jitted_chunks_and_resumes_exactly(tmp_path, monkeypa
             np.testing.assert_allclose(got_curves[tag][1], values, rtol=1e-6, err_msg=tag)
 
 
+def test_a_training_state_of_an_earlier_engine_is_named_not_resumed(tmp_path, monkeypatch):
+    """A `last` saved before the coordination env (no `engine` in its metadata) holds another runner: one sentence
+    naming it, nothing deleted."""
+    from duo_jax.core import checkpoint
+    from duo_jax.main import run
+
+    real = ppo_jax.checkpoint.save_checkpoint
+
+    def save_as_before(path, tree, meta, **kwargs):  # what the earlier trainer wrote, then a crash
+        real(path, tree, {k: v for k, v in meta.items() if k != "engine"}, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ppo_jax.checkpoint, "save_checkpoint", save_as_before)
+    with pytest.raises(KeyboardInterrupt):
+        run(gridworld_ppo(tmp_path, total_steps=32 * 32 * 4))
+    monkeypatch.setattr(ppo_jax.checkpoint, "save_checkpoint", real)
+    with pytest.raises(checkpoint.CannotResume) as err:
+        run(gridworld_ppo(tmp_path, total_steps=32 * 32 * 4))
+    last = str(err.value).split(" holds ")[0]
+    assert str(err.value) == (f"{last} holds a PPO run of an earlier duo_jax (before the coordination env), which "
+                              "this one cannot resume; remove it to start over.")
+    assert last.endswith(os.path.join("train_state", "last")) and checkpoint.latest_step(last) == 2
+
+
 def test_sweep_trains_every_alpha_at_once(tmp_path):
     from duo_jax.sweep import run
 

@@ -24,6 +24,8 @@ LAYERS = (
     ("core", ("duo_jax.core.*",)),
     # environment families: Procgen on the host, the JAX gridworlds
     ("envs", ("duo_jax.envs.*",)),
+    # PPO's one core (loss, GAE, optimizer, update, checks) and its actor for JAX envs, for agents and coordinators
+    ("rl", ("duo_jax.rl.*",)),
     # base agents (novice, expert): networks, loading, their PPO trainers
     ("agents", ("duo_jax.agents.*",)),
     # coordination methods, one module each (its policy, its algorithm, their checks), and what they share;

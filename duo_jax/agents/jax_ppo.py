@@ -1,10 +1,9 @@
 """PPO for base agents on JAX-native envs (gridworlds), PureJaxRL-style: one jitted `train(key)`.
 
 `make_train(config, env, env_params)` returns `train(key) -> (params, metrics)`: a `lax.scan` over
-iterations, each a `lax.scan` rollout over vmapped envs, GAE, then epochs x minibatches of updates.
-The model has no convolutions, so everything, updates included, stays inside the scan (unlike
-`duo_jax.agents.ppo`, whose host env and CNNs want one jit call per step). GAE and the loss are
-that module's.
+iterations of `duo_jax.rl.jax_actor` (a `lax.scan` rollout over vmapped envs, GAE, then epochs x minibatches of
+updates). The model has no convolutions, so everything, updates included, stays inside the scan (unlike
+`duo_jax.agents.ppo`, whose host env and CNNs want one jit call per step).
 
 `train_and_save` runs the same iterations in jitted chunks instead, so that it can checkpoint the whole
 training state (a killed run resumes bit for bit) and keep snapshots at given steps (YRC-0's simulated
@@ -14,61 +13,22 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent, init_agent, make_model, provenance, sample_action, training_identity
-from duo_jax.agents.ppo import check_finite, check_snapshots, gae, num_iterations, scan_update
 from duo_jax.core import checkpoint
 from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary, summarize
 from duo_jax.envs.gridworld.env import make
 from duo_jax.envs.gridworld.family import check_action_noise
-
-
-class Transition(NamedTuple):
-    obs: jnp.ndarray          # [T, B, ...] uint8, the obs acted on
-    action: jnp.ndarray       # [T, B]
-    logp: jnp.ndarray         # [T, B]
-    value: jnp.ndarray        # [T, B]
-    reward: jnp.ndarray       # [T, B]
-    done: jnp.ndarray         # [T, B] the episode ended at step t (terminated or truncated)
-    truncated: jnp.ndarray    # [T, B] it ended by the time limit only: bootstrap from final_obs
-    final_obs: jnp.ndarray    # [T, B, ...] the obs step t reached, before any auto-reset
-    episode_return: jnp.ndarray  # [T, B] meaningful where done
-    episode_length: jnp.ndarray  # [T, B] meaningful where done
-
-
-class RunnerState(NamedTuple):
-    params: Any
-    opt_state: Any
-    env_state: Any
-    obs: jnp.ndarray
-    key: jax.Array
-
-
-def masked_mean(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
-    """Mean of `x` where `mask`, 0 where nothing is masked in (fixed shapes, no boolean indexing)."""
-    mask = mask.astype(jnp.float32)
-    return (x * mask).sum() / jnp.maximum(mask.sum(), 1.0)
-
-
-def advantages(apply, params, batch: Transition, last_obs, gamma: float, lam: float):
-    """GAE over the rollout, bootstrapped from V(last_obs); a step truncated by the time limit
-    bootstraps from V(final_obs), the obs it reached, not the next episode's first obs."""
-    T, B = batch.reward.shape
-    _, last_value, _ = apply(params, last_obs)
-    _, truncation_value, _ = apply(params, batch.final_obs.reshape(T * B, *batch.final_obs.shape[2:]))
-    return gae(
-        batch.reward, batch.value, batch.done.astype(jnp.float32), last_value, gamma, lam,
-        batch.truncated.astype(jnp.float32), truncation_value.reshape(T, B),
-    )
+from duo_jax.rl import jax_actor
+from duo_jax.rl.jax_actor import RunnerState, Transition, advantages, masked_mean  # noqa: F401 (earlier home)
+from duo_jax.rl.ppo import check_finite, check_snapshots, num_iterations, optimizer
 
 
 def make_train(config: ml_collections.ConfigDict, env, env_params):
@@ -88,59 +48,21 @@ def make_train(config: ml_collections.ConfigDict, env, env_params):
 
 
 def make_iteration(config: ml_collections.ConfigDict, env, env_params):
-    """`(init(key) -> RunnerState, iteration(runner, it) -> (runner, metrics))`: `make_train`'s pieces."""
+    """`(init(key) -> RunnerState, iteration(runner, it) -> (runner, metrics))`: `make_train`'s pieces, the
+    actor of `duo_jax.rl.jax_actor` with this agent's model and optimizer."""
     cfg = config.ppo
-    T, B = cfg.num_steps, cfg.num_envs
     num_iters = num_iterations(cfg)
     if num_iters < 1:
-        raise ValueError(f"ppo.total_steps={cfg.total_steps} is less than one iteration ({T * B} steps).")
-    if (T * B) % cfg.num_minibatches:
-        raise ValueError(f"num_envs * num_steps = {T * B} is not divisible by num_minibatches={cfg.num_minibatches}.")
-    lr = optax.linear_schedule(
-        cfg.learning_rate, cfg.learning_rate * cfg.final_lr_fraction, num_iters * cfg.num_epochs * cfg.num_minibatches
-    )
-    tx = optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adam(lr, eps=1e-5))
+        raise ValueError(
+            f"ppo.total_steps={cfg.total_steps} is less than one iteration ({cfg.num_envs * cfg.num_steps} steps)."
+        )
     apply = make_model(config.model.name, env.num_actions).apply
-    reset = jax.vmap(env.reset, in_axes=(0, None))
-    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
-    def env_step(runner: RunnerState, _):
-        key, k_act, k_env = jax.random.split(runner.key, 3)
-        logits, value, _ = apply(runner.params, runner.obs)
-        action = sample_action(logits, k_act)
-        logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
-        obs, env_state, reward, terminated, truncated, info = step(
-            jax.random.split(k_env, B), runner.env_state, action, env_params
-        )
-        transition = Transition(
-            runner.obs, action, logp, value, reward, terminated | truncated, truncated & ~terminated,
-            info["final_obs"], info["episode_return"], info["episode_length"],
-        )
-        return runner._replace(env_state=env_state, obs=obs, key=key), transition
+    def init_params(key, obs):
+        return init_agent(key, config.model.name, env.num_actions, env.obs_shape).params
 
-    def iteration(runner: RunnerState, it):
-        runner, batch = jax.lax.scan(env_step, runner, None, T)
-        adv, ret = advantages(apply, runner.params, batch, runner.obs, cfg.gamma, cfg.gae_lambda)
-        data = jax.tree.map(
-            lambda x: x.reshape(T * B, *x.shape[2:]), (batch.obs, batch.action, batch.logp, adv, ret)
-        )
-        key, k_epochs = jax.random.split(runner.key)
-        params, opt_state, losses = scan_update(apply, tx, cfg, runner.params, runner.opt_state, data, k_epochs)
-        metrics = {
-            "return_mean": masked_mean(batch.episode_return, batch.done),
-            "length_mean": masked_mean(batch.episode_length.astype(jnp.float32), batch.done),
-            "episodes": batch.done.sum(),
-            **jax.tree.map(jnp.mean, losses),
-        }
-        return RunnerState(params, opt_state, runner.env_state, runner.obs, key), metrics
-
-    def init(key: jax.Array) -> RunnerState:
-        key, k_init, k_reset = jax.random.split(key, 3)
-        params = init_agent(k_init, config.model.name, env.num_actions, env.obs_shape).params
-        obs, env_state = reset(jax.random.split(k_reset, B), env_params)
-        return RunnerState(params, tx.init(params), env_state, obs, key)
-
-    return init, iteration
+    init, iterate = jax_actor.make_iteration(cfg, env, apply, init_params, optimizer(cfg, num_iters))
+    return (lambda key: init(key, env_params)), (lambda runner, it: iterate(runner, env_params))
 
 
 def evaluate_agent(
@@ -222,7 +144,7 @@ def _progress_logger(num_iters: int, steps_per_iter: int, every: int):
     return log
 
 
-TRAIN_METRICS = ("return_mean", "length_mean", "episodes")  # the rest are the update's losses
+TRAIN_METRICS = ("return_mean", "length_mean", "episodes", "reward_mean")  # the rest are the update's losses
 
 
 def _evaluate(agent: Agent, env, params, config) -> dict:

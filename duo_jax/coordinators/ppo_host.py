@@ -31,10 +31,8 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from absl import logging
 
-from duo_jax.agents.ppo import Batch, ReturnNormalizer, check_finite, make_update, restore_env_state, save_env_state
 from duo_jax.coordinators.features import extract, feature_reads
 from duo_jax.coordinators.grid_search import AlgorithmResult
 from duo_jax.coordinators.ppo_jax import VAL_CURVES
@@ -45,6 +43,15 @@ from duo_jax.core.curves import open_curves
 from duo_jax.core.evaluator import format_summary
 from duo_jax.core.policy import NOVICE, stack_params
 from duo_jax.core.task import TrainTask
+from duo_jax.rl.ppo import (
+    Batch,
+    ReturnNormalizer,
+    check_finite,
+    make_update,
+    optimizer,
+    restore_env_state,
+    save_env_state,
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -121,7 +128,7 @@ def train_host(key, policy, task: TrainTask, validators, config) -> AlgorithmRes
     obs = env.reset()
     key, k_init = jax.random.split(key)
     params = init(k_init, novice_params, expert_params, obs)
-    tx = optax.chain(optax.clip_by_global_norm(a.max_grad_norm), optax.adam(a.learning_rate, eps=1e-5))
+    tx = optimizer(a, num_iters)
     opt_state = tx.init(params)
     update = make_update(apply, tx, a)
 

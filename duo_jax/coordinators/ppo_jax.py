@@ -7,62 +7,50 @@
 all alphas side by side, in jitted chunks of `eval_every` iterations, validated and checkpointed
 between chunks (best per alpha and split, resumable).
 
-Everything of an iteration runs inside `lax.scan`: both agents' forward passes, the coordinator's
-decision, the base action, the env step (auto-reset), the costs, GAE (a truncated episode bootstraps
-from the value of its final observation) and the epochs of minibatch updates. The policy it trains is
-the registered "ppo" policy (same network, same features), so its params evaluate like any other.
+It is base-agent PPO (`duo_jax.rl.jax_actor`) on the coordination env (`duo_jax.core.coord_env`: both agents'
+forward passes, the base action, the env step with auto-reset, the costs, alpha in the env params): an
+iteration is one `lax.scan` rollout, GAE (a truncated episode bootstraps from the value of its final
+observation) and the epochs of minibatch updates. The policy it trains is the registered "ppo" policy (same
+network, same features), so its params evaluate like any other.
 """
 from __future__ import annotations
 
 import functools
 import os
 import time
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from absl import logging
 
 from duo_jax.agents.agent import Agent
-from duo_jax.agents.ppo import check_finite, gae, num_iterations, scan_update
-from duo_jax.coordinators.features import extract
+from duo_jax.coordinators.features import extract, feature_reads
 from duo_jax.coordinators.grid_search import AlgorithmResult
 from duo_jax.coordinators.ppo_network import CoordinatorNet
 from duo_jax.core import checkpoint
-from duo_jax.core.coordination import Costs, base_action, charged, observe, step_cost
+from duo_jax.core.coord_env import CoordEnv, CoordParams
+from duo_jax.core.coordination import Costs, charged
 from duo_jax.core.curves import open_curves
 from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.evaluator import summaries
 from duo_jax.core.task import TrainTask
+from duo_jax.rl import jax_actor
+from duo_jax.rl.jax_actor import RunnerState
+from duo_jax.rl.ppo import check_finite, num_iterations, optimizer
 
 # The fields of a validation summary logged as `val/<split>/<field>` (here and in ppo_host.py).
 VAL_CURVES = ("reward_mean", "expert_fraction", "episode_length_mean")
 TRAIN_METRICS = ("net_reward_per_step", "expert_fraction")  # logged as `train/<name>`, the losses as `loss/<name>`
+ENGINE = "coord_env"  # in `last`'s metadata: runs saved before the coordination env hold another runner
 
 
-class _Step(NamedTuple):
-    features: Any
-    action: jnp.ndarray
-    logp: jnp.ndarray
-    value: jnp.ndarray
-    reward: jnp.ndarray
-    done: jnp.ndarray
-    truncated: jnp.ndarray
-    final_obs: jnp.ndarray
-    expert: jnp.ndarray
-
-
-class _Runner(NamedTuple):
-    params: Any
-    opt_state: Any
-    env_state: Any
-    obs: jnp.ndarray
-    prev_action: jnp.ndarray
-    first: jnp.ndarray
-    key: jax.Array
-    iteration: jnp.ndarray
+def make_coord_env(config, env, novice: Agent, expert: Agent) -> CoordEnv:
+    """The coordination env of `env` for `config`'s coordinator: the observation parts its features read; final
+    frames observed after each rollout (`defer_final`)."""
+    return CoordEnv(env, novice, expert, bool(config.coordination.open_expert),
+                    float(config.coordination.temperature), feature_reads(config.policy.feature_type),
+                    defer_final=True)
 
 
 def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, costs: Costs):
@@ -81,86 +69,35 @@ def make_coord_train(config, env, env_params, novice: Agent, expert: Agent, cost
 
 
 def make_coord_trainer(config, env, env_params, novice: Agent, expert: Agent, costs: Costs):
-    """`(init(key) -> runner, iterate(runner, alpha) -> (runner, metrics))`: one PPO iteration at a time,
-    for callers that validate or checkpoint between iterations. Both are pure and vmappable."""
+    """`(init(key) -> runner, iterate(runner, alpha) -> (runner, metrics))`: one PPO iteration at a time (the
+    actor of `duo_jax.rl.jax_actor` on the coordination env, `alpha` in its params), for callers that validate
+    or checkpoint between iterations. Both are pure and vmappable."""
     a, p = config.algorithm, config.policy
-    T, B = a.num_steps, a.num_envs
+    coord_env = make_coord_env(config, env, novice, expert)
     net = CoordinatorNet(p.hidden_dim)
-    tx = optax.chain(optax.clip_by_global_norm(a.max_grad_norm), optax.adam(a.learning_rate, eps=1e-5))
-    reset = jax.vmap(env.reset, in_axes=(0, None))
-    env_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
-    temperature = float(config.coordination.temperature)
-    open_expert = bool(config.coordination.open_expert)
 
-    def features_of(obs):
-        _, _, cobs = observe(novice.apply, expert.apply, novice.params, expert.params, obs, open_expert)
-        return extract(cobs, p.feature_type)
+    def apply(params, cobs):
+        return net.apply(params, extract(cobs, p.feature_type))
 
-    def iterate(runner: _Runner, alpha):
-        step_costs = costs._replace(alpha=alpha)
+    def init_params(key, cobs):
+        return net.init(key, extract(cobs, p.feature_type))
 
-        def one_step(runner: _Runner, _):
-            key, k_pol, k_act, k_env = jax.random.split(runner.key, 4)
-            novice_out, expert_out, cobs = observe(
-                novice.apply, expert.apply, novice.params, expert.params, runner.obs, open_expert
-            )
-            features = extract(cobs, p.feature_type)
-            logits, value, _ = net.apply(runner.params, features)
-            action = jax.random.categorical(k_pol, logits).astype(jnp.int32)
-            logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
-            env_action = base_action(action, novice_out[0], expert_out[0], k_act, temperature)
-            obs, env_state, reward, terminated, truncated, info = env_step(
-                jax.random.split(k_env, B), runner.env_state, env_action, env_params
-            )
-            cost = step_cost(action, runner.prev_action, runner.first, step_costs)
-            done = terminated | truncated
-            out = _Step(
-                features,
-                action,
-                logp,
-                value,
-                reward - cost,
-                done,
-                truncated & ~terminated,
-                info["final_obs"],
-                action.astype(jnp.float32),
-            )
-            return runner._replace(env_state=env_state, obs=obs, prev_action=action, first=done, key=key), out
+    init, iteration = jax_actor.make_iteration(
+        a, coord_env, apply, init_params, optimizer(a, num_iterations(a)), info_means=("expert",),
+        observe_final=coord_env.observe_final,
+    )
 
-        runner, batch = jax.lax.scan(one_step, runner, None, T)
-        _, last_value, _ = net.apply(runner.params, features_of(runner.obs))
-        final = features_of(batch.final_obs.reshape(T * B, *batch.final_obs.shape[2:]))
-        _, trunc_value, _ = net.apply(runner.params, final)
-        adv, ret = gae(
-            batch.reward,
-            batch.value,
-            batch.done.astype(jnp.float32),
-            last_value,
-            a.gamma,
-            a.gae_lambda,
-            batch.truncated.astype(jnp.float32),
-            trunc_value.reshape(T, B),
-        )
-        flat = lambda x: x.reshape(T * B, *x.shape[2:])  # noqa: E731
-        data = (jax.tree.map(flat, batch.features), flat(batch.action), flat(batch.logp), flat(adv), flat(ret))
-        key, k_epochs = jax.random.split(runner.key)
-        params, opt_state, losses = scan_update(net.apply, tx, a, runner.params, runner.opt_state, data, k_epochs)
-        metrics = {
-            "net_reward_per_step": batch.reward.mean(),
-            "expert_fraction": batch.expert.mean(),
-            **jax.tree.map(jnp.mean, losses),
-        }
-        return runner._replace(params=params, opt_state=opt_state, key=key, iteration=runner.iteration + 1), metrics
+    def params_at(alpha) -> CoordParams:
+        return CoordParams(env_params, costs._replace(alpha=alpha))
 
-    def init(key: jax.Array) -> _Runner:
-        key, k_init, k_reset = jax.random.split(key, 3)
-        obs, env_state = reset(jax.random.split(k_reset, B), env_params)
-        params = net.init(k_init, features_of(obs))
-        return _Runner(
-            params, tx.init(params), env_state, obs, jnp.zeros(B, jnp.int32), jnp.ones(B, bool), key, jnp.int32(0)
-        )
+    def iterate(runner: RunnerState, alpha):
+        runner, m = iteration(runner, params_at(alpha))
+        metrics = {"net_reward_per_step": m.pop("reward_mean"), "expert_fraction": m.pop("expert")}
+        for name in ("return_mean", "length_mean", "episodes"):
+            m.pop(name)
+        return runner, {**metrics, **m}
 
-    return init, iterate
+    return (lambda key: init(key, params_at(costs.alpha))), iterate
 
 
 def _log_chunk(it: int, num_iters: int, metrics: dict, steps: int, seconds: float) -> None:
@@ -210,23 +147,28 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     best = {s: [None] * A for s in validators}
     history = {s: [[] for _ in alphas] for s in validators}
     last_dir = os.path.join(task.workdir, "last")
+    it = 0
     if checkpoint.latest_step(last_dir) is not None:
+        if checkpoint.load_checkpoint(last_dir)[1].get("engine") != ENGINE:
+            raise checkpoint.CannotResume(
+                f"{last_dir} holds a PPO run of an earlier duo_jax (before the coordination env), which this one "
+                "cannot resume; remove it to start over."
+            )
         restored, meta = checkpoint.load_checkpoint(
             last_dir, target={"runner": runner, "best": best_params, "key": k_eval}
         )
         if meta["alphas"] != list(alphas):
-            raise ValueError(
+            raise checkpoint.CannotResume(
                 f"{last_dir} was trained for alphas {meta['alphas']}, not {list(alphas)}; remove it to start over."
             )
         runner, best_params, k_eval = restored["runner"], restored["best"], restored["key"]
-        best, history = meta["best"], meta["history"]
-        logging.info("PPO resumed from %s at iteration %d of %d", last_dir, int(runner.iteration[0]), num_iters)
-    envs = shard_batch((runner.env_state, runner.obs, runner.prev_action, runner.first), axis=1)  # [alphas, envs]
-    runner = runner._replace(env_state=envs[0], obs=envs[1], prev_action=envs[2], first=envs[3])
+        best, history, it = meta["best"], meta["history"], meta["iteration"]
+        logging.info("PPO resumed from %s at iteration %d of %d", last_dir, it, num_iters)
+    envs = shard_batch((runner.env_state, runner.obs), axis=1)  # [alphas, envs]
+    runner = runner._replace(env_state=envs[0], obs=envs[1])
     # Several processes: everything but the envs on every device (one process: unchanged).
     runner, best_params, k_eval = replicate((runner, best_params, k_eval))
 
-    it = int(runner.iteration[0])
     prefix = [f"alpha_{alpha:g}/" for alpha in alphas]
 
     def validate(it: int, scalars: dict) -> None:
@@ -281,7 +223,7 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
             checkpoint.save_checkpoint(
                 last_dir,
                 {"runner": runner, "best": best_params, "key": k_eval},
-                {"iteration": it, "alphas": list(alphas), "best": best, "history": history},
+                {"iteration": it, "alphas": list(alphas), "best": best, "history": history, "engine": ENGINE},
                 step=it,
                 max_to_keep=1,
             )

@@ -18,6 +18,11 @@ from duo_jax.core import distributed
 from duo_jax.core.policy import to_python
 
 
+class CannotResume(RuntimeError):
+    """A run's saved training state belongs to other code or another config: one sentence saying which and that
+    removing it starts the run over (nothing is deleted for the user)."""
+
+
 @contextlib.contextmanager
 def _quiet(level: int = logging.WARNING):
     """Orbax logs every file it touches at INFO; keep run logs readable."""
