@@ -63,3 +63,19 @@ def cli_args(agent_paths, tmp_path) -> list[str]:
         f"--config.experiments_dir={tmp_path / 'experiments'}",
         "--config.evaluation.progress=False",
     ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _registries_restored():
+    """What a test module's plugins register is gone after it: every module starts from the built-ins."""
+    from duo_jax.core import registry
+    from duo_jax.envs.gridworld.env import ENVS
+
+    registries = (registry.ALGORITHMS, registry.POLICIES, registry.ENVIRONMENTS, registry.MODELS, ENVS)
+    saved = [(dict(r._entries), dict(r._places)) for r in registries]
+    yield
+    for r, (entries, places) in zip(registries, saved):
+        r._entries.clear()
+        r._entries.update(entries)
+        r._places.clear()
+        r._places.update(places)
