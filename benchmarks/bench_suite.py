@@ -1,7 +1,7 @@
 """Benchmark: the whole gridworld protocol, `python -m duo_jax.suite --env <game>`, from scratch.
 
     python benchmarks/bench_suite.py [--envs distshift,lavagap,doorkey] [--seeds 0,1,2] [--quick] [--methods ROWS]
-                                     [--note TEXT] [--out PATH] [--overwrite]
+                                     [--keep DIR] [--note TEXT] [--out PATH] [--overwrite]
 
 For each game, the suite runs as a user runs it (one process: every row and seed, then the report) into a
 fresh temporary directory, so nothing is reused: no finished sweep, no compiled program in the persistent
@@ -14,6 +14,10 @@ iterations (the best of two): env steps, both agents' and the coordinator's forw
 That cost per iteration times the iterations the protocol trains (rows x seeds x iterations) is the least
 time any run of these rows can take on this machine; `suite_over_ceiling` is the suite's wall time over it.
 
+`--keep DIR`: the suite runs into DIR (which must be empty or absent) instead of a temporary directory, and its
+sweeps and report stay there: a timed run from scratch that is also a protocol run
+(`DIR/<game>/seed_<s>/<row>_sweep`, `DIR/reports/<game>`).
+
 `--quick`: one row per family, seed 0, 64 test episodes and two PPO iterations (a smoke test of the
 benchmark, not a measurement of the protocol); `--methods` runs only the rows it names (with --quick,
 among the quick rows: `--quick --methods always_novice` is benchmarks/device_check.sh's CI smoke test).
@@ -23,6 +27,7 @@ and prints a Markdown table.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import glob
 import json
@@ -137,7 +142,11 @@ def main() -> None:
     ap.add_argument("--methods", default=None, help="comma-separated rows to run (default: all, or with --quick "
                     f"the quick rows: {QUICK_ROWS},{QUICK_PPO_ROWS})")
     ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
+    ap.add_argument("--keep", default=None, help="run the suite into this empty directory and keep what it writes")
     args = ap.parse_args()
+    if args.keep and os.path.exists(args.keep) and not (os.path.isdir(args.keep) and not os.listdir(args.keep)):
+        sys.exit(f"error: --keep {args.keep!r} is not an empty folder; the suite must run from scratch (name an "
+                 "empty or new folder).")
     results = output(args, "suite.quick.json" if args.quick else "suite.json")
     from duo_jax.envs.gridworld.family import GAMES
 
@@ -153,7 +162,8 @@ def main() -> None:
     meta["load_average_before"] = meta.pop("loadavg_start")
     out = {"meta": meta, "envs": {}}
     for env in envs:
-        with tempfile.TemporaryDirectory(prefix=f"bench_suite_{env}_") as tmp:
+        with (contextlib.nullcontext(os.path.abspath(args.keep)) if args.keep
+              else tempfile.TemporaryDirectory(prefix=f"bench_suite_{env}_")) as tmp:
             load = loadavg()
             wall = run_suite(env, seeds, tmp, args.quick, args.methods)
             rows = sweeps(tmp, env)
