@@ -159,3 +159,20 @@ def test_the_example_names_its_own_overwrite_flag(tmp_path):
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr == (f"error: {tmp_path / 'experiments' / 'ask_every_k'} already exists; pass --overwrite to "
                            "replace it, or --experiments-dir to write elsewhere.\n")
+
+
+def test_bench_suite_keeps_its_sweeps_only_in_an_empty_folder(tmp_path):
+    """`--keep` names where a from-scratch suite run stays: a folder with anything in it (or a file) is refused
+    before any work, in one sentence."""
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("")
+    (tmp_path / "file").write_text("")
+    for name in ("used", "file"):
+        proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "bench_suite.py"), "--envs", "lavagap",
+                               "--keep", name, "--out", "out.json"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 1 and proc.stderr.strip() == (
+            f"error: --keep '{name}' is not an empty folder; the suite must run from scratch (name an empty or new "
+            "folder)."
+        ), proc.stderr
+    assert not (tmp_path / "out.json").exists() and os.listdir(tmp_path / "used") == ["x"]
