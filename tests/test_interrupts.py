@@ -16,7 +16,9 @@ from helpers import REPO
 from duo_jax import cli, curves, launch, report
 
 NAME = "distshift_ask_every_k"
-TINY = ["--config=configs/gridworld.py:distshift,ask_every_k", "--config.evaluation.num_episodes=8",
+# 64 episodes in rounds of 8: long enough after the run's directory opens that the signal lands inside it, even
+# on a loaded machine (with 8 the run could finish before the test process sent it).
+TINY = ["--config=configs/gridworld.py:distshift,ask_every_k", "--config.evaluation.num_episodes=64",
         "--config.evaluation.num_envs=8", "--config.evaluation.progress=False"]
 
 
