@@ -31,8 +31,19 @@ def jax_cache(tmp_path_factory):
 def start(jax_cache, root):
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=jax_cache,
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    # SIGINT as a terminal delivers it, even when the tests run in the background (`nohup ... &` starts them with
+    # SIGINT ignored, which children inherit, and Python then never raises KeyboardInterrupt).
     return subprocess.Popen([sys.executable, "-m", "duo_jax.main", *TINY, f"--config.experiments_dir={root}"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C raises KeyboardInterrupt in this process for the test, as in a terminal (see `start`)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 def results(root) -> dict:
@@ -73,7 +84,7 @@ def test_interrupted_run_says_how_to_resume_and_resumes_to_the_same_results(jax_
     assert results(tmp_path) == uninterrupted
 
 
-def test_interruptible_exits_with_one_line_and_the_signal_code(capsys):
+def test_interruptible_exits_with_one_line_and_the_signal_code(capsys, sigint_raises):
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(SystemExit) as ended, cli.interruptible("resume it"):
         raise KeyboardInterrupt
@@ -91,7 +102,7 @@ class Finalizer:
         raise KeyboardInterrupt  # as if Ctrl-C came while a finalizer (or jax's gc callback) ran
 
 
-def test_an_interrupt_swallowed_by_a_finalizer_is_delivered_again(capsys):
+def test_an_interrupt_swallowed_by_a_finalizer_is_delivered_again(capsys, sigint_raises):
     with pytest.raises(SystemExit) as ended, cli.interruptible("resume it"):
         Finalizer()  # collected at once: Python reports its KeyboardInterrupt as unraisable instead of raising it
         time.sleep(10)
