@@ -150,8 +150,7 @@ def test_deferred_final_observations_train_the_same(distshift):
     out = []
     for defer in (False, True):
         env = CoordEnv(base, NOVICE_AGENT, EXPERT_AGENT, reads={"base_obs", "novice_hidden"}, defer_final=defer)
-        init, iteration = jax_actor.make_iteration(cfg, env, apply, init_params, optimizer(cfg, 1),
-                                                   observe_final=env.observe_final if defer else None)
+        init, iteration = jax_actor.make_iteration(cfg, env, apply, init_params, optimizer(cfg, 1))
         runner, metrics = jax.jit(iteration)(init(jax.random.PRNGKey(0), params), params)
         out.append((runner.params, metrics))
     assert out[0][1]["episodes"] > 0  # episodes of at most 7 steps: truncations to bootstrap from

@@ -83,8 +83,7 @@ def make_coord_trainer(config, env, env_params, novice: Agent, expert: Agent, co
         return net.init(key, extract(cobs, p.feature_type))
 
     init, iteration = jax_actor.make_iteration(
-        a, coord_env, apply, init_params, optimizer(a, num_iterations(a)), info_means=("expert",),
-        observe_final=coord_env.observe_final,
+        a, coord_env, apply, init_params, optimizer(a, num_iterations(a)), info_means=("expert",)
     )
 
     def params_at(alpha) -> CoordParams:

@@ -65,8 +65,7 @@ def advantages(apply, params, batch: Transition, last_obs, gamma: float, lam: fl
     )
 
 
-def make_iteration(cfg, env, apply: Callable, init_params: Callable, tx, info_means: tuple[str, ...] = (),
-                   observe_final: Callable | None = None):
+def make_iteration(cfg, env, apply: Callable, init_params: Callable, tx, info_means: tuple[str, ...] = ()):
     """`(init(key, env_params) -> RunnerState, iteration(runner, env_params) -> (runner, metrics))`, both pure.
 
     `cfg`: a PPO section (num_envs, num_steps, gamma, gae_lambda, clip_eps, vf_coef, ent_coef, num_epochs,
@@ -74,8 +73,10 @@ def make_iteration(cfg, env, apply: Callable, init_params: Callable, tx, info_me
     `init_params(key, obs)`: the model's params from a batch of observations; `tx`: `duo_jax.rl.ppo.optimizer`.
     Metrics: `return_mean` and `length_mean` of the episodes that ended (0 if none), `episodes`, `reward_mean`
     (per step), the mean of each info entry in `info_means`, and the update's losses (pg_loss, vf_loss, entropy,
-    approx_kl). `observe_final`: see `advantages` (the coordination env's `defer_final`)."""
+    approx_kl). An env that defers its final observations (`CoordEnv(defer_final=True)`) has them made here, from
+    the whole rollout's final frames (`advantages`' `observe_final`)."""
     T, B = cfg.num_steps, cfg.num_envs
+    observe_final = env.observe_final if getattr(env, "defer_final", False) else None
     if (T * B) % cfg.num_minibatches:
         raise ValueError(f"num_envs * num_steps = {T * B} is not divisible by num_minibatches={cfg.num_minibatches}.")
     reset = jax.vmap(env.reset, in_axes=(0, None))
