@@ -26,7 +26,7 @@ def test_suite_trains_snapshots_measures_and_resumes_after_a_kill(tmp_path, jax_
 
     rerun = launch(jax_cache, "duo_jax.agents.suite", *args)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f"Resumed from {out / 'coinrun' / 'novice' / 'state'}" in rerun.stderr
+    assert f"agent PPO resumed from {out / 'coinrun' / 'novice' / 'state'}" in rerun.stderr
     # The simulated pair's verdict is logged before the expert's training starts.
     assert rerun.stderr.index("the novice beats it on val_sim by") < rerun.stderr.index("expert: training into")
     result = json.loads((out / "coinrun" / "agents.json").read_text())

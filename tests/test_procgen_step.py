@@ -98,19 +98,43 @@ def test_bench_procgen_names_a_bad_reference(tmp_path):
     assert not (tmp_path / "p.json").exists()
 
 
-def test_coordinator_ppo_step_on_frames_acts_as_with_both_agents_everywhere():
-    """Coordinator PPO on a host env with `obs` features (it reads no agent): the novice runs only where it acts,
-    the expert where asked, and the env actions are those drawn from both agents' full passes."""
-    from duo_jax.coordinators.ppo_host import _compiled
+class FrameEnv:
+    """A host vector env of fixed random frames that records the actions it is given."""
+
+    def __init__(self, num_envs: int):
+        self.num_envs, self.actions = num_envs, []
+        self.obs = np.random.default_rng(0).integers(0, 255, (num_envs, *OBS_SHAPE), dtype=np.uint8)
+
+    def reset(self):
+        return self.obs
+
+    def step(self, action):
+        self.actions.append(np.asarray(action))
+        return self.obs, np.ones(self.num_envs, np.float32), np.zeros(self.num_envs, bool)
+
+
+@pytest.mark.parametrize("reads", [("base_obs",), ("novice_hidden",)])
+def test_host_coordination_env_acts_as_with_both_agents_everywhere(reads):
+    """The host coordination env with features that read no agent (`obs`): the novice runs only where it acts,
+    the expert where asked; reading the novice, it runs everywhere. Either way the env actions are those drawn
+    from both agents' full passes, and the reward is the env's net of the costs (asking, then switching)."""
+    from duo_jax.core.coord_env import HostCoordEnv
     from duo_jax.core.coordination import base_action
 
-    step, init, _ = _compiled("obs", 32, NOVICE.apply, EXPERT.apply, False, 1.0)
-    obs = np.random.default_rng(0).integers(0, 255, (16, *OBS_SHAPE), dtype=np.uint8)
-    key = jax.random.PRNGKey(3)
-    params = init(jax.random.PRNGKey(0), NOVICE.params, EXPERT.params, obs)
-    env_action, action, *_ = step(params, NOVICE.params, EXPERT.params, obs, np.zeros(16, np.int32),
-                                  np.ones(16, bool), Costs(0.0, 0.0, 0.0), key)
-    want = base_action(action, NOVICE.apply(NOVICE.params, obs)[0], EXPERT.apply(EXPERT.params, obs)[0],
-                       jax.random.split(key)[1], 1.0)
-    np.testing.assert_array_equal(env_action, want)
-    assert 0 < np.mean(action) < 1
+    base, costs = FrameEnv(16), Costs(0.3, 0.1, 1.0)
+    env = HostCoordEnv(base, NOVICE, EXPERT, costs, reads=reads, seed=3)
+    cobs = env.reset()
+    assert set(cobs) == set(reads)
+    full = NOVICE.apply(NOVICE.params, base.obs)[0], EXPERT.apply(EXPERT.params, base.obs)[0]
+    first = np.arange(16) % 2
+    _, reward, _, info = env.step(first)
+    want = base_action(first, *full, jax.random.fold_in(jax.random.PRNGKey(3), 0), 1.0)
+    np.testing.assert_array_equal(base.actions[0], want)
+    np.testing.assert_allclose(reward, 1.0 - 0.3 * first, rtol=1e-6)
+    np.testing.assert_array_equal(info["expert"], first)
+    second = np.ones(16, np.int32)  # half of the envs switch to the expert
+    _, reward, _, _ = env.step(second)
+    want = base_action(second, *full, jax.random.fold_in(jax.random.PRNGKey(3), 1), 1.0)
+    np.testing.assert_array_equal(base.actions[1], want)
+    np.testing.assert_allclose(reward, 1.0 - 0.3 - 0.1 * (1 - first), rtol=1e-6)
+    assert env.carry() == {"step": 2, "first": [False] * 16, "prev_action": [1] * 16}

@@ -86,7 +86,7 @@ def test_procgen_agent_trainer_killed_at_a_random_moment_resumes_bit_identical(t
 
     rerun = train_agent(jax_cache, tmp_path / "killed")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f"Resumed from {state} at iteration {stopped_at}" in rerun.stderr
+    assert f"agent PPO resumed from {state} at iteration {stopped_at} of" in rerun.stderr
     want, want_cfg = load_checkpoint(str(tmp_path / "full" / "agent"))
     got, got_cfg = load_checkpoint(str(tmp_path / "killed" / "agent"))
     assert got_cfg["train_steps"] == want_cfg["train_steps"] == ITERATIONS * 64

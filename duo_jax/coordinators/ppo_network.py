@@ -2,6 +2,8 @@
 trainers (ppo_host.py, ppo_jax.py) train it."""
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 
 from duo_jax.coordinators.features import FeatureEncoder, extract
@@ -21,8 +23,10 @@ class CoordinatorNet(nn.Module):
         return logits, value, hidden
 
 
+@functools.lru_cache(maxsize=32)
 def coordinator_apply(feature_type: str, hidden_dim: int = 256):
-    """`apply(params, cobs) -> (logits, value, hidden)` on a coordinator observation."""
+    """`apply(params, cobs) -> (logits, value, hidden)` on a coordinator observation; one function per network,
+    so the jitted callers that take it compile once."""
     net = CoordinatorNet(hidden_dim)
 
     def apply(params, cobs):

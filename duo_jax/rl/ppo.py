@@ -229,11 +229,11 @@ def save_env_state(env) -> list[str] | None:
     return None if get is None else [base64.b64encode(s).decode("ascii") for s in get()]
 
 
-def restore_env_state(env, states: list[str] | None, obs: np.ndarray) -> np.ndarray:
-    """Put the envs back where `save_env_state` left them and return their frames; an env that cannot save its
-    state starts afresh (the run then resumes, but not exactly)."""
+def restore_env_state(env, states: list[str] | None, obs):
+    """Put the envs back where `save_env_state` left them and return their observations; an env that cannot save
+    its state starts afresh (the run then resumes, but not exactly)."""
     if states is not None and hasattr(env, "set_state"):
-        return np.asarray(env.set_state([base64.b64decode(s) for s in states]))
+        return env.set_state([base64.b64decode(s) for s in states])
     why = "the checkpoint holds no env states" if states is None else "the env has no set_state"
     logging.warning("The envs start afresh (%s), so the resumed run will differ from an uninterrupted one.", why)
     return obs
