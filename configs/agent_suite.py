@@ -8,7 +8,8 @@ steps, maze's and jumper's do not, so their 1M-step novices did not beat their o
 `paper` is YRC-Bench's budget (novice 80M easy steps, expert 200M hard steps, IMPALA CNN), for a GPU. `novice`
 and `expert` are whole `configs/train_agent.py` configs (the suite sets their game, out_dir and snapshots);
 `sim_novice.snapshots` are fractions of the novice's budget at which its run is snapshotted, and the simulated
-novice is the latest snapshot the novice clearly beats on val_sim.
+novice is the snapshot at `sim_novice.fraction` (the reference's half); the suite says whether the novice clearly
+beats it on val_sim. `expert_agent` (`--expert PATH`): a trained expert to use instead of training one.
 """
 import os
 
@@ -41,7 +42,8 @@ def get_config(budget: str = "cpu"):
         c.novice = _train_config("train", 0, 80_000_000, "impala_cnn")
         c.expert = _train_config("test", 1, 200_000_000, "impala_cnn")
     # YRC-0's simulated novice: an earlier checkpoint of the novice's own run (the paper: 40M of 80M steps).
-    c.sim_novice = ml_collections.ConfigDict(dict(snapshots=(0.125, 0.25, 0.5)))
+    c.sim_novice = ml_collections.ConfigDict(dict(snapshots=(0.125, 0.25, 0.5), fraction=0.5))
+    c.expert_agent = ""
     # Each agent's reward on the fixed levels of val_sim (easy) and test (hard), as agents.evaluate measures it.
     c.evaluation = ml_collections.ConfigDict(dict(num_episodes=1024, num_envs=64, max_num_steps=1000, seed=0))
     return c

@@ -123,5 +123,8 @@ def agent_set_markdown(result: dict) -> str:
             f"- The {better} beats the {worse} on {m['split']} {verdict}: by {m['gap']:.2f}, against "
             f"{m['intervals']:.2f} for both intervals together."
         )
-    lines += ["", "The novice's snapshots (the simulated novice is the latest clear one):", "", snaps]
+    fraction = result["config"].get("sim_novice", {}).get("fraction")
+    which = (f"the simulated novice is the one at {fraction:g} of the novice's steps" if fraction
+             else "the simulated novice is the latest clear one")  # sets chosen before sim_novice.fraction
+    lines += ["", f"The novice's snapshots ({which}):", "", snaps]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 from test_resume import jax_cache, kill_after_first_checkpoint, launch  # noqa: F401  (jax_cache is a fixture)
 
@@ -31,10 +32,11 @@ def test_suite_trains_snapshots_measures_and_resumes_after_a_kill(tmp_path, jax_
     assert rerun.stderr.index("the novice beats it on val_sim by") < rerun.stderr.index("expert: training into")
     result = json.loads((out / "coinrun" / "agents.json").read_text())
     sim, novice, expert = (result["agents"][r] for r in ("sim_novice", "novice", "expert"))
-    # 8 iterations of 64 steps; snapshots at 1/8, 1/4 and 1/2 of the budget, the simulated novice one of them.
+    # 8 iterations of 64 steps; snapshots at 1/8, 1/4 and 1/2 of the budget, the simulated novice the half-way one.
     assert [s["train_steps"] for s in result["snapshots"]] == [64, 128, 256]
     assert sim["run_id"] == novice["run_id"] != expert["run_id"]
-    assert sim["train_steps"] in (64, 128, 256) and novice["train_steps"] == 512 and expert["train_steps"] == 128
+    assert sim["train_steps"] == 256 and novice["train_steps"] == 512 and expert["train_steps"] == 128
+    assert "the simulated novice is the one at 0.5 of the novice's steps" in (out / "coinrun" / "agents.md").read_text()
     assert (novice["trained_on"], expert["trained_on"]) == ("train (easy)", "test (hard)")
     for agent in (sim, novice, expert):
         _, config = load_checkpoint(agent["path"])  # the stats are in the checkpoints too
@@ -58,19 +60,17 @@ def _stats(mean: float, ci: float) -> dict:
     return {"reward_mean": mean, "reward_ci95": ci}
 
 
-def test_sim_novice_is_the_latest_snapshot_the_novice_clearly_beats():
+def test_sim_novice_is_the_snapshot_at_half_the_novice_steps_clear_or_not():
     novice = {"val_sim": _stats(6.0, 0.3)}
-    snaps = [{"val_sim": _stats(m, 0.3)} for m in (4.0, 5.2, 5.5)]  # gaps 2.0, 0.8, 0.5 against 0.6
-    chosen, m = suite.choose_sim_novice(novice, snaps)
+    snaps = [dict(train_steps=s, val_sim=_stats(m, 0.3)) for s, m in ((64, 4.0), (128, 5.2), (256, 5.5))]
+    chosen, m = suite.choose_sim_novice(novice, snaps, 256)  # gap 0.5 against 0.6: not clear, still the one
+    assert chosen is snaps[2] and not m["clear"] and m["gap"] == pytest.approx(0.5)
+    chosen, m = suite.choose_sim_novice(novice, snaps, 128)
     assert chosen is snaps[1] and m["clear"] and m["gap"] == pytest.approx(0.8)
-    # None is clear: the earliest, marked as such.
-    chosen, m = suite.choose_sim_novice(novice, [{"val_sim": _stats(5.9, 0.3)}, {"val_sim": _stats(6.1, 0.3)}])
-    assert chosen["val_sim"]["reward_mean"] == 5.9 and not m["clear"]
-    # Narrow intervals alone do not make a pair: a gap of 0.06 against 0.05 is not clear
-    # (chaser's half-budget snapshot).
-    tight = [{"val_sim": _stats(m, 0.02)} for m in (0.79, 0.92)]
-    chosen, m = suite.choose_sim_novice({"val_sim": _stats(0.98, 0.03)}, tight)
-    assert chosen is tight[0] and m["clear"] and m["gap"] == pytest.approx(0.19)
+    # Narrow intervals alone do not make a pair: a gap of 0.06 against 0.05 is not clear, nor one under MIN_GAP.
+    tight = [dict(train_steps=8, val_sim=_stats(0.92, 0.02))]
+    chosen, m = suite.choose_sim_novice({"val_sim": _stats(0.98, 0.03)}, tight, 8)
+    assert chosen is tight[0] and not m["clear"] and m["gap"] == pytest.approx(0.06)
 
 
 def test_snapshot_steps_are_whole_iterations_of_the_novice_budget():
@@ -121,6 +121,12 @@ def test_install_replaces_the_set_whole(tmp_path):
         (["--game", "ninja", "--budget", "gpu"], "argument --budget: invalid choice: 'gpu'"),
         (["--game", "ninja", "--override=novice.ppo.lr=1"], "--override=novice.ppo.lr: the config has no field"),
         (["--game", "ninja", "--override=sim_novice.snapshots=(0.5,1.5)"], "sim_novice.snapshots must be fractions"),
+        (["--game", "ninja", "--override=sim_novice.fraction=1.0"], "sim_novice.fraction must be a fraction"),
+        (["--game", "ninja", "--expert", "agents/jumper/expert/agent"],
+         "is an agent of 'jumper' trained on 'test'; it must be an agent of 'ninja' trained on 'test'"),
+        (["--game", "ninja", "--expert", "agents/ninja/novice/agent"],
+         "is an agent of 'ninja' trained on 'train'; it must be an agent of 'ninja' trained on 'test'"),
+        (["--game", "ninja", "--expert", "no/such/agent"], "--expert no/such/agent:"),
         (["--game", "ninja", "--override=expert.ppo.num_envs=0"], "expert.ppo.num_envs"),
         (
             ["--game", "ninja", "--override=evaluation.num_episodes=100"],
@@ -172,3 +178,19 @@ def test_install_refuses_a_set_without_clear_pairs(tmp_path, monkeypatch, capsys
     assert exit_.value.code == 1
     assert "its novice_over_sim_novice margin is not clear" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "repo_agents")
+
+
+def test_a_given_expert_is_copied_once_and_measured_in_the_copy(tmp_path):
+    """`--expert PATH`: the set's expert is a copy in its runs (its measurements go there, not into PATH)."""
+    source = tmp_path / "shipped" / "agent"
+    config = {"model": "small_cnn", "num_actions": 15, "game": "ninja", "trained_on": "test"}
+    save_checkpoint(str(source), {"w": [1.0]}, config)
+    suite.check_expert_agent(str(source), "ninja")
+    dest = tmp_path / "runs" / "ninja" / "expert" / "agent"
+    dest.parent.mkdir(parents=True)
+    suite.use_expert(str(source), str(dest))
+    assert load_checkpoint(str(dest))[1]["game"] == "ninja"
+    save_checkpoint(str(source), {"w": [2.0]}, config, step=1)
+    suite.use_expert(str(source), str(dest))  # a rerun keeps the copy it made
+    assert np.asarray(load_checkpoint(str(dest))[0]["w"]).tolist() == [1.0]
+    assert sorted(os.listdir(dest.parent)) == ["agent"]

@@ -4,16 +4,20 @@
     python -m duo_jax.agents.suite --game climber --budget paper   # YRC-Bench's budget and IMPALA CNN (a GPU)
     python -m duo_jax.agents.suite --game coinrun --override expert.ppo.total_steps=1638400
     python -m duo_jax.agents.suite --game climber --install        # ... and ship it as agents/climber
+    python -m duo_jax.agents.suite --game jumper --expert agents/jumper/expert/agent \
+        --override=novice.ppo.total_steps=1966080                 # a new novice beside a trained expert
 
 It trains the novice on easy train levels (snapshotting its run at `sim_novice.snapshots` of its budget) and
-the expert on hard levels, measures every agent on the fixed levels of val_sim and test (stored in each
-checkpoint), picks the simulated novice (before the expert trains, so its verdict comes early), and writes
-`<out>/<game>/agents.{md,json}`. The simulated novice is the latest snapshot that the novice, acting as the
-simulated expert, beats on val_sim by more than the two 95% intervals together and by at least `MIN_GAP`
-(YRC-0 needs a pair whose expert is worth asking); if none does, the earliest, marked as not a clear pair. Rerun
-after an interruption, it resumes each trainer where its checkpoint left it and measures nothing twice. It
-writes into `agents/` only with `--install`, and only a set whose two pairs are clear; a game whose agents are
-already there (a shipped one) only with `--install --overwrite`, which is checked before any training.
+the expert on hard levels (or takes a trained one, `--expert`), measures every agent on the fixed levels of
+val_sim and test (stored in each checkpoint), checks the simulated pair (before the expert trains, so its
+verdict comes early), and writes `<out>/<game>/agents.{md,json}`. The simulated novice is the novice run's own
+snapshot at `sim_novice.fraction` of its steps (the reference's: 40M of 80M); the pair is clear when the novice,
+acting as the simulated expert, beats it on val_sim by more than the two 95% intervals together and by at least
+`MIN_GAP` (YRC-0 needs a pair whose expert is worth asking). When it is not, the log and agents.md say so, and a
+smaller novice budget (still learning at half of it) is the remedy. Rerun after an interruption, it resumes each
+trainer where its checkpoint left it and measures nothing twice. It writes into `agents/` only with `--install`,
+and only a set whose two pairs are clear; a game whose agents are already there (a shipped one) only with
+`--install --overwrite`, which is checked before any training.
 """
 from __future__ import annotations
 
@@ -39,18 +43,33 @@ SPLITS = ("val_sim", "test")
 BUDGETS = ("cpu", "paper")  # configs/agent_suite.py's
 
 
-def snapshot_steps(config) -> tuple[int, ...]:
-    """The novice's snapshots: each fraction of its budget, rounded down to a whole iteration (at least one)."""
+def _is_fraction(f) -> bool:
+    return isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1
+
+
+def _steps_at(config, fraction: float) -> int:
+    """`fraction` of the novice's budget, rounded down to a whole iteration (at least one)."""
     per_iter = config.novice.ppo.num_envs * config.novice.ppo.num_steps
+    return max(1, int(fraction * ppo.num_iterations(config.novice.ppo))) * per_iter
+
+
+def snapshot_steps(config) -> tuple[int, ...]:
+    """The novice's snapshots: `sim_novice.snapshots` and `sim_novice.fraction` of its budget, in env steps."""
     fractions = tuple(config.sim_novice.snapshots)
-    if not fractions or not all(
-        isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in fractions
-    ):
+    if not all(_is_fraction(f) for f in fractions):
         raise ValueError(
             f"sim_novice.snapshots must be fractions of the novice's budget between 0 and 1, e.g. "
             f"(0.25, 0.5); got {fractions!r}."
         )
-    return tuple(sorted({max(1, int(f * ppo.num_iterations(config.novice.ppo))) * per_iter for f in fractions}))
+    return tuple(sorted({_steps_at(config, f) for f in (*fractions, sim_novice_fraction(config))}))
+
+
+def sim_novice_fraction(config) -> float:
+    fraction = config.sim_novice.get("fraction", 0.5)
+    if not _is_fraction(fraction):
+        raise ValueError(f"sim_novice.fraction must be a fraction of the novice's budget between 0 and 1 (the "
+                         f"reference's is 0.5); got {fraction!r}.")
+    return fraction
 
 
 def _differing_field(a: dict, b: dict, prefix: str = "") -> str | None:
@@ -92,8 +111,13 @@ def build(args) -> ml_collections.ConfigDict:
         raise ValueError(f"--game must be a Procgen game, one of {', '.join(procgen.GAMES)}; got {args.game!r}.")
     config = cli.config_with_overrides(f"{os.path.join(paths.CONFIGS, 'agent_suite.py')}:{args.budget}", args.override)
     config.game = args.game
+    if getattr(args, "expert", ""):
+        check_expert_agent(args.expert, args.game)
+        config.expert_agent = os.path.abspath(args.expert)
     root = os.path.join(os.path.abspath(args.out), args.game)
     config.novice.ppo.snapshots = snapshot_steps(config)
+    if config.get("expert_agent") and not getattr(args, "expert", ""):  # --override=expert_agent=PATH
+        check_expert_agent(config.expert_agent, args.game)
     for role in ("novice", "expert"):
         train = config[role]
         train.env.game, train.out_dir = args.game, os.path.join(root, role)
@@ -125,6 +149,31 @@ def train(train_config, role: str) -> None:
         return
     logging.info("%s: training into %s", role, train_config.out_dir)
     ppo.train(train_config, lambda game, split, n, seed: procgen.ProcgenEnv(game, split, n, seed=seed))
+
+
+def check_expert_agent(path: str, game: str) -> None:
+    """`--expert`: an agent checkpoint of `game` trained on its test (hard) levels."""
+    try:
+        config = load_agent(path).config
+    except (ValueError, OSError) as err:
+        raise ValueError(f"--expert {path}: {str(err).rstrip('.')}.") from None
+    if config.get("game") != game or config.get("trained_on") != "test":
+        raise ValueError(f"--expert {path} is an agent of {config.get('game')!r} trained on "
+                         f"{config.get('trained_on')!r}; it must be an agent of {game!r} trained on 'test' (hard "
+                         "levels).")
+
+
+def use_expert(path: str, dest: str) -> None:
+    """The expert `path` (checked by `check_expert_agent`) as the set's: copied to `dest` once, so that its
+    measurements are stored in the suite's copy, not in the original."""
+    if os.path.exists(dest):
+        logging.info("expert: %s (from --expert)", dest)
+        return
+    tmp = dest + ".copying"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(path, tmp)
+    os.replace(tmp, dest)
+    logging.info("expert: %s copied to %s", path, dest)
 
 
 def measured(path: str, splits, ev) -> dict:
@@ -159,12 +208,11 @@ def margin(better: dict, worse: dict, split: str) -> dict:
     return {"split": split, "gap": gap, "intervals": both, "clear": bool(gap > both and gap >= MIN_GAP)}
 
 
-def choose_sim_novice(novice: dict, snapshots: list[dict]) -> tuple[dict, dict]:
-    """The latest snapshot the novice clearly beats on val_sim, else the earliest; with its margin."""
-    margins = [margin(novice, s, "val_sim") for s in snapshots]
-    clear = [i for i, m in enumerate(margins) if m["clear"]]
-    i = clear[-1] if clear else 0
-    return snapshots[i], margins[i]
+def choose_sim_novice(novice: dict, snapshots: list[dict], steps: int) -> tuple[dict, dict]:
+    """The snapshot at `steps` (the novice's own run at `sim_novice.fraction` of it), with the novice's margin
+    over it on val_sim."""
+    (sim,) = [s for s in snapshots if s["train_steps"] == steps]
+    return sim, margin(novice, sim, "val_sim")
 
 
 def run(config) -> dict:
@@ -177,16 +225,20 @@ def run(config) -> dict:
     snapshots = [
         measured(os.path.join(novice_dir, f"snapshot_{s}"), ("val_sim",), ev) for s in config.novice.ppo.snapshots
     ]
-    sim, sim_margin = choose_sim_novice(novice, snapshots)
+    sim, sim_margin = choose_sim_novice(novice, snapshots, _steps_at(config, sim_novice_fraction(config)))
     logging.info(
         "sim_novice: %s; the novice beats it on val_sim by %.2f, against %.2f for both intervals: %s",
         sim["path"],
         sim_margin["gap"],
         sim_margin["intervals"],
-        "a clear pair" if sim_margin["clear"] else "NOT a clear pair (no snapshot is)",
+        "a clear pair" if sim_margin["clear"] else "NOT a clear pair (a smaller novice budget, one the novice is "
+        "still learning at half of, may make one)",
     )
     sim = measured(sim["path"], SPLITS, ev)
-    train(config.expert, "expert")
+    if config.get("expert_agent"):
+        use_expert(config.expert_agent, os.path.join(expert_dir, "agent"))
+    else:
+        train(config.expert, "expert")
     expert = measured(os.path.join(expert_dir, "agent"), SPLITS, ev)
     result = {
         "game": config.game,
@@ -241,6 +293,13 @@ def main(argv=None) -> None:
         default=[],
         metavar="FIELD=VALUE",
         help="a field of configs/agent_suite.py, e.g. --override=expert.ppo.total_steps=1638400",
+    )
+    parser.add_argument(
+        "--expert",
+        default="",
+        metavar="PATH",
+        help="a trained expert of the game (an agent checkpoint such as agents/jumper/expert/agent) to use "
+        "instead of training one",
     )
     parser.add_argument(
         "--install",
