@@ -35,13 +35,18 @@ def test_sim_novice_is_an_earlier_snapshot_of_the_novice_run(game):
     assert sim["train_steps"] < novice["train_steps"]
 
 
-@pytest.mark.parametrize("game", GRIDWORLDS)
-def test_gridworld_sim_novice_is_the_half_way_checkpoint(game):
-    """YRC-Bench's simulated novice is its novice's 40M-step checkpoint of 80M: here the same half, of one run
-    trained at a constant learning rate (the Procgen sets still ship earlier snapshots: issue 38)."""
+# Procgen sets installed before the simulated novice became the half-way snapshot (issue 38), until retrained.
+EARLIER_SNAPSHOTS = ("chaser", "coinrun", "ninja")
+
+
+@pytest.mark.parametrize("game", [g for g in GAMES if g not in EARLIER_SNAPSHOTS])
+def test_sim_novice_is_the_half_way_checkpoint(game):
+    """YRC-Bench's simulated novice is its novice's 40M-step checkpoint of 80M: here the same half of one run
+    (the gridworld novices trained at a constant learning rate, the Procgen ones annealed)."""
     sim, novice = config(game, "sim_novice"), config(game, "novice")
     assert 2 * sim["train_steps"] == novice["train_steps"]
-    assert novice["train_config"]["ppo"]["final_lr_fraction"] == 1.0
+    if game in GRIDWORLDS:
+        assert novice["train_config"]["ppo"]["final_lr_fraction"] == 1.0
 
 
 @pytest.mark.parametrize("game", GAMES)
