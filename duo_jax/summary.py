@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from duo_jax import suite_config
 from duo_jax.core.files import atomic_write, atomic_write_text
 from duo_jax.reporting import (
     EXPERT,
@@ -70,6 +71,10 @@ def load_reports(paths: list[str]) -> list[dict]:
                 raise ValueError(f"{file}: row {i} {problem}; {expected}.")
         if not isinstance(report.setdefault("env", os.path.basename(os.path.dirname(os.path.abspath(file)))), str):
             raise ValueError(f"{file}: its env is not a name; {expected}.")
+        # The sensitivity rows (calibrated on the deployed novice) stand beside the tables, never in them.
+        report["rows"] = [r for r in report["rows"] if not suite_config.is_sensitivity(r["method"])]
+        report["sim_true_gap"] = [g for g in report.get("sim_true_gap", [])
+                                  if not suite_config.is_sensitivity(g["method"])]
         reports.append(report)
     return reports
 
@@ -222,7 +227,8 @@ def summarize(reports: list[dict], num_samples: int = 1000, seed: int = 0) -> di
         }
         for rep in reports
     }
-    out = {"envs": envs, "sim_true_gaps": gaps, **meaning(reports), "selections": {}}
+    out = {"envs": envs, "sim_true_gaps": gaps, **meaning(reports), "selections": {},
+           "sensitivity": {rep["env"]: rep["sensitivity"] for rep in reports if rep.get("sensitivity")}}
     for selection in SELECTIONS.values():
         per_env = {rep["env"]: [r for r in rep["rows"] if r["selection"] == selection] for rep in reports}
         methods = list(
@@ -361,7 +367,28 @@ def to_markdown(summary: dict) -> str:
             text.append(f"\n- left out: {why}")
         for m, why in r["excluded_methods"].items():
             text.append(f"\n- {m} left out: {why}")
-    return "\n".join(text) + "\n"
+    return "\n".join(text + sensitivity_markdown(summary)) + "\n"
+
+
+def sensitivity_markdown(summary: dict) -> list[str]:
+    """The reports' sensitivity rows side by side: each cell the AUC and its paired difference to the row
+    calibrated on the simulated novice."""
+    per_env = summary.get("sensitivity") or {}
+    if not per_env:
+        return []
+    envs = list(per_env)
+    cells = {env: {(r["method"], r["selection"]): r for r in rows} for env, rows in per_env.items()}
+    keys = list(dict.fromkeys((r["method"], r["selection"]) for rows in per_env.values() for r in rows))
+    body = [[m, sel, *(f"{cells[e][m, sel]['auc']:.3f} ({format_diff(cells[e][m, sel])})" if (m, sel) in cells[e]
+                       else "—" for e in envs)] for m, sel in keys]
+    return [
+        "\n## Sensitivity (beyond the reference): logit and ood calibrated on the deployed novice\n",
+        "The logit and ood rows with thresholds (and detectors) fitted on the deployed novice's own training-split "
+        "rollouts (`algorithm.calibrate_on=deployed_novice`; YRC-0 allows it), outside the tables above. Each cell: "
+        "test AUC (its paired difference to the row calibrated on the simulated novice: what the simulated pair "
+        "costs the method).\n",
+        md_table(["method", "selection", *envs], body),
+    ]
 
 
 def plot(summary: dict, path: str, top: int = 6) -> None:

@@ -415,6 +415,24 @@ def test_summary_wins_ratios_and_rliable(tmp_path, capsys):
     assert (tmp_path / "reports" / "summary.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_summary_puts_sensitivity_rows_beside_its_tables(tmp_path):
+    """A report's `<row>_deployed` rows are in no table, win count, gap count or aggregate of the summary; its
+    own section lists them per environment with their paired difference to the row calibrated on the sim novice."""
+    dirs = env_reports(tmp_path, {"a": {"always_novice": 5.0, "always_expert": 7.0, "logit_margin": 6.0,
+                                        "logit_margin_deployed": 6.5}})
+    s = summary.summarize(summary.load_reports(dirs), num_samples=50)
+    for selection in s["selections"].values():
+        assert "logit_margin_deployed" not in selection["methods"]
+        assert "logit_margin_deployed" not in selection["wins"]
+    assert s["sim_true_gaps"]["a"]["rows"] == 3  # always_novice, always_expert, logit_margin
+    assert [(r["method"], r["selection"]) for r in s["sensitivity"]["a"]] == [
+        ("logit_margin_deployed", "eval_sim"), ("logit_margin_deployed", "eval_true")]
+    main, _, section = summary.to_markdown(s).partition("## Sensitivity (beyond the reference)")
+    assert "logit_margin_deployed" not in main and section.count("| logit_margin_deployed |") == 2
+    diff = s["sensitivity"]["a"][1]
+    assert f"| {diff['auc']:.3f} ({report.format_diff(diff)}) |" in section and diff["diff"] > 0
+
+
 def test_summary_leaves_out_what_does_not_normalise(tmp_path):
     dirs = env_reports(
         tmp_path,
