@@ -21,6 +21,7 @@ another process is running is skipped, so each process takes the next free one.
 from __future__ import annotations
 
 import difflib
+import gc
 import glob
 import os
 import shlex
@@ -113,6 +114,30 @@ def prepare(args) -> list[tuple[str, int, object]]:
     return units
 
 
+def _map_count() -> tuple[int, int] | None:
+    """(memory maps of this process, the kernel's limit), or None where /proc does not say (not Linux)."""
+    try:
+        with open("/proc/self/maps") as maps, open("/proc/sys/vm/max_map_count") as limit:
+            return sum(1 for _ in maps), int(limit.read())
+    except (OSError, ValueError):
+        return None
+
+
+def release_programs(fraction: float = 0.5) -> bool:
+    """XLA:CPU maps every compiled program's code into the process (about 7 maps each), and jax keeps every
+    program it compiled; a suite compiles hundreds, and at the kernel's limit (vm.max_map_count, 65,530 by
+    default) LLVM fails ("Cannot allocate memory") and the process dies. Past `fraction` of the limit this drops
+    them all (`jax.clear_caches()`): later sweeps compile what they need again. Returns whether it did."""
+    count = _map_count()
+    if count is None or count[0] < fraction * count[1]:
+        return False
+    jax.clear_caches()
+    gc.collect()
+    logging.info("released compiled programs: %d of at most %d memory maps in use, %s now", *count,
+                 (_map_count() or ("?",))[0])
+    return True
+
+
 def run_units(units, env: str, out: str) -> list[str]:
     """Each sweep that has no sweep.json yet, in order, skipping those another process is running;
     returns the skipped sweeps' directories that still have no sweep.json."""
@@ -131,6 +156,7 @@ def run_units(units, env: str, out: str) -> list[str]:
             elsewhere.append(path)
             continue
         logging.info("[%d/%d] %s seed %d: %.0f s", i + 1, len(units), name, seed, time.time() - start)
+        release_programs()
     return [p for p in elsewhere if not os.path.isfile(os.path.join(p, "sweep.json"))]
 
 

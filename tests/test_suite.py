@@ -230,3 +230,24 @@ def test_sensitivity_rows_calibrate_on_the_deployed_novice(tmp_path):
         thresholds[name] = [e["params"]["threshold"] for entries in sweep["selections"].values() for e in entries]
     # The chosen thresholds are percentiles of two different novices' margins.
     assert thresholds["logit_margin_deployed"] != thresholds["logit_margin"]
+
+
+def test_a_suite_releases_its_compiled_programs_before_the_kernel_map_limit(monkeypatch):
+    """Hundreds of compiled programs exhaust vm.max_map_count (LLVM: "Cannot allocate memory", then a segfault):
+    past half of the limit the suite drops them, and the maps they held are unmapped."""
+    import jax
+    import jax.numpy as jnp
+
+    from duo_jax import suite
+
+    if suite._map_count() is None:
+        pytest.skip("no /proc maps here")
+    programs = [jax.jit(lambda x, i=i: jnp.tanh(x * i) + i) for i in range(30)]
+    for f in programs:
+        f(jnp.ones(4)).block_until_ready()
+    before, limit = suite._map_count()
+    assert not suite.release_programs()  # far below half of the limit: kept
+    monkeypatch.setattr(suite, "_map_count", lambda real=suite._map_count: (real()[0], 2 * before))
+    assert suite.release_programs()
+    monkeypatch.undo()
+    assert suite._map_count()[0] <= before - len(programs)  # at least one map a program (3-7 measured)
