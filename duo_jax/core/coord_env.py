@@ -44,7 +44,7 @@ class CoordEnvState(NamedTuple):
     episode_length: jnp.ndarray
 
 
-def check_reads(reads, open_expert: bool) -> frozenset:
+def shown_reads(reads, open_expert: bool) -> frozenset:
     """The parts of the coordinator observation to emit: `reads` (default: all the coordinator is shown)."""
     available = set(FEATURES) if open_expert else {"base_obs", "novice_hidden", "novice_logits"}
     reads = available if reads is None else set(reads)
@@ -70,7 +70,7 @@ class CoordEnv:
     def __init__(self, base_env, novice: Agent, expert: Agent, open_expert: bool = False,
                  temperature: float = 1.0, reads=None, defer_final: bool = False):
         self.base_env, self.novice, self.expert = base_env, novice, expert
-        self.reads = check_reads(reads, open_expert)
+        self.reads = shown_reads(reads, open_expert)
         self.temperature, self.defer_final = float(temperature), bool(defer_final)
         self.name = f"coord({getattr(base_env, 'name', type(base_env).__name__)})"
 
@@ -175,7 +175,7 @@ class HostCoordEnv:
     def __init__(self, base_env, novice: Agent, expert: Agent, costs: Costs, open_expert: bool = False,
                  temperature: float = 1.0, reads=None, seed: int = 0):
         self.base_env, self.novice, self.expert, self.costs = base_env, novice, expert, costs
-        self.reads = check_reads(reads, open_expert)
+        self.reads = shown_reads(reads, open_expert)
         self._observe, self._act = _host_step(novice.apply, expert.apply, self.reads, float(temperature))
         self._key, self._t = jax.random.PRNGKey(seed), 0
         self.num_envs = base_env.num_envs
