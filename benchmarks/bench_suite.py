@@ -1,7 +1,7 @@
 """Benchmark: the whole gridworld protocol, `python -m duo_jax.suite --env <game>`, from scratch.
 
     python benchmarks/bench_suite.py [--envs distshift,lavagap,doorkey] [--seeds 0,1,2] [--quick] [--methods ROWS]
-                                     [--keep DIR] [--note TEXT] [--out PATH] [--overwrite]
+                                     [--keep DIR] [--note TEXT] [--out PATH] [--overwrite] [--merge]
 
 For each game, the suite runs as a user runs it (one process: every row and seed, then the report) into a
 fresh temporary directory, so nothing is reused: no finished sweep, no compiled program in the persistent
@@ -22,7 +22,9 @@ sweeps and report stay there: a timed run from scratch that is also a protocol r
 benchmark, not a measurement of the protocol); `--methods` runs only the rows it names (with --quick,
 among the quick rows: `--quick --methods always_novice` is benchmarks/device_check.sh's CI smoke test).
 Writes benchmarks/results/local/suite.json (or --out; the published numbers are benchmarks/results/suite.json)
-and prints a Markdown table.
+and prints a Markdown table. Each game's entry carries the `meta` (machine, versions, load) of the run that
+measured it; `--merge` adds this run's games to the --out file and keeps the other games it holds, so games
+measured in different sessions (a whole suite takes hours) share one file.
 """
 from __future__ import annotations
 
@@ -134,6 +136,24 @@ def ceiling(env: str, rows: list[dict], quick: bool) -> dict:
             "env_steps_per_s": round(total_steps / total_s) if total_s else None, "rows": per_feature}
 
 
+def read_results(path: Path) -> dict:
+    """An earlier run's results to --merge with, checked before the suite runs."""
+    try:
+        old = json.loads(path.read_text())
+        if isinstance(old["meta"], dict) and isinstance(old["envs"], dict):
+            return old
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    sys.exit(f"error: --merge needs --out {str(path)!r} to be an earlier bench_suite.py result (a JSON object with "
+             "'meta' and 'envs'); name another --out or leave out --merge.")
+
+
+def merge(old: dict, new: dict) -> dict:
+    """`new` with the games of `old` that it did not run; each old game keeps its run's meta."""
+    kept = {env: {**e, "meta": e.get("meta", old["meta"])} for env, e in old["envs"].items() if env not in new["envs"]}
+    return {"meta": new["meta"], "envs": {**kept, **new["envs"]}}
+
+
 def main() -> None:
     ap = parser(__doc__, "suite.json")
     ap.add_argument("--envs", default="distshift,lavagap,doorkey", help="comma-separated gridworlds")
@@ -143,11 +163,15 @@ def main() -> None:
                     f"the quick rows: {QUICK_ROWS},{QUICK_PPO_ROWS})")
     ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
     ap.add_argument("--keep", default=None, help="run the suite into this empty directory and keep what it writes")
+    ap.add_argument("--merge", action="store_true", help="keep the other games the --out file holds (implies "
+                    "--overwrite)")
     args = ap.parse_args()
+    args.overwrite = args.overwrite or args.merge
     if args.keep and os.path.exists(args.keep) and not (os.path.isdir(args.keep) and not os.listdir(args.keep)):
         sys.exit(f"error: --keep {args.keep!r} is not an empty folder; the suite must run from scratch (name an "
                  "empty or new folder).")
     results = output(args, "suite.quick.json" if args.quick else "suite.json")
+    old = read_results(results) if args.merge and results.exists() else None
     from duo_jax.envs.gridworld.family import GAMES
 
     envs = [e.strip() for e in args.envs.split(",") if e.strip()]
@@ -182,9 +206,12 @@ def main() -> None:
         entry["ceiling"] = ceiling(env, rows, args.quick)
         c = entry["ceiling"]["ceiling_s"]
         entry["suite_over_ceiling"] = round(wall / c, 2) if c else None  # None: no trained row ran
+        entry["meta"] = meta
         out["envs"][env] = entry
         log(f"{env}: {json.dumps({k: v for k, v in entry.items() if k != 'sweeps_s'})}")
     out["meta"]["load_average_after"] = loadavg()
+    if old is not None:
+        out = merge(old, out)
     tmp_file = results.with_suffix(".json.tmp")
     tmp_file.write_text(json.dumps(out, indent=2))
     os.replace(tmp_file, results)

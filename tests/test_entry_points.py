@@ -176,3 +176,22 @@ def test_bench_suite_keeps_its_sweeps_only_in_an_empty_folder(tmp_path):
             "folder)."
         ), proc.stderr
     assert not (tmp_path / "out.json").exists() and os.listdir(tmp_path / "used") == ["x"]
+
+
+def test_bench_suite_merges_games_measured_in_different_runs(tmp_path, monkeypatch):
+    """A suite takes hours, so games are measured in different sessions: `--merge` keeps the games it did not run,
+    each with the meta of the run that measured it; a file that is no earlier result is refused before any work."""
+    monkeypatch.syspath_prepend(os.path.join(REPO, "benchmarks"))
+    import bench_suite  # benchmarks/bench_suite.py
+
+    old = {"meta": {"jax": "0.10.2"}, "envs": {"distshift": {"wall_s": 1.0}, "doorkey": {"wall_s": 2.0}}}
+    new = {"meta": {"jax": "0.12.0"}, "envs": {"doorkey": {"wall_s": 3.0, "meta": {"jax": "0.12.0"}}}}
+    assert bench_suite.merge(old, new) == {"meta": {"jax": "0.12.0"}, "envs": {
+        "distshift": {"wall_s": 1.0, "meta": {"jax": "0.10.2"}}, "doorkey": {"wall_s": 3.0, "meta": {"jax": "0.12.0"}}}}
+    (tmp_path / "notes.json").write_text("[1, 2]")
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "bench_suite.py"), "--envs", "lavagap",
+                           "--merge", "--out", "notes.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.strip() == (
+        f"error: --merge needs --out '{tmp_path / 'notes.json'}' to be an earlier bench_suite.py result (a JSON object "
+        "with 'meta' and 'envs'); name another --out or leave out --merge."), proc.stderr
+    assert (tmp_path / "notes.json").read_text() == "[1, 2]"
