@@ -22,9 +22,10 @@ sweeps and report stay there: a timed run from scratch that is also a protocol r
 benchmark, not a measurement of the protocol); `--methods` runs only the rows it names (with --quick,
 among the quick rows: `--quick --methods always_novice` is benchmarks/device_check.sh's CI smoke test).
 Writes benchmarks/results/local/suite.json (or --out; the published numbers are benchmarks/results/suite.json)
-and prints a Markdown table. Each game's entry carries the `meta` (machine, versions, load) of the run that
-measured it; `--merge` adds this run's games to the --out file and keeps the other games it holds, so games
-measured in different sessions (a whole suite takes hours) share one file.
+and prints a Markdown table. Each game's entry lists its `runs`, each with its seeds, wall time, load and `meta`
+(machine, versions). A whole suite takes hours here, so `--merge` adds this run to the --out file: other games
+are kept, and a game already there on other seeds is combined with it (wall times, seconds per family and
+ceilings add up; `--seeds 1 --merge` after `--seeds 0`); a seed measured again replaces its game's entry.
 """
 from __future__ import annotations
 
@@ -148,10 +149,54 @@ def read_results(path: Path) -> dict:
              "'meta' and 'envs'); name another --out or leave out --merge.")
 
 
+RUN = ("seeds", "wall_s", "load_average_before", "load_average_after")  # what each run of a game records
+
+
+def with_runs(entry: dict, meta: dict) -> dict:
+    """An entry of a file written before games kept their runs: one run, with the file's meta."""
+    return entry if "runs" in entry else {**entry, "runs": [{**{k: entry[k] for k in RUN}, "meta": meta}]}
+
+
+def combine_ceilings(a: dict, b: dict) -> dict:
+    """The ceiling of two runs' rows: iterations and seconds add up (each run timed at its own rate)."""
+    rows = {}
+    for method in sorted({*a["rows"], *b["rows"]}):
+        ra, rb = a["rows"].get(method), b["rows"].get(method)
+        if ra is None or rb is None:
+            rows[method] = ra or rb
+            continue
+        steps_per_iteration = ra["env_steps_per_s"] * ra["s_per_iteration"]
+        iterations, seconds = ra["iterations"] + rb["iterations"], ra["ceiling_s"] + rb["ceiling_s"]
+        rows[method] = {"s_per_iteration": round(seconds / iterations, 4),
+                        "env_steps_per_s": round(steps_per_iteration * iterations / seconds),
+                        "iterations": iterations, "ceiling_s": round(seconds, 1)}
+    steps, seconds = a["training_env_steps"] + b["training_env_steps"], a["ceiling_s"] + b["ceiling_s"]
+    return {"training_env_steps": steps, "ceiling_s": round(seconds, 1),
+            "env_steps_per_s": round(steps / seconds) if seconds else None, "rows": rows}
+
+
+def combine(a: dict, b: dict) -> dict:
+    """One game measured in two runs on disjoint seeds (a suite takes hours: a seed per session)."""
+    sweeps_s = {**a["sweeps_s"], **b["sweeps_s"]}
+    by_family = collections.defaultdict(float)
+    for name, seconds in sweeps_s.items():
+        by_family[family(name.split("/")[0])] += seconds
+    wall, ceil = a["wall_s"] + b["wall_s"], combine_ceilings(a["ceiling"], b["ceiling"])
+    return {"rows": len({name.split("/")[0] for name in sweeps_s}), "seeds": sorted({*a["seeds"], *b["seeds"]}),
+            "wall_s": round(wall, 1), "by_family": {f: round(by_family[f], 1) for f in FAMILIES},
+            "sweeps_s": sweeps_s, "ceiling": ceil,
+            "suite_over_ceiling": round(wall / ceil["ceiling_s"], 2) if ceil["ceiling_s"] else None,
+            "runs": a["runs"] + b["runs"]}
+
+
 def merge(old: dict, new: dict) -> dict:
-    """`new` with the games of `old` that it did not run; each old game keeps its run's meta."""
-    kept = {env: {**e, "meta": e.get("meta", old["meta"])} for env, e in old["envs"].items() if env not in new["envs"]}
-    return {"meta": new["meta"], "envs": {**kept, **new["envs"]}}
+    """`old`'s games with `new`'s: a game measured in both on disjoint seeds is combined (wall times and
+    ceilings add up, each run listed with its meta); on a seed measured again, the new run replaces the game."""
+    envs = {env: with_runs(e, old["meta"]) for env, e in old["envs"].items()}
+    for env, e in new["envs"].items():
+        keep = env in envs and not set(envs[env]["seeds"]) & set(e["seeds"])
+        envs[env] = combine(envs[env], e) if keep else e
+    return {"meta": new["meta"], "envs": envs}
 
 
 def main() -> None:
@@ -163,8 +208,8 @@ def main() -> None:
                     f"the quick rows: {QUICK_ROWS},{QUICK_PPO_ROWS})")
     ap.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran)")
     ap.add_argument("--keep", default=None, help="run the suite into this empty directory and keep what it writes")
-    ap.add_argument("--merge", action="store_true", help="keep the other games the --out file holds (implies "
-                    "--overwrite)")
+    ap.add_argument("--merge", action="store_true", help="add this run to the --out file's games and seeds "
+                    "(implies --overwrite)")
     args = ap.parse_args()
     args.overwrite = args.overwrite or args.merge
     if args.keep and os.path.exists(args.keep) and not (os.path.isdir(args.keep) and not os.listdir(args.keep)):
@@ -206,9 +251,9 @@ def main() -> None:
         entry["ceiling"] = ceiling(env, rows, args.quick)
         c = entry["ceiling"]["ceiling_s"]
         entry["suite_over_ceiling"] = round(wall / c, 2) if c else None  # None: no trained row ran
-        entry["meta"] = meta
+        entry["runs"] = [{**{k: entry[k] for k in RUN}, "meta": meta}]
         out["envs"][env] = entry
-        log(f"{env}: {json.dumps({k: v for k, v in entry.items() if k != 'sweeps_s'})}")
+        log(f"{env}: {json.dumps({k: v for k, v in entry.items() if k not in ('sweeps_s', 'runs')})}")
     out["meta"]["load_average_after"] = loadavg()
     if old is not None:
         out = merge(old, out)

@@ -179,15 +179,37 @@ def test_bench_suite_keeps_its_sweeps_only_in_an_empty_folder(tmp_path):
 
 
 def test_bench_suite_merges_games_measured_in_different_runs(tmp_path, monkeypatch):
-    """A suite takes hours, so games are measured in different sessions: `--merge` keeps the games it did not run,
-    each with the meta of the run that measured it; a file that is no earlier result is refused before any work."""
+    """A suite takes hours, so games and seeds are measured in different sessions: `--merge` keeps the games it did
+    not run and adds a run on other seeds to its game (wall times, families and ceilings add up, each run listed
+    with its meta); a seed measured again replaces the game; a file that is no earlier result is refused before
+    any work."""
     monkeypatch.syspath_prepend(os.path.join(REPO, "benchmarks"))
     import bench_suite  # benchmarks/bench_suite.py
 
-    old = {"meta": {"jax": "0.10.2"}, "envs": {"distshift": {"wall_s": 1.0}, "doorkey": {"wall_s": 2.0}}}
-    new = {"meta": {"jax": "0.12.0"}, "envs": {"doorkey": {"wall_s": 3.0, "meta": {"jax": "0.12.0"}}}}
-    assert bench_suite.merge(old, new) == {"meta": {"jax": "0.12.0"}, "envs": {
-        "distshift": {"wall_s": 1.0, "meta": {"jax": "0.10.2"}}, "doorkey": {"wall_s": 3.0, "meta": {"jax": "0.12.0"}}}}
+    def entry(seed, wall, ppo_s, iters_s, meta):
+        ceiling = {"training_env_steps": 100 * 10, "ceiling_s": iters_s * 10, "env_steps_per_s": round(100 / iters_s),
+                   "rows": {"ppo_obs": {"s_per_iteration": iters_s, "env_steps_per_s": round(100 / iters_s),
+                                        "iterations": 10, "ceiling_s": iters_s * 10}}}
+        return {"rows": 2, "seeds": [seed], "wall_s": wall, "by_family": {},
+                "sweeps_s": {f"always_novice/seed_{seed}": 1.0, f"ppo_obs/seed_{seed}": ppo_s},
+                "load_average_before": [1.0], "load_average_after": [2.0], "ceiling": ceiling,
+                "suite_over_ceiling": 0.0, **({"runs": [{"seeds": [seed], "meta": meta}]} if meta else {})}
+
+    old = {"meta": {"jax": "0.10"}, "envs": {"distshift": entry(0, 9.0, 5.0, 1.0, None),
+                                             "doorkey": entry(0, 30.0, 20.0, 2.0, None)}}
+    new = {"meta": {"jax": "0.12"}, "envs": {"doorkey": entry(1, 50.0, 40.0, 1.0, {"jax": "0.12"})}}
+    merged = bench_suite.merge(old, new)
+    assert merged["meta"] == {"jax": "0.12"} and merged["envs"]["distshift"]["runs"][0]["meta"] == {"jax": "0.10"}
+    door = merged["envs"]["doorkey"]
+    assert (door["seeds"], door["wall_s"], door["rows"]) == ([0, 1], 80.0, 2)
+    assert door["by_family"] == {"simple": 2.0, "logit": 0.0, "ood": 0.0, "ppo": 60.0, "skyline": 0.0}
+    assert [r["meta"] for r in door["runs"]] == [{"jax": "0.10"}, {"jax": "0.12"}]
+    assert door["ceiling"]["rows"]["ppo_obs"] == {"s_per_iteration": 1.5, "env_steps_per_s": 67, "iterations": 20,
+                                                  "ceiling_s": 30.0}
+    assert (door["ceiling"]["ceiling_s"], door["ceiling"]["training_env_steps"], door["suite_over_ceiling"]) == (
+        30.0, 2000, 2.67)
+    again = {"meta": {"jax": "0.12"}, "envs": {"doorkey": entry(1, 9.0, 4.0, 1.0, {"jax": "0.12"})}}
+    assert bench_suite.merge(merged, again)["envs"]["doorkey"] == again["envs"]["doorkey"]
     (tmp_path / "notes.json").write_text("[1, 2]")
     proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "bench_suite.py"), "--envs", "lavagap",
                            "--merge", "--out", "notes.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
