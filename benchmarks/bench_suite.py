@@ -153,7 +153,8 @@ RUN = ("seeds", "wall_s", "load_average_before", "load_average_after")  # what e
 
 
 def with_runs(entry: dict, meta: dict) -> dict:
-    """An entry of a file written before games kept their runs: one run, with the file's meta."""
+    """`entry` as one run with `meta` (an entry just measured, or one of a file written before games kept their
+    runs)."""
     return entry if "runs" in entry else {**entry, "runs": [{**{k: entry[k] for k in RUN}, "meta": meta}]}
 
 
@@ -251,8 +252,7 @@ def main() -> None:
         entry["ceiling"] = ceiling(env, rows, args.quick)
         c = entry["ceiling"]["ceiling_s"]
         entry["suite_over_ceiling"] = round(wall / c, 2) if c else None  # None: no trained row ran
-        entry["runs"] = [{**{k: entry[k] for k in RUN}, "meta": meta}]
-        out["envs"][env] = entry
+        out["envs"][env] = entry = with_runs(entry, meta)
         log(f"{env}: {json.dumps({k: v for k, v in entry.items() if k not in ('sweeps_s', 'runs')})}")
     out["meta"]["load_average_after"] = loadavg()
     if old is not None:
