@@ -28,13 +28,13 @@ from duo_jax.core.policy import stack_params, to_python
 from duo_jax.experiment import PAIR_OF_SPLIT, Setup, setup
 from duo_jax.run import execute
 from duo_jax.tables import sweep_markdown
+from duo_jax.validate import ALPHAS
 
 
 def check_alphas(alphas) -> tuple[float, ...]:
     alphas = tuple(alphas)
-    if (len(alphas) < 2 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and a >= 0 for a in alphas)
-            or list(alphas) != sorted(set(alphas))):
-        raise ValueError(f"sweep.alphas must be at least two distinct increasing numbers >= 0; got {alphas!r}.")
+    if not ALPHAS.ok(alphas):
+        raise ValueError(f"sweep.alphas must be {ALPHAS.allowed}; got {alphas!r}.")
     return tuple(float(a) for a in alphas)
 
 

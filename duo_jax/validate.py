@@ -46,6 +46,10 @@ NAME = Rule(lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty strin
 NAMES = Rule(lambda v: _seq(v) and len(v) > 0 and all(NAME.ok(x) for x in v), "a non-empty list of names")
 PATHS = Rule(lambda v: _seq(v) and all(NAME.ok(x) for x in v), "a list of file paths")
 POSITIVE_INTS = Rule(lambda v: _seq(v) and all(POSITIVE_INT.ok(x) for x in v), "a list of positive integers")
+# (an infinite alpha passes here and is refused by check_finite, with its own message)
+ALPHAS = Rule(lambda v: _seq(v) and len(v) >= 2 and all(isinstance(a, (int, float)) and not isinstance(a, bool)
+                                                        and a >= 0 for a in v) and list(v) == sorted(set(v)),
+              "at least two distinct increasing numbers >= 0")
 
 
 def one_of(*choices: str) -> Rule:
@@ -105,7 +109,7 @@ EXPERIMENT_RULES: dict[str, Rule] = {
     "evaluation.progress": BOOL,
     "eval.checkpoint": TEXT,
     "eval.splits": NAMES,
-    "sweep.alphas": Rule(lambda v: _seq(v) and all(NON_NEGATIVE.ok(a) for a in v), "a list of numbers >= 0"),
+    "sweep.alphas": ALPHAS,
 }
 
 # duo_jax.agents.train: configs/train_agent.py (Procgen) and configs/train_grid_agent.py (gridworld).
