@@ -12,6 +12,7 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +32,20 @@ def version(dist: str) -> str | None:
         return None
 
 
+def commit() -> str | None:
+    """The checkout's commit (with "+changes" when files differ from it), so a number names the code it measured."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=30)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def machine_info(**extra) -> dict:
     """Time, platform, library versions, JAX devices and the load average now, plus `extra`."""
     import jax  # here, so a benchmark can set XLA_FLAGS after its arguments are parsed
@@ -43,7 +58,7 @@ def machine_info(**extra) -> dict:
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()], "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "xla_flags": os.environ.get("XLA_FLAGS", ""), "loadavg_start": loadavg(), **extra,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""), "commit": commit(), "loadavg_start": loadavg(), **extra,
     }
 
 
