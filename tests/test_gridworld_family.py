@@ -1,4 +1,6 @@
 """The gridworld family: splits and levels, the host-env adapter, and the fully jitted evaluator."""
+import dataclasses
+
 import jax
 import ml_collections
 import numpy as np
@@ -181,3 +183,29 @@ def test_jitted_rollout_shows_progress_and_same_numbers(capsys, monkeypatch):
     assert "test x2" in err and "40/40" in err and "running=" in err
     for name in want:
         np.testing.assert_array_equal(got[name], want[name])
+
+
+@pytest.mark.parametrize("name, candidates, shrinks", [
+    ("random", [{"prob": 0.2}, {"prob": 0.5}, {"prob": 0.9}], True),
+    # a policy state (its step counter); these constant agents get stuck in a loop on too many slots to shrink
+    ("ask_every_k", [{"k": 1}, {"k": 3}, {"k": 7}], False),
+])
+def test_staged_rollout_counts_as_one_full_size_loop(name, candidates, shrinks):
+    """A staged evaluator (PPO's validators) gathers the slots still running, whatever candidates they play,
+    into a batch of an eighth of the size once no more remain (`stage_sizes`); each episode keeps its own
+    random stream and state, so every count is that of one loop over all slots."""
+    from duo_jax.core import jax_evaluator
+
+    assert jax_evaluator.stage_sizes(6144) == (6144, 768, 96) and jax_evaluator.stage_sizes(6144, False) == (6144,)
+    assert jax_evaluator.stage_sizes(128) == (128, 16) and jax_evaluator.stage_sizes(120) == (120,)
+    _, whole = _evaluators("test", num_episodes=128, max_num_steps=300, num_envs=64)
+    staged = dataclasses.replace(whole, staged=True)
+    policy, params = duo_jax.make_policy(name), stack_params(candidates)
+    got = staged.rollout(policy, params, jax.random.PRNGKey(3))
+    want = whole.rollout(policy, params, jax.random.PRNGKey(3))
+    # Each call plays 3 x 64 slots (stages of 192 and 24): in both, some slots ran on after all but 24 had ended.
+    for chunk in (got["length"][:, :64], got["length"][:, 64:]):
+        longest = np.sort(chunk.ravel())[::-1]
+        assert (longest[24] < longest[0]) == shrinks
+    for field in want:
+        np.testing.assert_array_equal(got[field], want[field], err_msg=field)

@@ -15,6 +15,7 @@ network, same features), so its params evaluate like any other.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -34,6 +35,7 @@ from duo_jax.core.coordination import Costs, charged
 from duo_jax.core.curves import open_curves
 from duo_jax.core.distributed import replicate, shard_batch, to_host
 from duo_jax.core.evaluator import summaries
+from duo_jax.core.jax_evaluator import JaxEvaluator
 from duo_jax.core.task import TrainTask
 from duo_jax.rl import jax_actor
 from duo_jax.rl.jax_actor import RunnerState
@@ -130,6 +132,9 @@ def train_alphas(key, policy, task: TrainTask, validators: dict, config, alphas)
     """
     a = config.algorithm
     A, num_iters, steps_per_iter = len(alphas), num_iterations(config.algorithm), a.num_envs * a.num_steps
+    # Validated a dozen times or more: staged rollouts win back their compile time (same counts).
+    validators = {s: dataclasses.replace(v, staged=True) if isinstance(v, JaxEvaluator) else v
+                  for s, v in validators.items()}
     split = task.env.jax_split(task.split)
     init, iterate = make_coord_trainer(config, split.env, split.env_params, task.novice, task.expert, task.costs)
     # What each alpha charges (costs.round_to_cents: the reference's prices); the alphas themselves name the curves.

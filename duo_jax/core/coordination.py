@@ -145,7 +145,9 @@ def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_exper
     the policy reads its outputs; `bucket_novice` runs the novice only on the envs it acts for, unless the
     policy reads its outputs (`masked_logits`; under `vmap` a switch would run every branch, so the vmapped
     trainers set neither). `active` (optional, [B] bool): slots whose step counts; the agents skip the
-    others, whose env actions are then arbitrary.
+    others, whose env actions are then arbitrary. `cand` (optional, [B] int): the candidate each slot plays,
+    for slots in any order (the policy state is then [C, B, ...] and every candidate acts on every slot, the
+    slot's own action kept); without it slots are candidate-major.
     """
     check_reads(policy)
     novice_on_all = reads_novice(policy) or not bucket_novice
@@ -170,8 +172,14 @@ def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_exper
             raise
         return action[0], jax.tree_util.tree_map(lambda x: x[0], pstate)
 
-    def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key, active=None):
+    def step(params, novice_params, expert_params, state: CoordState, obs, first, costs: Costs, key, active=None,
+             cand=None):
         B = obs.shape[0]
+        if cand is None:  # candidate-major slots: candidate c plays slots c*N .. c*N + N-1
+            per_c, pick = split_c, (lambda a: a.reshape(-1))
+        else:  # slot b plays candidate cand[b]: every candidate acts on every slot, the slot's own is kept
+            per_c = lambda x: jnp.broadcast_to(x[None], (C, *x.shape))  # noqa: E731
+            pick = lambda a: jnp.take_along_axis(a, cand[None], axis=0)[0]  # noqa: E731
         keys = key if is_key_batch(key) else jax.random.split(key, B)
         keys = jax.vmap(jax.random.split)(keys)  # [B, 2, 2]: the policy's and the base action's
         novice_out = novice_apply(novice_params, obs) if novice_on_all else None
@@ -182,11 +190,11 @@ def coord_step_fn(policy: Policy, novice_apply, expert_apply, C: int, open_exper
         if expert_out is not None:
             cobs.update(expert_hidden=expert_out[2], expert_logits=expert_out[0])
         cobs = {name: cobs[name] for name in shown}
-        pstate = jax.vmap(policy.reset)(state.policy_state, split_c(first))
+        pstate = jax.vmap(policy.reset)(state.policy_state, per_c(first))
         action, pstate = jax.vmap(jax.vmap(act_one, in_axes=(None, 0, 0, 0)))(
-            params, pstate, jax.tree_util.tree_map(split_c, cobs), split_c(keys[:, 0])
+            params, pstate, jax.tree_util.tree_map(per_c, cobs), per_c(keys[:, 0])
         )
-        action = action.reshape(-1).astype(jnp.int32)
+        action = pick(action).astype(jnp.int32)
         live = jnp.ones(B, bool) if active is None else active
         novice_logits = novice_out[0] if novice_out is not None else masked_logits(
             novice_apply, novice_params, obs, (action == NOVICE) & live)

@@ -47,9 +47,25 @@ def _tick(t, active):
         bar.refresh()
 
 
+SHRINK, MIN_SLOTS = 8, 16  # a staged rollout's stages: each keeps an eighth of the slots, at least 16
+
+
+def stage_sizes(B: int, staged: bool = True) -> tuple[int, ...]:
+    """Slots (all candidates together) of each stage of a rollout of B slots."""
+    sizes = [B]
+    while staged and sizes[-1] % SHRINK == 0 and sizes[-1] // SHRINK >= MIN_SLOTS:
+        sizes.append(sizes[-1] // SHRINK)
+    return tuple(sizes)
+
+
 @functools.lru_cache(maxsize=32)
 def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N: int, T: int, open_expert: bool,
-                      temperature: float, progress: bool):
+                      temperature: float, progress: bool, staged: bool):
+    """`staged`: the rollout runs in stages of fewer and fewer slots (`stage_sizes`): once at most an eighth
+    of all slots are still in their first episode, whatever candidates they play, those are gathered into a
+    smaller batch, so a few long episodes (an agent stuck until the step cap, a candidate that never asks) do
+    not step the whole batch. Each episode keeps its own random stream and env state, so the counts are those
+    of one full-size loop."""
     step_fn = coord_step_fn(policy, novice_apply, expert_apply, C, open_expert, temperature, bucket_expert=True)
     reset = jax.vmap(env.reset, in_axes=(0, None))
     if hasattr(env, "step_env"):
@@ -57,24 +73,20 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
         env_step = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))
     else:
         env_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    B = C * N
+    sizes = stage_sizes(B, staged)
 
-    @jax.jit
-    def rollout(params, novice_params, expert_params, env_params, level_keys, episodes, key):
-        obs, state = reset(level_keys, env_params)
-        tile = lambda x: jnp.broadcast_to(x[None], (C, *x.shape)).reshape(C * N, *x.shape[1:])  # noqa: E731
-        obs, state = jax.tree_util.tree_map(tile, (obs, state))
-        B = C * N
-        counts = {name: jnp.zeros(B, jnp.float32 if name == "base_reward" else jnp.int32) for name in EPISODE_FIELDS}
-        episodes = jnp.tile(episodes, C)
-        carry = (obs, state, init_coord_state(policy, C, B), jnp.ones(B, bool), jnp.ones(B, bool), counts)
+    def stage(key, env_params, params, novice_params, expert_params, episodes, cand, next_size, t, carry):
+        """Steps until every slot's first episode has ended, T steps, or at most `next_size` slots still run.
+        `cand` None: the first stage's candidate-major slots; else the candidate of each slot."""
 
-        def body(carry):
-            t, (obs, state, cstate, first, active, counts) = carry
+        def body(loop):
+            t, (obs, state, cstate, first, active, counts) = loop
             if progress:
                 jax.lax.cond(t % PROGRESS_EVERY == 0, lambda: jax.debug.callback(_tick, t, active), lambda: None)
-            keys = episode_keys(key, episodes, jnp.full(B, t))  # each episode's own stream, as on the host
+            keys = episode_keys(key, episodes, jnp.full(episodes.shape, t))  # each episode's own stream
             env_action, action, _, new_cstate = step_fn(
-                params, novice_params, expert_params, cstate, obs, first, NO_COSTS, keys
+                params, novice_params, expert_params, cstate, obs, first, NO_COSTS, keys, cand=cand
             )
             env_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, ENV_STREAM)
             obs, state, reward, terminated, truncated = env_step(env_keys, state, env_action, env_params)[:5]
@@ -82,18 +94,63 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
             counts = count_step(counts, action, cstate.prev_action, first, active, reward)
             return t + 1, (obs, state, new_cstate, done, active & ~done, counts)
 
-        # Until every slot's first episode has ended (or T steps): later steps would change no count.
-        _, carry = jax.lax.while_loop(lambda c: (c[0] < T) & c[1][4].any(), body, (jnp.int32(0), carry))
-        return carry[5], carry[4]
+        def running(loop):
+            return (loop[0] < T) & (loop[1][4].sum() > next_size)
+
+        return jax.lax.while_loop(running, body, (t, carry))
+
+    def shrink(carry, episodes, slot, cand, n: int):
+        """The running slots (at most n) gathered into n rows; the rest are padding. The policy state goes
+        from candidate-major [C, N] (cand None) or per slot [C, m] to per slot [C, n]."""
+        obs, state, cstate, first, active, counts = carry
+        rows = jnp.nonzero(active, size=n, fill_value=0)[0]
+        real = jnp.arange(n) < active.sum()
+        take = lambda x: x[rows]  # noqa: E731
+        if cand is None:
+            own = lambda x: x[rows // N, rows % N]  # noqa: E731
+            pstate = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(own(x)[None], (C, *own(x).shape)),
+                                            cstate.policy_state)
+            cand = rows // N
+        else:
+            pstate = jax.tree_util.tree_map(lambda x: x[:, rows], cstate.policy_state)
+            cand = take(cand)
+        cstate = cstate._replace(policy_state=pstate, prev_action=take(cstate.prev_action))
+        carry = (take(obs), jax.tree_util.tree_map(take, state), cstate, take(first), take(active) & real,
+                 jax.tree_util.tree_map(take, counts))
+        return carry, take(episodes), jnp.where(real, slot[rows], B), cand
+
+    @jax.jit
+    def rollout(params, novice_params, expert_params, env_params, level_keys, episodes, key):
+        obs, state = reset(level_keys, env_params)
+        tile = lambda x: jnp.broadcast_to(x[None], (C, *x.shape)).reshape(B, *x.shape[1:])  # noqa: E731
+        obs, state = jax.tree_util.tree_map(tile, (obs, state))
+        counts = {name: jnp.zeros(B, jnp.float32 if name == "base_reward" else jnp.int32) for name in EPISODE_FIELDS}
+        episodes = jnp.tile(episodes, C)
+        carry = (obs, state, init_coord_state(policy, C, B), jnp.ones(B, bool), jnp.ones(B, bool), counts)
+        final, capped, slot, cand, t = counts, jnp.zeros(B, bool), jnp.arange(B), None, jnp.int32(0)
+        for i, size in enumerate(sizes):
+            if i:
+                carry, episodes, slot, cand = shrink(carry, episodes, slot, cand, size)
+            next_size = sizes[i + 1] if i + 1 < len(sizes) else 0
+            t, carry = stage(key, env_params, params, novice_params, expert_params, episodes, cand, next_size, t,
+                             carry)
+            # The counts so far of this stage's slots (padding rows point past the end and are dropped).
+            final = {k: final[k].at[slot].set(carry[5][k], mode="drop") for k in final}
+            capped = capped.at[slot].set(carry[4], mode="drop")
+        return final, capped
 
     return rollout
 
 
 @dataclass
 class JaxEvaluator(Evaluator):
-    """An `Evaluator` whose split is a `JaxSplit` (its `make_env` is unused)."""
+    """An `Evaluator` whose split is a `JaxSplit` (its `make_env` is unused). `staged`: rollouts in stages of
+    fewer slots (see `_compiled_rollout`), for a validator called many times (PPO's): each stage is stepped
+    faster but adds to the program's compile time, which a rollout played once or twice does not win back
+    (the counts are the same either way)."""
 
     jax_split: JaxSplit | None = None
+    staged: bool = False
 
     def rollout(self, policy: Policy, params: Any, key: jax.Array | None = None) -> dict:
         key = stream_key(self.seed, self.split) if key is None else key
@@ -101,7 +158,7 @@ class JaxEvaluator(Evaluator):
         N = self.num_envs
         run = _compiled_rollout(
             self.jax_split.env, policy, self.novice.apply, self.expert.apply, C, N, self.max_num_steps,
-            bool(self.open_expert), float(self.temperature), bool(self.progress),
+            bool(self.open_expert), float(self.temperature), bool(self.progress), bool(self.staged),
         )
         keys = self.jax_split.level_keys(self.num_episodes, self.seed)
         parts, capped = [], 0
