@@ -11,7 +11,7 @@ import duo_jax
 from duo_jax import Costs, stack_params
 from duo_jax.api import make_environment
 from duo_jax.core.evaluator import Evaluator
-from duo_jax.core.jax_evaluator import JaxEvaluator
+from duo_jax.core.jax_evaluator import JaxEvaluator, stage_sizes
 from duo_jax.envs.gridworld.family import GAMES, level_keys, task_of
 
 COSTS = Costs(0.5, 0.25, 0.02)
@@ -194,10 +194,8 @@ def test_staged_rollout_counts_as_one_full_size_loop(name, candidates, shrinks):
     """A staged evaluator (PPO's validators) gathers the slots still running, whatever candidates they play,
     into a batch of an eighth of the size once no more remain (`stage_sizes`); each episode keeps its own
     random stream and state, so every count is that of one loop over all slots."""
-    from duo_jax.core import jax_evaluator
-
-    assert jax_evaluator.stage_sizes(6144) == (6144, 768, 96) and jax_evaluator.stage_sizes(6144, False) == (6144,)
-    assert jax_evaluator.stage_sizes(128) == (128, 16) and jax_evaluator.stage_sizes(120) == (120,)
+    assert stage_sizes(6144) == (6144, 768, 96) and stage_sizes(6144, False) == (6144,)
+    assert stage_sizes(128) == (128, 16) and stage_sizes(120) == (120,)
     _, whole = _evaluators("test", num_episodes=128, max_num_steps=300, num_envs=64)
     staged = dataclasses.replace(whole, staged=True)
     policy, params = duo_jax.make_policy(name), stack_params(candidates)

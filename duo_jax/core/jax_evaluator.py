@@ -99,25 +99,23 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
 
         return jax.lax.while_loop(running, body, (t, carry))
 
-    def shrink(carry, episodes, slot, cand, n: int):
-        """The running slots (at most n) gathered into n rows; the rest are padding. The policy state goes
-        from candidate-major [C, N] (cand None) or per slot [C, m] to per slot [C, n]."""
+    def shrink(carry, episodes, slot, n: int, first_stage: bool):
+        """The running slots (at most n) gathered into n rows; the rest are padding (slot B). The policy state
+        goes from candidate-major [C, N] (the first stage) or per slot [C, m] to per slot [C, n]."""
         obs, state, cstate, first, active, counts = carry
         rows = jnp.nonzero(active, size=n, fill_value=0)[0]
         real = jnp.arange(n) < active.sum()
         take = lambda x: x[rows]  # noqa: E731
-        if cand is None:
+        if first_stage:
             own = lambda x: x[rows // N, rows % N]  # noqa: E731
             pstate = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(own(x)[None], (C, *own(x).shape)),
                                             cstate.policy_state)
-            cand = rows // N
         else:
             pstate = jax.tree_util.tree_map(lambda x: x[:, rows], cstate.policy_state)
-            cand = take(cand)
         cstate = cstate._replace(policy_state=pstate, prev_action=take(cstate.prev_action))
         carry = (take(obs), jax.tree_util.tree_map(take, state), cstate, take(first), take(active) & real,
                  jax.tree_util.tree_map(take, counts))
-        return carry, take(episodes), jnp.where(real, slot[rows], B), cand
+        return carry, take(episodes), jnp.where(real, slot[rows], B)
 
     @jax.jit
     def rollout(params, novice_params, expert_params, env_params, level_keys, episodes, key):
@@ -130,7 +128,8 @@ def _compiled_rollout(env, policy: Policy, novice_apply, expert_apply, C: int, N
         final, capped, slot, cand, t = counts, jnp.zeros(B, bool), jnp.arange(B), None, jnp.int32(0)
         for i, size in enumerate(sizes):
             if i:
-                carry, episodes, slot, cand = shrink(carry, episodes, slot, cand, size)
+                carry, episodes, slot = shrink(carry, episodes, slot, size, first_stage=i == 1)
+                cand = jnp.minimum(slot // N, C - 1)  # slot c*N + n plays candidate c (padding: any)
             next_size = sizes[i + 1] if i + 1 < len(sizes) else 0
             t, carry = stage(key, env_params, params, novice_params, expert_params, episodes, cand, next_size, t,
                              carry)
